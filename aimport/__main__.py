@@ -1,0 +1,3 @@
+from aimport.cli import main
+
+raise SystemExit(main())

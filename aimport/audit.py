@@ -1,0 +1,202 @@
+"""The audit trail (audit.sqlite): ``imports`` and append-only ``events``.
+
+The service writes through :class:`Audit` (aiosqlite); commands and tests
+read with the plain functions at the bottom. Columns are a public contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    import_type TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    history_name TEXT,
+    sha256 TEXT,
+    size_bytes INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('queued','in_process','succeeded','partial','failed')),
+    error_code TEXT,
+    rows INTEGER, created INTEGER, updated INTEGER, deleted INTEGER, rejected INTEGER,
+    detected_at TEXT, started_at TEXT, finished_at TEXT,
+    actor TEXT, instance TEXT,
+    unchanged INTEGER, duration_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS ix_imports_status ON imports (status);
+CREATE INDEX IF NOT EXISTS ix_imports_started ON imports (started_at);
+CREATE INDEX IF NOT EXISTS ix_imports_file ON imports (file_name);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    import_id INTEGER,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS ix_events_import ON events (import_id);
+CREATE INDEX IF NOT EXISTS ix_events_at ON events (at);
+"""
+COLUMNS = (
+    "id", "import_type", "file_name", "history_name", "sha256", "size_bytes", "status", "error_code",
+    "rows", "created", "updated", "deleted", "rejected", "detected_at", "started_at", "finished_at",
+    "actor", "instance", "unchanged", "duration_ms",
+)
+
+
+def now_iso(at: dt.datetime | None = None) -> str:
+    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-25T04:24:18.123Z``."""
+    at = at or dt.datetime.now(dt.timezone.utc)
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Audit:
+    """Async writer of the audit trail; one connection for the service's life."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> "Audit":
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        self.db = await aiosqlite.connect(self.path, timeout=30.0)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA synchronous=NORMAL")
+        await self.db.executescript(SCHEMA)
+        await self.db.commit()
+        os.chmod(self.path, 0o644)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+    @property
+    def _db(self) -> aiosqlite.Connection:
+        assert self.db is not None, "Audit used outside its context"
+        return self.db
+
+    async def event(self, kind: str, import_id: int | None = None, **detail: Any) -> None:
+        await self._db.execute(
+            "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
+            (now_iso(), import_id, kind, json.dumps(detail, default=str, ensure_ascii=False)),
+        )
+        await self._db.commit()
+
+    async def start_import(self, import_type: str, file_name: str, size: int | None,
+                           detected_at: str, actor: str | None) -> int:
+        cur = await self._db.execute(
+            "INSERT INTO imports (import_type, file_name, size_bytes, status, detected_at, started_at, actor, instance) "
+            "VALUES (?, ?, ?, 'in_process', ?, ?, ?, ?)",
+            (import_type, file_name, size, detected_at, now_iso(), actor, instance_name()),
+        )
+        await self._db.commit()
+        return int(cur.lastrowid or 0)
+
+    async def set_history(self, import_id: int, history_name: str) -> None:
+        await self._db.execute("UPDATE imports SET history_name = ? WHERE id = ?", (history_name, import_id))
+        await self._db.commit()
+
+    async def finish_import(self, import_id: int, status: str, error_code: str | None, sha256: str | None,
+                            totals: dict[str, int], duration_ms: int) -> None:
+        await self._db.execute(
+            "UPDATE imports SET status=?, error_code=?, sha256=?, rows=?, created=?, updated=?, deleted=?, "
+            "rejected=?, unchanged=?, finished_at=?, duration_ms=? WHERE id=?",
+            (status, error_code, sha256, totals.get("rows", 0), totals.get("created", 0), totals.get("updated", 0),
+             totals.get("deleted", 0), totals.get("rejected", 0), totals.get("unchanged", 0), now_iso(),
+             duration_ms, import_id),
+        )
+        await self._db.commit()
+
+    async def history_name(self, import_id: int) -> str:
+        async with self._db.execute("SELECT history_name FROM imports WHERE id = ?", (import_id,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row and row[0] else ""
+
+    async def open_imports(self) -> list[dict[str, Any]]:
+        """Imports not finished (candidates for recovery)."""
+        self._db.row_factory = aiosqlite.Row
+        try:
+            async with self._db.execute(
+                "SELECT * FROM imports WHERE status IN ('queued','in_process') ORDER BY id"
+            ) as cur:
+                return [dict(r) for r in await cur.fetchall()]
+        finally:
+            self._db.row_factory = None
+
+    async def prune(self, days: int) -> int:
+        """Delete finished imports and events older than ``days`` (never in-flight ones)."""
+        cutoff = now_iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days))
+        cur = await self._db.execute(
+            "DELETE FROM imports WHERE status NOT IN ('queued','in_process') AND COALESCE(finished_at, started_at) < ?",
+            (cutoff,),
+        )
+        await self._db.execute(
+            "DELETE FROM events WHERE at < ? AND (import_id IS NULL OR import_id NOT IN "
+            "(SELECT id FROM imports WHERE status IN ('queued','in_process')))",
+            (cutoff,),
+        )
+        await self._db.commit()
+        return cur.rowcount
+
+
+# --- reading (commands, tests) ----------------------------------------------------------
+
+
+def connect_ro(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise FileNotFoundError(f"no audit trail at {path} (has the service run with this --state-dir?)")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def list_imports(path: Path, *, import_type: str | None = None, status: str | None = None,
+                 since: str | None = None, file_name: str | None = None, failed: bool = False,
+                 limit: int = 50, after_id: int = 0) -> list[dict[str, Any]]:
+    where, args = ["id > ?"], [after_id]
+    if import_type:
+        where.append("import_type = ?")
+        args.append(import_type)
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if failed:
+        where.append("status IN ('failed','partial')")
+    if since:
+        where.append("COALESCE(started_at, detected_at) >= ?")
+        args.append(since)
+    if file_name:
+        where.append("(file_name LIKE ? OR history_name LIKE ?)")
+        args += [f"%{file_name}%", f"%{file_name}%"]
+    with connect_ro(path) as conn:
+        rows = conn.execute(
+            f"SELECT * FROM imports WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit)
+        ).fetchall()
+    return [dict(r) for r in reversed(rows)]
+
+
+def get_import(path: Path, import_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    with connect_ro(path) as conn:
+        row = conn.execute("SELECT * FROM imports WHERE id = ?", (import_id,)).fetchone()
+        events = conn.execute("SELECT * FROM events WHERE import_id = ? ORDER BY id", (import_id,)).fetchall()
+    return (dict(row) if row else None), [dict(e) for e in events]
+
+
+def list_events(path: Path, *, after_id: int = 0, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    with connect_ro(path) as conn:
+        sql = "SELECT * FROM events WHERE id > ?" + (" AND kind = ?" if kind else "") + " ORDER BY id LIMIT ?"
+        args: tuple[Any, ...] = (after_id, kind, limit) if kind else (after_id, limit)
+        return [dict(r) for r in conn.execute(sql, args).fetchall()]

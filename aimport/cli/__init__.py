@@ -1,0 +1,58 @@
+"""The ``aimport`` command line: a thin shell over the modules that do the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Callable, Sequence
+
+from aimport import __version__
+
+EPILOG = "Settings: flags override AIMPORT_* environment variables, which override --config FILE (TOML)."
+
+
+class CommandError(Exception):
+    """A one-line error for the user (exit code 1 unless ``code`` says otherwise)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from aimport.cli import audit_cmd, campaign_cmd, config_cmd, oneshot_cmd, run_cmd
+
+    parser = argparse.ArgumentParser(
+        prog="aimport",
+        description="Automatic file-drop import for contact-center administration: drop .xlsx or "
+        "tab-delimited files into ROOT/SERVER_UNIT/Automatic/<Type>/ and aimport imports and archives them.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"aimport {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (run_cmd, oneshot_cmd, config_cmd, audit_cmd, campaign_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one line unless --debug
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]  # type: ignore[assignment]
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        print(f"aimport {args.command}: error: {message}", file=sys.stderr)
+        return getattr(exc, "code", 1) if isinstance(exc, CommandError) else 1

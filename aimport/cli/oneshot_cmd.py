@@ -1,0 +1,160 @@
+"""``aimport import`` and ``aimport check``: one file, in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from aimport.audit import Audit, now_iso
+from aimport.cli import CommandError
+from aimport.cli.common import add_settings, settings_from, table
+from aimport.itemtypes.catalog import CATALOG
+from aimport.layout import IMPORT_TYPES
+from aimport.settings import Settings
+from aimport.worker import ImportOutcome, ImportRequest, run_import
+
+TYPE_HELP = "import type: " + ", ".join(IMPORT_TYPES) + " (default: the folder the file is in)"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("import", help="import one file now, in the foreground, with a progress bar",
+                       description="Import FILE once with the same engine as the service and archive it "
+                       "to History/ with .log/.result/.err. A file inside its type's drop folder is moved; "
+                       "any other file is copied (the original stays).")
+    p.add_argument("file", type=Path)
+    p.add_argument("--type", dest="import_type", help=TYPE_HELP)
+    p.add_argument("--logon-user", dest="logon_user", help="actor recorded in the audit trail")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_settings(p)
+    p.set_defaults(handler=do_import)
+    c = sub.add_parser("check", help="validate a file without importing; prints what would change",
+                       description="Validate FILE against the system store and print what would be created, "
+                       "updated, deleted and rejected. Nothing is changed. Exit code 0: would succeed, "
+                       "3: some rows would be rejected, 1: the file would fail.")
+    c.add_argument("file", type=Path)
+    c.add_argument("--type", dest="import_type", help=TYPE_HELP)
+    c.add_argument("--state-dir", dest="state_dir", type=Path, help="state folder holding system.sqlite (default ./state)")
+    c.add_argument("--config", type=Path, help="TOML settings file")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.set_defaults(handler=do_check)
+
+
+def resolve_type(path: Path, given: str | None) -> str:
+    if given:
+        for t in IMPORT_TYPES:
+            if t.lower() == given.lower():
+                return t
+        try:
+            t_obj = CATALOG.resolve_name(given)
+            if t_obj.folder:
+                return t_obj.folder
+        except KeyError:
+            pass
+        raise CommandError(f"unknown import type {given!r}; choose one of {', '.join(IMPORT_TYPES)}", 2)
+    parent = path.resolve().parent.name
+    if parent in IMPORT_TYPES:
+        return parent
+    raise CommandError(f"cannot tell the import type of {path.name}: pass --type ({', '.join(IMPORT_TYPES)})", 2)
+
+
+class Bar:
+    """A one-line progress indicator on stderr: phase, rows, rate."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, phase: str, rows: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        rate = rows / max(now - self.t0, 1e-6)
+        spin = "|/-\\"[int(now * 8) % 4]
+        sys.stderr.write(f"\r{spin} {phase}: {rows:,} rows ({rate:,.0f} rows/s)\x1b[K")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def do_check(args: argparse.Namespace) -> int:
+    import json
+
+    settings = settings_from(args)
+    if not args.file.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    t = resolve_type(args.file, args.import_type)
+    req = ImportRequest(path=args.file, import_type=t, import_key=f"check-{time.time_ns()}",
+                        system_db=settings.system_db, work_dir=settings.work_dir, actor="check", dry_run=True,
+                        max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template)
+    outcome = run_import(req)
+    if args.json:
+        json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": outcome.totals,
+                   "sheets": outcome.sheets, "log": outcome.extra.get("log_text", "").splitlines()}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(outcome.extra.get("log_text", ""))
+        _summary(outcome, "would be ")
+    return {"succeeded": 0, "partial": 3}.get(outcome.status, 1)
+
+
+def _summary(outcome: ImportOutcome, prefix: str = "") -> None:
+    if outcome.sheets:
+        table(outcome.sheets, ["sheet", "item", "rows", "created", "updated", "deleted", "unchanged", "rejected"])
+    print(f"status: {prefix}{outcome.status}" + (f" ({outcome.error_code})" if outcome.error_code else ""))
+
+
+def do_import(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not args.file.is_file():
+        raise CommandError(f"no such file: {args.file}")
+    t = resolve_type(args.file, args.import_type)
+    if settings.root is None:
+        raise CommandError("--root (AIMPORT_ROOT) is required: the file is archived under ROOT/.../History")
+    bar = Bar(not args.quiet and sys.stderr.isatty())
+    outcome, history = anyio.run(_import_one, settings, args.file, t, bar)
+    bar.done()
+    _summary(outcome)
+    print(f"archived: {history}")
+    return 0 if outcome.status == "succeeded" else (3 if outcome.status == "partial" else 1)
+
+
+async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple[ImportOutcome, Path]:
+    from aimport.job import JobContext, run_claimed
+    from aimport.service import _audit_uuid, _prepare_store
+
+    layout = settings.layout
+    layout.ensure()
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_store(settings)
+    dest = layout.in_process_dir(t) / file.name
+    if dest.exists():
+        raise CommandError(f"{dest} already exists: a file of that name is being imported")
+    size = file.stat().st_size
+    if file.resolve().parent == layout.type_dir(t).resolve():
+        file.rename(dest)
+    else:
+        shutil.copy2(file, dest)
+    holder: dict[str, ImportOutcome] = {}
+
+    async def runner(req: ImportRequest) -> ImportOutcome:
+        holder["o"] = await anyio.to_thread.run_sync(lambda: run_import(req, bar))
+        return holder["o"]
+
+    async with Audit(settings.audit_db) as audit:
+        ctx = JobContext(settings, layout, audit, await _audit_uuid(audit), anyio.CapacityLimiter(1), runner=runner)
+        import_id = await audit.start_import(t, file.name, size, now_iso(), settings.logon_user or "cli")
+        await audit.event("claimed", import_id, file=file.name, type=t, via="aimport import")
+        await run_claimed(ctx, import_id, dest, t)
+        history_name = await audit.history_name(import_id)
+    return holder["o"], layout.history_dir(t) / history_name

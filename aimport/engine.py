@@ -1,0 +1,185 @@
+"""Stage 2 of an import: apply staged rows to the system store, for any item type.
+
+One generic loop: identify (Id, then the type's keys in order), resolve
+references, then create, update, leave unchanged or delete. The caller owns
+the transaction; rejected rows are logged and never abort the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+from aimport import faults, store
+from aimport.importlog import ImportLog
+from aimport.itemtypes.catalog import CATALOG, Catalog
+from aimport.itemtypes.schema import Field, ItemType
+from aimport.staging import Stage, StagedSheet
+
+
+@dataclass
+class SheetStats:
+    sheet: str
+    item: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Reject(Exception):
+    def __init__(self, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+class Applier:
+    """Applies staged sheets inside the caller's transaction on ``conn``."""
+
+    def __init__(self, conn: sqlite3.Connection, log: ImportLog, by: str, catalog: Catalog = CATALOG) -> None:
+        self.conn = conn
+        self.log = log
+        self.by = by
+        self.catalog = catalog
+        self._refs: dict[str, dict[str, int]] = {}
+
+    def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetStats:
+        t = staged.item
+        stats = SheetStats(staged.sheet, t.key, rows=staged.rows, rejected=staged.rejected)
+        names = [f.name for f in staged.fields]
+        done = 0
+        for batch in stage.staged_rows(staged):
+            rows = [(r[0], bool(r[1]), self._decode(staged.fields, r[2:])) for r in batch]
+            idmaps = {
+                ident: store.find_ids(
+                    self.conn, t, ident,
+                    [tuple(v[n] for n in ident) for _, _, v in rows if all(v.get(n) is not None for n in ident)],
+                )
+                for ident in t.identification
+                if all(n in names for n in ident)
+            }
+            existing = store.get_rows(self.conn, t, {i for m in idmaps.values() for i in m.values()})
+            for row_no, delete, values in rows:
+                try:
+                    outcome = self._row(t, names, values, delete, idmaps, existing)
+                except Reject as rej:
+                    stats.rejected += 1
+                    self.log.rejected(staged.sheet, row_no, rej.column, rej.reason)
+                    continue
+                setattr(stats, outcome, getattr(stats, outcome) + 1)
+            done += len(batch)
+            faults.point("mid_transaction")
+            if progress:
+                progress(done)
+        return stats
+
+    @staticmethod
+    def _decode(fields: list[Field], raw: tuple[Any, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f, v in zip(fields, raw):
+            if v is not None and f.kind in ("refs", "levels", "list"):
+                v = json.loads(v)
+            out[f.name] = v
+        return out
+
+    def _row(
+        self, t: ItemType, names: list[str], values: dict[str, Any], delete: bool,
+        idmaps: dict[tuple[str, ...], dict[tuple[Any, ...], int]], existing: dict[int, dict[str, Any]],
+    ) -> str:
+        target: int | None = None
+        for ident, ids in idmaps.items():
+            if not all(values.get(n) is not None for n in ident):
+                continue
+            target = ids.get(tuple(values[n] for n in ident))
+            if ident == ("Id",) and target is None:
+                raise Reject("Id", f"Id {values['Id']} does not exist: Ids are internal to a system; "
+                             "leave Id empty to create, or identify by another column")
+            if target is not None:
+                break
+        if delete:
+            if target is None:
+                raise Reject("Delete", f"no existing {t.label} matches this row, nothing to delete")
+            users = store.referenced_by(self.conn, t, target, self.catalog)
+            if users:
+                raise Reject("Delete", f"the {t.label} is still used by {', '.join(users)}")
+            store.delete(self.conn, t, target)
+            self._refs.pop(t.key, None)
+            existing.pop(target, None)
+            return "deleted"
+        columns: dict[str, Any] = {}
+        links: dict[str, list[tuple[int, int | None]]] = {}
+        for n in names:
+            if n == "Id":
+                continue
+            f = t.field(n)
+            v = values.get(n)
+            if f.kind == "ref":
+                columns[n] = None if v is None else self._resolve(f, v, t, target, values)
+            elif f.kind == "refs":
+                links[n] = [(self._resolve(f, x, t, target, values), None) for x in (v or [])]
+            elif f.kind == "levels":
+                links[n] = [(self._resolve(f, x, t, target, values), lvl) for x, lvl in (v or [])]
+            elif f.kind == "list":
+                columns[n] = None if v is None else json.dumps(v)
+            else:
+                columns[n] = v
+        if target is None:
+            rid = store.insert(self.conn, t, columns, self.by)
+            for n, tl in links.items():
+                store.set_links(self.conn, t, t.field(n), rid, tl)
+            self._remember(t, values, rid, idmaps)
+            return "created"
+        current = existing.get(target) or store.get_rows(self.conn, t, [target]).get(target, {})
+        changed_cols = {n: v for n, v in columns.items() if current.get(n) != v}
+        changed_links = {n: tl for n, tl in links.items() if store.get_links(self.conn, t, t.field(n), target) != tl}
+        if not changed_cols and not changed_links:
+            return "unchanged"
+        store.update(self.conn, t, target, changed_cols, self.by)
+        for n, tl in changed_links.items():
+            store.set_links(self.conn, t, t.field(n), target, tl)
+        current.update(changed_cols)
+        if t.ref_key in changed_cols:
+            self._refs.pop(t.key, None)
+        return "updated"
+
+    def _remember(self, t: ItemType, values: dict[str, Any], rid: int, idmaps: dict[tuple[str, ...], dict[tuple[Any, ...], int]]) -> None:
+        for ident, ids in idmaps.items():
+            if all(values.get(n) is not None for n in ident) and ident != ("Id",):
+                ids[tuple(values[n] for n in ident)] = rid
+        key = values.get(t.ref_key)
+        if key is not None and t.key in self._refs:
+            self._refs[t.key][key] = rid
+
+    def _resolve(self, f: Field, name: str, t: ItemType, own_id: int | None, values: dict[str, Any]) -> int:
+        target_t = self.catalog.by_key(f.ref or "")
+        cache = self._refs.setdefault(target_t.key, {})
+        rid = cache.get(name)
+        if rid is None:
+            rid = store.ref_id(self.conn, target_t, name)
+            if rid is None:
+                raise Reject(f.name, f"no {target_t.label} named {name!r}")
+            cache[name] = rid
+        if target_t.key == t.key and f.kind == "ref":
+            self._check_cycle(f, t, rid, own_id, values)
+        return rid
+
+    def _check_cycle(self, f: Field, t: ItemType, parent: int, own_id: int | None, values: dict[str, Any]) -> None:
+        if own_id is None:
+            return  # a new object cannot be anyone's ancestor yet
+        chain, node, seen = [], parent, set()
+        while node is not None and node not in seen:
+            if node == own_id:
+                path = " -> ".join([str(values.get(t.ref_key))] + chain + [str(values.get(t.ref_key))])
+                raise Reject(f.name, f"{f.name} would make a cycle ({path})")
+            seen.add(node)
+            chain.append(str(store.ref_name(self.conn, t, node)))
+            row = self.conn.execute(f"SELECT {f.column} FROM {t.table} WHERE id = ?", (node,)).fetchone()
+            node = row[0] if row else None

@@ -1,0 +1,181 @@
+"""The item type declarations and their lookup (the schema of every import type)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from aimport.itemtypes.schema import ID, Field, ItemType, norm_header
+
+RIGHTS = ("ImportExport", "ManageCampaigns", "ManageUsers", "ManageQueues", "Supervise", "Report", "Agent")
+
+
+def _choice_needs_options(row: dict[str, Any]) -> str | None:
+    if row.get("AnswerType") == "Choice" and not row.get("Options"):
+        return "Options: a Choice question needs its options (';'-separated)"
+    return None
+
+
+CALENDAR = ItemType(
+    key="calendar", label="calendar", table="calendars", folder="Calendar", sheet="Calendars", config_order=0,
+    fields=(
+        ID,
+        Field("Name", mandatory=True, description="calendar name (unique)", max_length=200),
+        Field("Description", max_length=2000),
+        Field("TimeZone", "timezone", description="IANA time zone, e.g. Europe/Helsinki"),
+        Field("OpeningHours", "hours", description="e.g. Mon-Fri 08:00-17:00; Sat 09:00-13:00"),
+        Field("Holidays", "dates", description="ISO dates, ';'-separated"),
+    ),
+    identification=(("Id",), ("Name",)),
+)
+SKILL = ItemType(
+    key="skill", label="skill", table="skills", folder="Skills", sheet="Skills", config_order=1,
+    fields=(ID, Field("Name", mandatory=True, description="skill name (unique)", max_length=200), Field("Description", max_length=2000)),
+    identification=(("Id",), ("Name",)),
+)
+PRESENCE = ItemType(
+    key="presence", label="presence profile", table="presence_profiles", folder="Presence",
+    sheet="PresenceProfiles", config_order=2,
+    fields=(
+        ID,
+        Field("Name", mandatory=True, description="presence profile name (unique)", max_length=200),
+        Field("Description", max_length=2000),
+        Field("Status", "enum", choices=("Available", "Busy", "Away", "Offline")),
+    ),
+    identification=(("Id",), ("Name",)),
+)
+SCRIPT = ItemType(
+    key="script", label="script question", table="script_questions", folder="Scripts", sheet="Scripts",
+    config_order=3, ref_key="Script",
+    fields=(
+        ID,
+        Field("Script", mandatory=True, description="script name", max_length=200),
+        Field("QuestionId", mandatory=True, description="question id, unique within the script", max_length=100),
+        Field("Question", mandatory=True, description="question text", max_length=2000),
+        Field("AnswerType", "enum", choices=("Text", "Number", "Date", "Choice")),
+        Field("Options", description="';'-separated options for Choice questions", max_length=2000),
+        Field("Mandatory", "bool", description="Yes or No"),
+    ),
+    identification=(("Id",), ("Script", "QuestionId")),
+    row_check=_choice_needs_options,
+)
+QUEUE = ItemType(
+    key="queue", label="queue", table="queues", folder="Queues", sheet="Queues", config_order=4,
+    fields=(
+        ID,
+        Field("ExternalId", description="portable id from another system", max_length=200),
+        Field("Name", mandatory=True, description="queue name (unique)", max_length=200),
+        Field("Description", max_length=2000),
+        Field("Channel", "enum", choices=("Voice", "Chat", "Email")),
+        Field("Calendar", "ref", ref="calendar", description="name of an existing calendar"),
+        Field("Skills", "refs", ref="skill", description="skill names, ';'-separated"),
+        Field("Priority", "int", min=1, max=10, description="1..10"),
+    ),
+    identification=(("Id",), ("ExternalId",), ("Name",)),
+)
+USER_GROUP = ItemType(
+    key="usergroup", label="user group", table="user_groups", folder="UserGroup", sheet="UserGroups",
+    config_order=None,
+    fields=(
+        ID,
+        Field("ExternalId", description="portable id from another system", max_length=200),
+        Field("Name", mandatory=True, description="group name (unique)", max_length=200),
+        Field("Description", max_length=2000),
+        Field("Parent", "ref", ref="usergroup", description="name of the parent group (no cycles)"),
+    ),
+    identification=(("Id",), ("ExternalId",), ("Name",)),
+)
+DIRECTORY = ItemType(
+    key="directory", label="directory entry", table="directory_entries", folder="Directory", sheet="Directory",
+    ref_key="ExternalId",
+    fields=(
+        ID,
+        Field("ExternalId", description="portable id; without it every row creates a new entry", max_length=200),
+        Field("FirstName", max_length=200),
+        Field("LastName", max_length=200),
+        Field("Company", max_length=200),
+        Field("Phone", "phone"),
+        Field("Mobile", "phone"),
+        Field("Email", max_length=320),
+        Field("Department", max_length=200),
+        Field("DirectoryGroup", max_length=200),
+    ),
+    identification=(("Id",), ("ExternalId",)),
+    mandatory_any=("FirstName", "LastName", "Company"),
+    warn_without="ExternalId",
+)
+BLOCKED = ItemType(
+    key="blocked", label="blocked number", table="blocked_numbers", folder="BlockedNumbers",
+    sheet="BlockedNumbers", ref_key="Number",
+    fields=(
+        ID,
+        Field("Number", "phone", mandatory=True, description="normalised: spaces, dashes, brackets removed; 00 becomes +"),
+        Field("Description", max_length=2000),
+        Field("ValidUntil", "date", description="YYYY-MM-DD"),
+    ),
+    identification=(("Id",), ("Number",)),
+)
+USER = ItemType(
+    key="user", label="user", table="users", folder=None, sheet="Users", config_order=5, ref_key="Login",
+    fields=(
+        ID,
+        Field("ExternalId", description="portable id from another system", max_length=200),
+        Field("Login", mandatory=True, description="logon name (unique)", max_length=200),
+        Field("FirstName", mandatory=True, max_length=200),
+        Field("Surname", mandatory=True, max_length=200),
+        Field("Email", max_length=320),
+        Field("UserGroup", "ref", ref="usergroup", description="name of an existing user group"),
+        Field("PresenceProfile", "ref", ref="presence", description="name of an existing presence profile"),
+        Field("Queues", "refs", ref="queue", description="queue names, ';'-separated"),
+        Field("Skills", "levels", ref="skill", description="skill:level pairs, ';'-separated, level 1..10"),
+        Field("Rights", "list", choices=RIGHTS, description="';'-separated: " + ", ".join(RIGHTS)),
+    ),
+    identification=(("Id",), ("ExternalId",), ("Login",)),
+)
+
+ALL_TYPES: tuple[ItemType, ...] = (CALENDAR, SKILL, PRESENCE, SCRIPT, QUEUE, USER_GROUP, DIRECTORY, BLOCKED, USER)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Lookup of item types by key, folder and Configuration sheet name."""
+
+    types: tuple[ItemType, ...] = ALL_TYPES
+
+    def by_key(self, key: str) -> ItemType:
+        for t in self.types:
+            if t.key == key:
+                return t
+        raise KeyError(key)
+
+    def for_folder(self, folder: str) -> ItemType | None:
+        for t in self.types:
+            if t.folder == folder:
+                return t
+        return None
+
+    def config_types(self) -> list[ItemType]:
+        """Configuration workbook sheets, in dependency order."""
+        ts = [t for t in self.types if t.config_order is not None]
+        return sorted(ts, key=lambda t: t.config_order or 0)
+
+    def config_sheet(self, sheet_name: str) -> ItemType | None:
+        key = norm_header(sheet_name)
+        for t in self.config_types():
+            if t.sheet and norm_header(t.sheet) == key:
+                return t
+        return None
+
+    def resolve_name(self, name: str) -> ItemType:
+        """A type by key, folder or sheet name, leniently (for the CLI)."""
+        k = norm_header(name)
+        for t in self.types:
+            if k in {norm_header(x) for x in (t.key, t.folder or "", t.sheet or "", t.label, t.table)}:
+                return t
+        raise KeyError(name)
+
+    def all(self) -> Iterable[ItemType]:
+        return self.types
+
+
+CATALOG = Catalog()

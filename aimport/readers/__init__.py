@@ -1,0 +1,5 @@
+"""Readers turn a file into sheets of raw rows, streaming, whatever wrote it."""
+
+from aimport.readers.base import RawSheet, ReadError, Workbook, open_workbook
+
+__all__ = ["RawSheet", "ReadError", "Workbook", "open_workbook"]

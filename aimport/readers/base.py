@@ -1,0 +1,63 @@
+"""Common reader records and the choice of reader by extension."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+Row = list[Any]
+
+
+class ReadError(Exception):
+    """The file cannot be read; ``code`` goes to ``.err``, ``message`` to ``.log``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RawSheet:
+    """One sheet: a name and a stream of ``(row_number, values)`` (1-based rows)."""
+
+    name: str
+    rows: Callable[[], Iterator[tuple[int, Row]]]
+    warnings: list[str] = field(default_factory=list)
+
+
+class Workbook(Protocol):
+    warnings: list[str]
+
+    def sheet_names(self) -> list[str]: ...
+
+    def sheet(self, name: str) -> RawSheet: ...
+
+    def close(self) -> None: ...
+
+
+TEXT_EXTENSIONS = {".txt": "\t", ".tsv": "\t", ".csv": None}
+
+
+def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30) -> Workbook:
+    """Open ``path`` with the reader for its extension, or raise ReadError."""
+    ext = path.suffix.lower()
+    if ext == ".xlsx" or ext == ".xlsm":
+        from aimport.readers.xlsx import XlsxWorkbook
+
+        return XlsxWorkbook(path, max_unzipped_bytes)
+    if ext in TEXT_EXTENSIONS:
+        from aimport.readers.text import TextWorkbook
+
+        return TextWorkbook(path, TEXT_EXTENSIONS[ext])
+    if ext in (".xls", ".xlsb", ".ods"):
+        raise ReadError(
+            "UNSUPPORTED_FORMAT",
+            f"{ext} files are not supported: save the file as Excel Workbook (.xlsx) "
+            "or Unicode text (.txt) and drop it again",
+        )
+    raise ReadError(
+        "UNSUPPORTED_FORMAT",
+        f"unknown file extension {ext or '(none)'!r}: aimport reads .xlsx, .txt (tab-delimited) and .csv",
+    )

@@ -1,0 +1,101 @@
+"""Tab-delimited .txt and .csv reader: BOM-aware, streaming, delimiter detection."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from aimport.readers.base import RawSheet, ReadError, Row
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 with BOM"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 with BOM"),
+)
+
+
+def sniff_encoding(head: bytes) -> tuple[str, str | None]:
+    """Return (codec, warning) for the first bytes of a text import."""
+    for bom, codec, _label in BOMS:
+        if head.startswith(bom):
+            return codec, None
+    if not head:
+        raise ReadError("EMPTY_FILE", "the file is empty")
+    sample = head[:4096]
+    zeros_odd = sample[1::2].count(0)
+    zeros_even = sample[0::2].count(0)
+    half = max(1, len(sample) // 2)
+    if zeros_odd > half * 0.3 or zeros_even > half * 0.3:
+        raise ReadError(
+            "BAD_ENCODING",
+            "the file looks like UTF-16 without a byte order mark; save it as "
+            "'Unicode text' (UTF-16 with BOM) or UTF-8 with BOM",
+        )
+    return "utf-8", "the file has no byte order mark; read as UTF-8 (save as UTF-8 with BOM to silence this)"
+
+
+def sniff_delimiter(first_line: str) -> str:
+    counts = {d: 0 for d in ",;\t"}
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+class TextWorkbook:
+    """A text file is a workbook of one sheet named after the file."""
+
+    def __init__(self, path: Path, delimiter: str | None) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+        except PermissionError:
+            raise ReadError("FILE_UNREADABLE", "the file cannot be read (permission denied)") from None
+        self.codec, warning = sniff_encoding(head)
+        if warning:
+            self.warnings.append(warning)
+        if delimiter is None:
+            try:
+                text = head.decode(self.codec, errors="replace")
+            except UnicodeDecodeError:
+                text = ""
+            delimiter = sniff_delimiter(text.lstrip("\ufeff").splitlines()[0] if text.strip() else "")
+        self.delimiter = delimiter
+
+    def sheet_names(self) -> list[str]:
+        return [self.path.stem]
+
+    def sheet(self, name: str) -> RawSheet:
+        return RawSheet(name=name, rows=self._rows, warnings=[])
+
+    def _rows(self) -> Iterator[tuple[int, Row]]:
+        row_no = 0
+        try:
+            with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
+                reader = csv.reader(fh, delimiter=self.delimiter)
+                for row in reader:
+                    row_no = reader.line_num
+                    if row and any(c.strip() for c in row):
+                        yield row_no, [c.replace("\x00", "") for c in row]
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                "BAD_ENCODING",
+                f"invalid {self.codec.upper().replace('-SIG', '')} bytes after line {row_no} "
+                f"(byte {exc.start} of a chunk): save the file as UTF-8 with BOM or Unicode text",
+            ) from None
+        except csv.Error as exc:
+            raise ReadError("BAD_FORMAT", f"line {row_no + 1}: {exc}") from None
+
+    def close(self) -> None:
+        pass

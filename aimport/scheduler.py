@@ -1,0 +1,129 @@
+"""Scheduling: per-type FIFO lanes under one global capacity limiter.
+
+Files of one type import one at a time in arrival order; OutboundCampaign
+files run side by side; never more than ``max_concurrent`` imports in total.
+Memory holds at most ``max_pending`` paths: the drop folder is the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from aimport import faults, logs
+from aimport.audit import now_iso
+from aimport.job import JobContext, claim_and_import
+from aimport.layout import IMPORT_TYPES
+from aimport.watcher import Detector
+
+PARALLEL_TYPES = {"OutboundCampaign"}
+PARALLEL_WORKERS = 16  # consumers of a parallel lane; the limiter still bounds them
+
+
+@dataclass
+class Scheduler:
+    ctx: JobContext
+    detector: Detector
+    limiter: anyio.CapacityLimiter
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    last_scan: float = 0.0
+    lanes_done: anyio.Event = field(default_factory=anyio.Event)
+
+    @property
+    def queued(self) -> set[Path]:
+        return self.detector.busy
+
+    def pending(self) -> int:
+        return len(self.queued) + len(self.detector.candidates)
+
+    async def run(self, grace_s: float, *, poll: bool, poll_ms: int, rescan_s: float) -> None:
+        """Run until ``stop`` is set, then drain running imports within ``grace_s``."""
+        from aimport.watcher import watch_events
+
+        sends: dict[str, MemoryObjectSendStream[tuple[Path, str]]] = {}
+        recvs: dict[str, MemoryObjectReceiveStream[tuple[Path, str]]] = {}
+        for t in IMPORT_TYPES:
+            sends[t], recvs[t] = anyio.create_memory_object_stream[tuple[Path, str]](math.inf)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._lanes, recvs)
+            async with anyio.create_task_group() as intake:
+                intake.start_soon(partial(watch_events, self.detector, self._report, poll=poll, poll_ms=poll_ms, stop=self.stop))
+                intake.start_soon(self._settle_loop, sends)
+                intake.start_soon(self._rescan_loop, rescan_s)
+                await self.stop.wait()
+                intake.cancel_scope.cancel()
+            for s in sends.values():
+                s.close()
+            logs.get().info(f"stopping: no new claims; waiting up to {grace_s:g}s for {len(self.ctx.in_flight)} running import(s)")
+            with anyio.move_on_after(grace_s):
+                await self.lanes_done.wait()
+            if not self.lanes_done.is_set():
+                logs.get().warning("grace period over: cancelling running imports (they roll back and are recovered at start)")
+            tg.cancel_scope.cancel()
+
+    async def _lanes(self, recvs: dict[str, MemoryObjectReceiveStream[tuple[Path, str]]]) -> None:
+        async with anyio.create_task_group() as tg:
+            for t, recv in recvs.items():
+                workers = PARALLEL_WORKERS if t in PARALLEL_TYPES else 1
+                for _ in range(workers):
+                    tg.start_soon(self._lane, t, recv.clone())
+                recv.close()
+        self.lanes_done.set()
+
+    async def _lane(self, import_type: str, recv: MemoryObjectReceiveStream[tuple[Path, str]]) -> None:
+        async with recv:
+            async for path, detected_at in recv:
+                try:
+                    if self.stop.is_set():
+                        continue
+                    async with self.limiter:
+                        if not self.stop.is_set():
+                            await claim_and_import(self.ctx, path, import_type, detected_at)
+                except Exception:  # noqa: BLE001 - one file must never stop its lane
+                    logs.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
+                finally:
+                    self.queued.discard(path)
+
+    async def _settle_loop(self, sends: dict[str, MemoryObjectSendStream[tuple[Path, str]]]) -> None:
+        d = self.detector
+        while True:
+            timeout = d.next_check_in()
+            with anyio.move_on_after(None if math.isinf(timeout) else timeout):
+                await d.wake.wait()
+            d.wake = anyio.Event()
+            for path in d.ready():
+                t = d.layout.type_of(path)
+                if t is None or path in self.queued:
+                    continue
+                self.queued.add(path)
+                await self.ctx.audit.event("detected", None, file=path.name, type=t)
+                self.ctx.notify("file_detected", t)
+                faults.point("after_detect")
+                sends[t].send_nowait((path, now_iso()))
+
+    async def _rescan_loop(self, rescan_s: float) -> None:
+        """Start-up scan, then a full rescan every ``rescan_s`` and a folder check every second."""
+        next_scan = 0.0
+        while True:
+            created = self.detector.layout.ensure()
+            if created:
+                await self.ctx.audit.event("folders_recreated", None, folders=[str(p) for p in created])
+                logs.get().warning(f"re-created {len(created)} missing folder(s)")
+            now = anyio.current_time()
+            if now >= next_scan:
+                for path, reason in self.detector.scan(IMPORT_TYPES):
+                    await self._report(path, reason)
+                self.last_scan = now
+                next_scan = now + rescan_s
+                self.ctx.notify("scanned")
+            await anyio.sleep(1.0)
+
+    async def _report(self, path: Path, reason: str) -> None:
+        t = self.detector.layout.type_of(path)
+        await self.ctx.audit.event("ignored", None, file=path.name, type=t, reason=reason)
+        logs.get().warning(f"ignored {path.name}: {reason}", extra={"file": path.name, "type": t})

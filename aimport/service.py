@@ -1,0 +1,190 @@
+"""``aimport run``: the long-running service, composed of task groups.
+
+root task group
+  signals         SIGTERM/SIGINT stop claiming; SIGHUP reloads the config file
+  scheduler       detection (events, scans, settle) + per-type lanes + jobs
+  supervisor      campaign completion and exactly-once exports
+  http            /healthz /readyz /metrics (when --http is set)
+  heartbeat       event-loop lag for /healthz
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from aimport import logs, store
+from aimport.audit import Audit
+from aimport.job import JobContext
+from aimport.layout import IMPORT_TYPES
+from aimport.recovery import recover
+from aimport.scheduler import Scheduler
+from aimport.settings import Settings, SettingsError, from_sources
+from aimport.users import LogonUserError, ensure_logon_user
+from aimport.watcher import Detector
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is one line for the operator."""
+
+
+@dataclass
+class Service:
+    """The running service's state, shared with the HTTP endpoint and metrics."""
+
+    settings: Settings
+    ctx: JobContext
+    limiter: anyio.CapacityLimiter
+    scheduler: Scheduler | None = None
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    loop_lag_s: float = 0.0
+    last_beat: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def _audit_uuid(audit: Audit) -> str:
+    db = audit._db
+    await db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    async with db.execute("SELECT value FROM meta WHERE key = 'uuid'") as cur:
+        row = await cur.fetchone()
+    if row:
+        return str(row[0])
+    value = uuid.uuid4().hex[:12]
+    await db.execute("INSERT INTO meta (key, value) VALUES ('uuid', ?)", (value,))
+    await db.commit()
+    return value
+
+
+def _prepare_store(settings: Settings) -> bool:
+    conn = store.open_store(settings.system_db)
+    try:
+        from aimport.campaigns import model as campaign_model
+
+        campaign_model.ensure_schema(conn)
+    except ImportError:
+        pass
+    try:
+        if settings.enabled and settings.logon_user:
+            return ensure_logon_user(conn, settings.logon_user)
+        return False
+    finally:
+        conn.close()
+
+
+async def run_service(settings: Settings, observer: Any = None) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    log = logs.get()
+    try:
+        settings.validate_for_run()
+    except SettingsError as exc:
+        raise StartupError(str(exc)) from None
+    os.environ["AIMPORT_SERVICE_PID"] = str(os.getpid())
+    os.umask(0o022)
+    layout = settings.layout
+    settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+    settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+    if settings.enabled:
+        layout.ensure()
+    else:
+        layout.export_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        created_user = _prepare_store(settings)
+    except LogonUserError as exc:
+        raise StartupError(str(exc)) from None
+    async with Audit(settings.audit_db) as audit:
+        if created_user:
+            await audit.event("logon_user_created", None, login=settings.logon_user,
+                              rights=["ImportExport", "ManageCampaigns"])
+        ctx = JobContext(settings, layout, audit, await _audit_uuid(audit),
+                         anyio.CapacityLimiter(settings.max_concurrent), observer)
+        limiter = anyio.CapacityLimiter(settings.max_concurrent)
+        svc = Service(settings, ctx, limiter)
+        await audit.event("service_started", None, root=str(settings.root), server=settings.server,
+                          unit=settings.unit, enabled=settings.enabled, max_concurrent=settings.max_concurrent,
+                          pid=os.getpid())
+        log.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
+                 f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
+        async with anyio.create_task_group() as root:
+            root.start_soon(_signals, svc)
+            root.start_soon(_heartbeat, svc)
+            for name, starter in _optional_tasks(settings):
+                root.start_soon(starter, svc, name=name)
+            if settings.enabled:
+                recovered = await recover(ctx, limiter)
+                if recovered:
+                    log.info(f"recovered {recovered} interrupted import(s)")
+                detector = Detector(layout, settings.settle_ms / 1000, settings.max_pending)
+                svc.scheduler = Scheduler(ctx, detector, limiter, stop=svc.stop)
+                log.info(f"watching {len(IMPORT_TYPES)} folders under {layout.automatic}"
+                         + (f" (polling every {settings.poll_ms} ms)" if settings.poll else ""))
+                await svc.scheduler.run(settings.grace_s, poll=settings.poll, poll_ms=settings.poll_ms,
+                                        rescan_s=settings.rescan_s)
+            else:
+                log.warning("automatic import is disabled (--disabled): no folders are watched; "
+                            "the campaign supervisor and health checks keep running")
+                await svc.stop.wait()
+            root.cancel_scope.cancel()
+        await audit.event("service_stopped", None, pid=os.getpid())
+        log.info("aimport stopped")
+    return 0
+
+
+def _optional_tasks(settings: Settings) -> list[tuple[str, Any]]:
+    tasks: list[tuple[str, Any]] = []
+    try:
+        from aimport.campaigns.supervisor import run_supervisor
+
+        tasks.append(("supervisor", run_supervisor))
+    except ImportError:
+        pass
+    if settings.http:
+        from aimport.http import serve_http
+
+        tasks.append(("http", serve_http))
+    return tasks
+
+
+async def _heartbeat(svc: Service) -> None:
+    """Measures event-loop lag: a beat every 50 ms that should arrive on time."""
+    while True:
+        before = anyio.current_time()
+        await anyio.sleep(0.05)
+        now = anyio.current_time()
+        svc.loop_lag_s = max(0.0, now - before - 0.05)
+        svc.last_beat = now
+        svc.extras["max_loop_lag_s"] = max(svc.extras.get("max_loop_lag_s", 0.0), svc.loop_lag_s)
+
+
+async def _signals(svc: Service) -> None:
+    log = logs.get()
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                await _reload(svc)
+                continue
+            log.info(f"received {signal.Signals(signum).name}: shutting down")
+            svc.stop.set()
+
+
+async def _reload(svc: Service) -> None:
+    """SIGHUP: re-read the config file (and environment) and apply what can change live."""
+    log = logs.get()
+    try:
+        fresh = from_sources({}, config=svc.settings.config)
+    except SettingsError as exc:
+        log.error(f"reload failed, keeping the current settings: {exc}")
+        return
+    old = svc.limiter.total_tokens
+    if fresh.max_concurrent >= 1 and fresh.max_concurrent != old:
+        svc.limiter.total_tokens = fresh.max_concurrent
+        svc.ctx.process_limiter.total_tokens = fresh.max_concurrent
+        await svc.ctx.audit.event("settings_reloaded", None, max_concurrent=fresh.max_concurrent, previous=old)
+        log.info(f"max concurrent imports changed from {old} to {fresh.max_concurrent}")
+        svc.ctx.notify("limit_changed", fresh.max_concurrent)
+    else:
+        log.info("configuration reloaded: nothing to change")

@@ -1,0 +1,178 @@
+"""Stage 1 of an import: parse and check every row into a scratch SQLite file.
+
+Runs without any lock on the system store, so several imports parse side by
+side; memory stays flat because rows stream from the reader to the scratch
+file in batches. Duplicate identification inside the file is found with SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from aimport import faults
+from aimport.headers import HeaderMap, find_header
+from aimport.importlog import ImportLog
+from aimport.itemtypes.schema import DELETE, Field, ItemType
+from aimport.itemtypes.values import Invalid, as_text, parse
+from aimport.readers.base import RawSheet
+
+BATCH = 2000
+Progress = Callable[[int], None]
+
+
+@dataclass
+class StagedSheet:
+    sheet: str
+    item: ItemType
+    table: str
+    fields: list[Field]  # staged value columns v0..vn, in this order
+    rows: int = 0  # data rows read (excluding header)
+    rejected: int = 0
+    duplicates: set[int] = field(default_factory=set)  # row numbers rejected as duplicates
+
+
+class Stage:
+    """A scratch database for one import (deleted when the import ends)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            path.unlink()
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=OFF")
+        self.conn.execute("PRAGMA synchronous=OFF")
+        self._n = 0
+
+    def close(self) -> None:
+        self.conn.close()
+        for p in (self.path, self.path.with_name(self.path.name + "-journal")):
+            p.unlink(missing_ok=True)
+
+    def stage_sheet(self, t: ItemType, raw: RawSheet, log: ImportLog, progress: Progress | None = None) -> StagedSheet:
+        rows = raw.rows()
+        header = find_header(t, rows)
+        for name in header.unknown:
+            log.warning(f"sheet {raw.name!r}: unknown column {name!r} ignored")
+        if t.warn_without and t.warn_without not in {f.name for f in header.present}:
+            log.warning(
+                f"sheet {raw.name!r}: no {t.warn_without} column, so every row creates a new {t.label}; "
+                f"importing this file again would duplicate them"
+            )
+        self._n += 1
+        table = f"s{self._n}"
+        fields = header.present
+        cols = ", ".join(f"v{i}" for i in range(len(fields)))
+        self.conn.execute(f"CREATE TABLE {table} (row_no INTEGER PRIMARY KEY, del INTEGER, {cols})")
+        staged = StagedSheet(raw.name, t, table, fields)
+        insert = f"INSERT INTO {table} VALUES ({', '.join('?' * (len(fields) + 2))})"
+        batch: list[tuple[Any, ...]] = []
+        self.conn.execute("BEGIN")
+        for row_no, row in rows:
+            staged.rows += 1
+            parsed = self._parse_row(t, header, raw.name, row_no, row, log)
+            if parsed is None:
+                staged.rejected += 1
+            else:
+                batch.append(parsed)
+            if len(batch) >= BATCH:
+                self.conn.executemany(insert, batch)
+                batch.clear()
+                if progress:
+                    progress(staged.rows)
+                faults.point("mid_parse")
+        if batch:
+            self.conn.executemany(insert, batch)
+        self.conn.execute("COMMIT")
+        if progress:
+            progress(staged.rows)
+        self._find_duplicates(staged, log)
+        return staged
+
+    def _parse_row(
+        self, t: ItemType, header: HeaderMap, sheet: str, row_no: int, row: list[Any], log: ImportLog
+    ) -> tuple[Any, ...] | None:
+        values: dict[str, Any] = {}
+        delete = False
+        width = len(row)
+        for idx, f in header.columns:
+            raw = row[idx] if idx < width else None
+            if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+                continue
+            if f is DELETE:
+                flag = as_text(raw).upper()
+                if flag != "D":
+                    log.rejected(sheet, row_no, "Delete", f"{as_text(raw)!r}: the Delete column holds D or nothing")
+                    return None
+                delete = True
+                continue
+            try:
+                values[f.name] = parse(f, raw)
+            except Invalid as exc:
+                log.rejected(sheet, row_no, f.name, str(exc))
+                return None
+        if delete:
+            if not any(all(values.get(n) is not None for n in ident) for ident in t.identification):
+                log.rejected(sheet, row_no, "Delete", f"Delete=D needs an identification value ({_idents(t)})")
+                return None
+        else:
+            for f in header.present:
+                if f.mandatory and values.get(f.name) is None:
+                    log.rejected(sheet, row_no, f.name, f"{f.name} is mandatory")
+                    return None
+            if t.mandatory_any and not any(values.get(n) for n in t.mandatory_any):
+                log.rejected(sheet, row_no, None, f"one of {', '.join(t.mandatory_any)} is needed")
+                return None
+            if t.row_check is not None:
+                reason = t.row_check(values)
+                if reason:
+                    log.rejected(sheet, row_no, reason.split(":")[0], reason)
+                    return None
+        out: list[Any] = [row_no, 1 if delete else 0]
+        for f in header.present:
+            v = values.get(f.name)
+            out.append(json.dumps(v) if isinstance(v, list) else v)
+        return tuple(out)
+
+    def _find_duplicates(self, staged: StagedSheet, log: ImportLog) -> None:
+        pos = {f.name: i for i, f in enumerate(staged.fields)}
+        for ident in staged.item.identification:
+            if ident == ("Id",) and "Id" not in pos:
+                continue
+            if not all(n in pos for n in ident):
+                continue
+            cols = [f"v{pos[n]}" for n in ident]
+            on = " AND ".join(f"s.{c} = d.{c}" for c in cols)
+            notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+            sql = (
+                f"SELECT s.row_no, d.first FROM {staged.table} s JOIN (SELECT {', '.join(cols)}, MIN(row_no) AS first "
+                f"FROM {staged.table} WHERE {notnull} GROUP BY {', '.join(cols)} HAVING COUNT(*) > 1) d ON {on} "
+                "WHERE s.row_no > d.first ORDER BY s.row_no"
+            )
+            for row_no, first in self.conn.execute(sql):
+                if row_no not in staged.duplicates:
+                    staged.duplicates.add(row_no)
+                    log.rejected(
+                        staged.sheet, row_no, "/".join(ident),
+                        f"duplicate {'/'.join(ident)}: the same {staged.item.label} is already in row {first}",
+                    )
+        staged.rejected += len(staged.duplicates)
+
+    def staged_rows(self, staged: StagedSheet) -> Iterator[list[tuple[Any, ...]]]:
+        """Batches of ``(row_no, del, v0..vn)`` in row order, duplicates left out."""
+        cur = self.conn.execute(f"SELECT * FROM {staged.table} ORDER BY row_no")
+        while True:
+            batch = cur.fetchmany(BATCH)
+            if not batch:
+                return
+            if staged.duplicates:
+                batch = [r for r in batch if r[0] not in staged.duplicates]
+            yield batch
+
+
+def _idents(t: ItemType) -> str:
+    return " or ".join("+".join(i) for i in t.identification)

@@ -1,0 +1,56 @@
+"""What ``aimport status`` reports: folders, store counts, recent imports, campaigns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from aimport import audit, store
+from aimport.filters import ImportFileFilter
+from aimport.itemtypes.catalog import CATALOG
+from aimport.layout import IMPORT_TYPES
+from aimport.settings import Settings
+
+
+def collect(settings: Settings) -> dict[str, Any]:
+    layout = settings.layout
+    flt = ImportFileFilter()
+    folders = []
+    for t in IMPORT_TYPES:
+        queued, oldest = 0, None
+        try:
+            for e in os.scandir(layout.type_dir(t)):
+                if e.is_file(follow_symlinks=False) and flt.name_ok(e.name).accept:
+                    queued += 1
+                    m = e.stat().st_mtime
+                    oldest = m if oldest is None else min(oldest, m)
+        except OSError:
+            pass
+        try:
+            in_process = sum(1 for e in os.scandir(layout.in_process_dir(t)) if e.is_file() and not e.name.startswith("."))
+        except OSError:
+            in_process = 0
+        folders.append({"type": t, "queued": queued, "in_process": in_process,
+                        "oldest_queued": dt.datetime.fromtimestamp(oldest).isoformat(timespec="seconds") if oldest else None})
+    items: dict[str, int] = {}
+    campaigns: list[dict[str, Any]] = []
+    if settings.system_db.exists():
+        conn = store.connect(settings.system_db)
+        try:
+            store.ensure_schema(conn)
+            for t_obj in CATALOG.all():
+                items[t_obj.table] = store.count(conn, t_obj)
+            try:
+                from aimport.campaigns import model
+
+                model.ensure_schema(conn)
+                campaigns = model.summaries(conn)
+            except ImportError:
+                pass
+        finally:
+            conn.close()
+    recent: list[dict[str, Any]] = []
+    if settings.audit_db.exists():
+        recent = audit.list_imports(settings.audit_db, limit=10)
+    return {"root": str(layout.automatic), "folders": folders, "items": items, "campaigns": campaigns, "recent": recent}

@@ -1,0 +1,41 @@
+"""The logon user that automatic import acts as, and its rights."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from aimport import store
+from aimport.itemtypes.catalog import USER
+
+REQUIRED_RIGHTS = ("ImportExport", "ManageCampaigns")
+
+
+class LogonUserError(Exception):
+    pass
+
+
+def ensure_logon_user(conn: sqlite3.Connection, login: str) -> bool:
+    """Create the user on an empty store; check its rights otherwise. True if created."""
+    ids = store.find_ids(conn, USER, ("Login",), [(login,)])
+    if not ids:
+        if store.count(conn, USER) > 0:
+            raise LogonUserError(
+                f"logon user {login!r} does not exist in the system store; create it (with the rights "
+                f"{' and '.join(REQUIRED_RIGHTS)}) or choose another --logon-user"
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        store.insert(conn, USER, {"Login": login, "FirstName": "Automatic", "Surname": "Import",
+                                  "Rights": json.dumps(list(REQUIRED_RIGHTS))}, by="aimport")
+        conn.execute("COMMIT")
+        return True
+    rid = next(iter(ids.values()))
+    row = store.get_rows(conn, USER, [rid])[rid]
+    rights = set(json.loads(row.get("Rights") or "[]"))
+    missing = [r for r in REQUIRED_RIGHTS if r not in rights]
+    if missing:
+        raise LogonUserError(
+            f"logon user {login!r} lacks the right{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            "needed for automatic import"
+        )
+    return False

@@ -1,0 +1,132 @@
+"""Detection: watchfiles events, a start-up scan and periodic rescans feed a settle check.
+
+A file is ready once its size and mtime have not changed for the settle
+time; a file whose mtime is already older than the settle time when first
+seen (it arrived by rename or was there before the service started) is
+ready at once. Ready files go to the scheduler in arrival order.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import anyio
+from watchfiles import Change, awatch
+
+from aimport.filters import ImportFileFilter
+from aimport.layout import Layout
+
+
+@dataclass
+class Candidate:
+    size: int
+    mtime_ns: int
+    stable_since: float
+    first_seen: float
+
+
+@dataclass
+class Detector:
+    """Tracks candidate files until they settle. Holds at most ``max_pending`` paths."""
+
+    layout: Layout
+    settle_s: float
+    max_pending: int = 1000
+    filter: ImportFileFilter = field(default_factory=ImportFileFilter)
+    candidates: dict[Path, Candidate] = field(default_factory=dict)
+    reported: set[Path] = field(default_factory=set)
+    busy: set[Path] = field(default_factory=set)  # handed to the scheduler, not yet claimed
+    wake: anyio.Event = field(default_factory=anyio.Event)
+
+    def observe(self, path: Path, now: float | None = None) -> str | None:
+        """Note a path; returns a reason when it is to be reported as ignored (once)."""
+        if self.layout.type_of(path) is None:
+            return None
+        verdict = self.filter.check(path)
+        if not verdict.accept:
+            self.candidates.pop(path, None)
+            if verdict.reason == "symlink" and path not in self.reported:
+                self.reported.add(path)
+                return "symlink: never imported, left alone"
+            return None
+        if path in self.candidates or path in self.busy or len(self.candidates) + len(self.busy) >= self.max_pending:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        now = time.monotonic() if now is None else now
+        age = time.time() - st.st_mtime
+        since = now - self.settle_s if age >= self.settle_s else now
+        self.candidates[path] = Candidate(st.st_size, st.st_mtime_ns, since, now)
+        self.wake.set()
+        return None
+
+    def ready(self, now: float | None = None) -> list[Path]:
+        """Paths that have settled, oldest first; they leave the candidate set."""
+        now = time.monotonic() if now is None else now
+        done: list[tuple[int, str, Path]] = []
+        for path, c in list(self.candidates.items()):
+            try:
+                st = os.stat(path)
+            except OSError:
+                del self.candidates[path]
+                continue
+            if st.st_size != c.size or st.st_mtime_ns != c.mtime_ns:
+                c.size, c.mtime_ns, c.stable_since = st.st_size, st.st_mtime_ns, now
+                continue
+            if now - c.stable_since >= self.settle_s:
+                done.append((c.mtime_ns, path.name, path))
+                del self.candidates[path]
+        return [p for _, _, p in sorted(done)]
+
+    def next_check_in(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        if not self.candidates:
+            return math.inf
+        due = min(c.stable_since + self.settle_s for c in self.candidates.values()) - now
+        return max(0.02, min(due, self.settle_s / 4 or 0.05))
+
+    def scan(self, import_types: tuple[str, ...]) -> list[tuple[Path, str]]:
+        """Observe every entry of every drop folder; returns (path, reason) to report."""
+        reports = []
+        for t in import_types:
+            try:
+                entries = list(os.scandir(self.layout.type_dir(t)))
+            except OSError:
+                continue
+            for e in entries:
+                reason = self.observe(Path(e.path))
+                if reason:
+                    reports.append((Path(e.path), reason))
+        return reports
+
+
+Report = Callable[[Path, str], Awaitable[None]]
+
+
+async def watch_events(detector: Detector, report: Report, *, poll: bool, poll_ms: int, stop: anyio.Event) -> None:
+    """Feed watchfiles events for the drop folders to the detector until ``stop``."""
+    automatic = detector.layout.automatic
+
+    def interesting(change: Change, path: str) -> bool:
+        return change != Change.deleted and detector.layout.type_of(Path(path)) is not None
+
+    while not stop.is_set():
+        try:
+            async for changes in awatch(
+                automatic, watch_filter=interesting, stop_event=stop, force_polling=poll,
+                poll_delay_ms=poll_ms, debounce=50, step=10, recursive=True, rust_timeout=1000,
+                yield_on_timeout=False,
+            ):
+                for _change, path in changes:
+                    reason = detector.observe(Path(path))
+                    if reason:
+                        await report(Path(path), reason)
+        except (FileNotFoundError, OSError, RuntimeError):
+            await anyio.sleep(1.0)  # the root vanished; the rescan re-creates it

@@ -1,0 +1,213 @@
+"""One import from file to committed transaction; runs in a worker process.
+
+Stage every sheet first (parsing runs without the store's write lock, so
+imports of different types parse side by side), then apply all sheets and
+record the outcome in the store's ledger in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from aimport import faults, store
+from aimport.engine import Applier, SheetStats
+from aimport.headers import HeaderError
+from aimport.importlog import ImportLog
+from aimport.itemtypes.catalog import CATALOG
+from aimport.itemtypes.schema import ItemType
+from aimport.readers.base import ReadError, Workbook, open_workbook
+from aimport.staging import Stage, StagedSheet
+
+COUNTS = ("rows", "created", "updated", "deleted", "unchanged", "rejected")
+
+
+@dataclass
+class ImportRequest:
+    path: Path
+    import_type: str
+    import_key: str  # ledger key, unique per import
+    system_db: Path
+    work_dir: Path
+    actor: str
+    dry_run: bool = False
+    max_unzipped_bytes: int = 1 << 30
+    campaign_template: str = "Template"
+    log_path: Path | None = None
+
+
+@dataclass
+class ImportOutcome:
+    status: str  # succeeded | partial | failed
+    error_code: str | None
+    sha256: str
+    totals: dict[str, int] = field(default_factory=dict)
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+    log_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FileFailure(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[ItemType, str]]:
+    """Which sheet holds which item type, in the order they must be applied."""
+    names = wb.sheet_names()
+    if not names:
+        raise FileFailure("NO_ROWS", "the workbook has no sheets")
+    if import_type == "Configuration":
+        found: dict[str, tuple[ItemType, str]] = {}
+        for name in names:
+            t = CATALOG.config_sheet(name)
+            if t is None:
+                log.warning(f"sheet {name!r} is not a configuration sheet and was skipped "
+                            f"(known: {', '.join(x.sheet or '' for x in CATALOG.config_types())})")
+            else:
+                found[t.key] = (t, name)
+        if not found:
+            raise FileFailure("NO_KNOWN_SHEET", "the workbook has no known configuration sheet: expected one of "
+                              + ", ".join(x.sheet or "" for x in CATALOG.config_types()))
+        return [found[t.key] for t in CATALOG.config_types() if t.key in found]
+    t = CATALOG.for_folder(import_type)
+    if t is None:
+        raise FileFailure("NOT_SUPPORTED_YET", f"import type {import_type} is not supported yet")
+    return [(t, names[0])]
+
+
+def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None = None) -> ImportOutcome:
+    """Import one file; never raises for bad input (the outcome says what happened)."""
+    os.environ.setdefault("AIMPORT_WORKER", "1")
+    log = ImportLog(req.log_path)
+    digest = ""
+    try:
+        digest = sha256_of(req.path)
+        log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "
+                 f"(sha256 {digest[:12]}, {req.path.stat().st_size} bytes) for {req.actor}")
+        if req.import_type == "OutboundCampaign":
+            try:
+                from aimport.campaigns.importer import import_campaign
+            except ImportError:
+                raise FileFailure("NOT_SUPPORTED_YET", "outbound campaign import is not supported yet") from None
+            outcome = import_campaign(req, log, digest)
+        else:
+            outcome = _import_items(req, log, digest, progress)
+    except (ReadError, FileFailure, HeaderError) as exc:
+        log.error(exc.message)
+        outcome = ImportOutcome("failed", exc.code, digest)
+        _record_failure(req, outcome)
+    except MemoryError:
+        log.error("the file needs more memory than is available")
+        outcome = ImportOutcome("failed", "TOO_LARGE", digest)
+    except sqlite3.OperationalError as exc:
+        log.error(f"the system store is not available: {exc}")
+        outcome = ImportOutcome("failed", "STORE_UNAVAILABLE", digest)
+    except OSError as exc:
+        log.error(f"the file cannot be read: {exc.strerror or exc}")
+        outcome = ImportOutcome("failed", "FILE_UNREADABLE", digest)
+    except Exception as exc:  # noqa: BLE001 - bad input must never stop the service
+        log.error(f"internal error: {type(exc).__name__}: {exc}")
+        outcome = ImportOutcome("failed", "INTERNAL_ERROR", digest)
+    t = outcome.totals
+    if t:
+        log.info(f"finished: {outcome.status}; rows {t.get('rows', 0)}, created {t.get('created', 0)}, "
+                 f"updated {t.get('updated', 0)}, deleted {t.get('deleted', 0)}, unchanged {t.get('unchanged', 0)}, "
+                 f"rejected {t.get('rejected', 0)}")
+    else:
+        log.info(f"finished: {outcome.status}")
+    outcome.log_path = req.log_path
+    if req.log_path is None:
+        outcome.extra["log_text"] = log.text()
+    log.close()
+    return outcome
+
+
+def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Callable[[str, int], None] | None) -> ImportOutcome:
+    if req.import_type == "Configuration" and req.path.suffix.lower() != ".xlsx":
+        raise FileFailure("UNSUPPORTED_FORMAT", "a Configuration import must be an Excel workbook (.xlsx)")
+    wb = open_workbook(req.path, req.max_unzipped_bytes)
+    for w in wb.warnings:
+        log.warning(w)
+    stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite")
+    sheet_errors: list[str] = []
+    try:
+        staged: list[StagedSheet] = []
+        for t, sheet_name in plan_sheets(req.import_type, wb, log):
+            cb = (lambda n, s=sheet_name: progress(f"reading {s}", n)) if progress else None
+            try:
+                staged.append(stage.stage_sheet(t, wb.sheet(sheet_name), log, cb))
+            except HeaderError as exc:
+                if req.import_type != "Configuration":
+                    raise
+                log.error(f"sheet {sheet_name!r} skipped: {exc.message}")
+                sheet_errors.append(exc.code)
+        conn = store.open_store(req.system_db)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            applier = Applier(conn, log, by=req.import_key)
+            results: list[SheetStats] = []
+            for s in staged:
+                cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
+                results.append(applier.apply(stage, s, cb))
+            outcome = _outcome(results, sheet_errors, digest)
+            store.ledger_put(conn, req.import_key, digest, req.import_type, req.path.name,
+                             outcome.status, outcome.error_code, {"totals": outcome.totals, "sheets": outcome.sheets})
+            if req.dry_run:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute("COMMIT")
+                faults.point("after_commit")
+            return outcome
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+    finally:
+        stage.close()
+        wb.close()
+
+
+def _outcome(results: list[SheetStats], sheet_errors: list[str], digest: str) -> ImportOutcome:
+    totals = {k: sum(getattr(r, k) for r in results) for k in COUNTS}
+    sheets = [r.as_dict() for r in results]
+    if totals["rows"] == 0 and not sheet_errors:
+        return ImportOutcome("failed", "NO_ROWS", digest, totals, sheets)
+    ok = totals["rows"] - totals["rejected"]
+    if ok <= 0:
+        code = sheet_errors[0] if sheet_errors and totals["rows"] == 0 else "ALL_ROWS_REJECTED"
+        return ImportOutcome("failed", code, digest, totals, sheets)
+    if totals["rejected"] or sheet_errors:
+        return ImportOutcome("partial", "ROWS_REJECTED" if totals["rejected"] else sheet_errors[0], digest, totals, sheets)
+    return ImportOutcome("succeeded", None, digest, totals, sheets)
+
+
+def _record_failure(req: ImportRequest, outcome: ImportOutcome) -> None:
+    """Ledger a file-level failure, so recovery only re-archives it."""
+    if req.dry_run:
+        return
+    try:
+        conn = store.open_store(req.system_db)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
+                             outcome.status, outcome.error_code, {"totals": {}, "sheets": []})
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass
