@@ -1,3 +1,5 @@
 from aimport.cli import main
 
-raise SystemExit(main())
+# Guarded: worker processes load the parent's main module as __mp_main__.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -61,6 +61,9 @@ async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
 
 
 async def _reimport(ctx: JobContext, limiter: anyio.CapacityLimiter, import_id: int, path: Path, t: str) -> None:
+    log_path = ctx.settings.work_dir / f"{ctx.import_key(import_id)}.log"
+    with open(log_path, "a", encoding="utf-8") as fh:
+        fh.write(NOTE.format(_stamp(), "nothing of the interrupted import had been applied; importing it again"))
     async with limiter:
         await run_claimed(ctx, import_id, path, t, recovered=True)
 

@@ -23,6 +23,10 @@ from aimport.itemtypes.schema import ItemType
 from aimport.readers.base import ReadError, Workbook, open_workbook
 from aimport.staging import Stage, StagedSheet
 
+FAILURE_TEXT = {
+    "NO_ROWS": "the file has a header row but no data rows: nothing to import",
+    "ALL_ROWS_REJECTED": "every row was rejected (see the REJECT lines): nothing was applied",
+}
 COUNTS = ("rows", "created", "updated", "deleted", "unchanged", "rejected")
 
 
@@ -165,6 +169,8 @@ def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Cal
                 cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
                 results.append(applier.apply(stage, s, cb))
             outcome = _outcome(results, sheet_errors, digest)
+            if outcome.error_code in FAILURE_TEXT:
+                log.error(FAILURE_TEXT[outcome.error_code])
             store.ledger_put(conn, req.import_key, digest, req.import_type, req.path.name,
                              outcome.status, outcome.error_code, {"totals": outcome.totals, "sheets": outcome.sheets})
             if req.dry_run:

@@ -83,10 +83,11 @@ class XlsxWorkbook:
             sheet = self._wb.get_sheet_by_name(name)
         except Exception as exc:
             raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
-        first_row = sheet.start[0] if sheet.start else 0
+        # calamine yields rows from the sheet's first row (row 1) but columns from the
+        # first used column; the shift is the same for header and data rows.
         for i, row in enumerate(sheet.iter_rows()):
             if any(c != "" and c is not None for c in row):
-                yield first_row + i + 1, [_cell(c) for c in row]
+                yield i + 1, [_cell(c) for c in row]
 
     def close(self) -> None:
         try:
