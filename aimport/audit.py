@@ -166,7 +166,8 @@ def connect_ro(path: Path) -> sqlite3.Connection:
 def list_imports(path: Path, *, import_type: str | None = None, status: str | None = None,
                  since: str | None = None, file_name: str | None = None, failed: bool = False,
                  limit: int = 50, after_id: int = 0) -> list[dict[str, Any]]:
-    where, args = ["id > ?"], [after_id]
+    where: list[str] = ["id > ?"]
+    args: list[Any] = [after_id]
     if import_type:
         where.append("import_type = ?")
         args.append(import_type)

@@ -25,9 +25,7 @@ NOTE = "{} recovered after a restart: {}\n"
 async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
     """Recover every interrupted import; returns how many were recovered."""
     open_rows = await ctx.audit.open_imports()
-    by_file: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in open_rows:
-        by_file[(row["import_type"], row["file_name"])] = row
+    by_file: dict[tuple[str, str], dict[str, Any]] = {(r["import_type"], r["file_name"]): r for r in open_rows}
     todo: list[tuple[int, Path, str]] = []
     count = 0
     flt = ImportFileFilter()
@@ -38,11 +36,11 @@ async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
         for path in sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns if p.exists() else 0):
             if not flt.check(path).accept or is_held_elsewhere(path):
                 continue
-            row = by_file.pop((t, path.name), None)
-            if row is None:
+            open_row = by_file.pop((t, path.name), None)
+            if open_row is None:
                 import_id = await ctx.audit.start_import(t, path.name, path.stat().st_size, _now(), ctx.settings.logon_user)
             else:
-                import_id = row["id"]
+                import_id = open_row["id"]
             count += 1
             outcome = ledger_outcome(ctx, import_id)
             await ctx.audit.event("recovered", import_id, file=path.name, type=t, committed=outcome is not None)
@@ -51,9 +49,9 @@ async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
                               NOTE.format(_stamp(), "the import had committed; only archiving was redone"))
             else:
                 todo.append((import_id, path, t))
-    for row in by_file.values():
+    for leftover in by_file.values():
         count += 1
-        await _reconcile_open_row(ctx, row)
+        await _reconcile_open_row(ctx, leftover)
     async with anyio.create_task_group() as tg:
         for import_id, path, t in todo:
             tg.start_soon(_reimport, ctx, limiter, import_id, path, t)

@@ -79,3 +79,22 @@ def test_kill_after_commit_only_archives_again(service: ServiceProcess, tmp_path
     assert "only archiving was redone" in hist.with_name(hist.name + ".log").read_text()
     assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(2,)]
     wait_for(lambda: query(service.audit_db, "SELECT status FROM imports") == [("succeeded",)], 5)
+
+
+def test_sigterm_grace_expired_cancels_and_restart_recovers(service: ServiceProcess, tmp_path: Path) -> None:
+    service.args += ["--grace-s", "0.2"]
+    service.start()
+    layout = service.layout
+    rows = [["Name", "Description"]] + [[f"s{i}", "x" * 50] for i in range(300_000)]
+    drop(write_text(tmp_path / "huge.txt", rows), layout.type_dir("Skills"))
+    wait_for(lambda: (layout.in_process_dir("Skills") / "huge.txt").exists(), 20, what="claim")
+    assert service.stop() == 0
+    assert "grace period over" in service.output()
+    assert (layout.in_process_dir("Skills") / "huge.txt").exists()
+    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(0,)]
+    service.args.remove("--grace-s")
+    service.args.remove("0.2")
+    service.start()
+    [hist] = wait_archived(layout, "Skills", "huge.txt", timeout=120)
+    assert result_of(hist)["created"] == "300000"
+    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(300_000,)]
