@@ -186,3 +186,23 @@ def test_arrival_order_within_a_type_and_same_name_twice(started: ServiceProcess
     drop(tmp_path / "twice.txt", layout.type_dir("Skills"))
     both = wait_archived(layout, "Skills", "twice.txt", count=2)
     assert len({p.name for p in both}) == 2
+
+
+def test_polling_mode_imports(service: ServiceProcess, tmp_path: Path) -> None:
+    service.args += ["--poll", "--poll-ms", "100"]
+    service.start()
+    assert "polling every 100 ms" in service.output()
+    drop(write_text(tmp_path / "p.txt", [["Name"], ["polled"]]), service.layout.type_dir("Skills"))
+    [hist] = wait_archived(service.layout, "Skills", "p.txt")
+    assert result_of(hist)["status"] == "succeeded"
+
+
+def test_files_dropped_while_down_are_picked_up_at_start(service: ServiceProcess, tmp_path: Path) -> None:
+    service.start()
+    assert service.stop() == 0
+    for i in range(3):
+        drop(write_text(tmp_path / f"offline{i}.txt", [["Name"], [f"o{i}"]]), service.layout.type_dir("Skills"))
+    service.start()
+    for i in range(3):
+        wait_archived(service.layout, "Skills", f"offline{i}.txt")
+    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(3,)]
