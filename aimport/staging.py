@@ -72,7 +72,12 @@ class Stage:
         insert = f"INSERT INTO {table} VALUES ({', '.join('?' * (len(fields) + 2))})"
         batch: list[tuple[Any, ...]] = []
         self.conn.execute("BEGIN")
+        first = True
         for row_no, row in rows:
+            if first and _is_note_row(row):
+                first = False
+                continue  # a template's column guide
+            first = False
             staged.rows += 1
             parsed = self._parse_row(t, header, raw.name, row_no, row, log)
             if parsed is None:
@@ -172,6 +177,12 @@ class Stage:
             if staged.duplicates:
                 batch = [r for r in batch if r[0] not in staged.duplicates]
             yield batch
+
+
+def _is_note_row(row: list[Any]) -> bool:
+    cells = [c for c in row if isinstance(c, str) and c.strip()]
+    return bool(cells) and len(cells) == len([c for c in row if c not in (None, "")]) and all(
+        c.strip().startswith("[") and c.strip().endswith("]") for c in cells)
 
 
 def _idents(t: ItemType) -> str:

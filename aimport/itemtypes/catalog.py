@@ -75,7 +75,7 @@ QUEUE = ItemType(
 )
 USER_GROUP = ItemType(
     key="usergroup", label="user group", table="user_groups", folder="UserGroup", sheet="UserGroups",
-    config_order=None,
+    config_order=5,  # extension: lets a Users sheet bring its groups along
     fields=(
         ID,
         Field("ExternalId", description="portable id from another system", max_length=200),
@@ -116,7 +116,7 @@ BLOCKED = ItemType(
     identification=(("Id",), ("Number",)),
 )
 USER = ItemType(
-    key="user", label="user", table="users", folder=None, sheet="Users", config_order=5, ref_key="Login",
+    key="user", label="user", table="users", folder=None, sheet="Users", config_order=6, ref_key="Login",
     fields=(
         ID,
         Field("ExternalId", description="portable id from another system", max_length=200),

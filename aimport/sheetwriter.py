@@ -1,0 +1,54 @@
+"""Streaming xlsx writing that never produces a formula (shared by every export)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import xlsxwriter
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class SheetWriter:
+    """One workbook written to a temp name and renamed into place on close."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.book = xlsxwriter.Workbook(str(self.tmp), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+            "strings_to_urls": False, "nan_inf_to_errors": True,
+        })
+        self.bold = self.book.add_format({"bold": True})
+
+    def sheet(self, name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Write a sheet; every string is written as text, numbers as numbers. Returns the row count."""
+        ws = self.book.add_worksheet(name[:31])
+        for c, h in enumerate(headers):
+            ws.write_string(0, c, h, self.bold)
+        n = 0
+        for n, row in enumerate(rows, start=1):
+            for c, v in enumerate(row):
+                if v is None or v == "":
+                    continue
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(n, c, v)
+                else:
+                    ws.write_string(n, c, str(v))
+        ws.freeze_panes(1, 0)
+        return n
+
+    def close(self) -> Path:
+        self.book.close()
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self.book.close()
+        except Exception:  # noqa: BLE001 - best effort on an error path
+            pass
+        self.tmp.unlink(missing_ok=True)
