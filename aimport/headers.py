@@ -24,6 +24,7 @@ class HeaderMap:
     row_number: int
     columns: list[tuple[int, Field]]  # (cell index, field), Delete included
     unknown: list[str] = field(default_factory=list)
+    unknown_columns: list[tuple[int, str]] = field(default_factory=list)  # (cell index, header text)
 
     @property
     def present(self) -> list[Field]:
@@ -55,6 +56,7 @@ def find_header(t: ItemType, rows: Iterator[tuple[int, Row]]) -> HeaderMap:
     row_no, row = best
     columns: list[tuple[int, Field]] = []
     unknown: list[str] = []
+    unknown_columns: list[tuple[int, str]] = []
     seen: set[str] = set()
     for idx, cell in enumerate(row):
         text = as_text(cell)
@@ -64,6 +66,7 @@ def find_header(t: ItemType, rows: Iterator[tuple[int, Row]]) -> HeaderMap:
         f = known.get(key)
         if f is None:
             unknown.append(text)
+            unknown_columns.append((idx, text))
         elif f.name in seen:
             raise HeaderError("DUPLICATE_COLUMN", f"column {f.name} appears twice in the header row {row_no}")
         else:
@@ -77,4 +80,4 @@ def find_header(t: ItemType, rows: Iterator[tuple[int, Row]]) -> HeaderMap:
         )
     if t.mandatory_any and not any(n in seen for n in t.mandatory_any):
         raise HeaderError("MISSING_COLUMN", f"at least one of the columns {', '.join(t.mandatory_any)} is needed")
-    return HeaderMap(row_no, columns, unknown)
+    return HeaderMap(row_no, columns, unknown, unknown_columns)

@@ -156,6 +156,7 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
             }
             for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
                 fields.setdefault(k, 0)
+            fields.update(outcome.extra.get("result_fields", {}))
             write_side_files(dest, log_text, fields, outcome.sheets)
             break
         except OSError as exc:
@@ -185,4 +186,5 @@ def ledger_outcome(ctx: JobContext, import_id: int) -> ImportOutcome | None:
         return None
     key = ctx.import_key(import_id)
     return ImportOutcome(row["status"], row["error_code"], row["sha256"], row["stats"].get("totals", {}),
-                         row["stats"].get("sheets", []), ctx.settings.work_dir / f"{key}.log")
+                         row["stats"].get("sheets", []), ctx.settings.work_dir / f"{key}.log",
+                         {"result_fields": row["stats"].get("result_fields", {})})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import xlsxwriter
 
@@ -40,9 +40,11 @@ class SheetWriter:
         ws.freeze_panes(1, 0)
         return n
 
-    def close(self) -> Path:
+    def close(self, before_rename: Callable[[], None] | None = None) -> Path:
         self.book.close()
         os.chmod(self.tmp, 0o644)
+        if before_rename is not None:
+            before_rename()
         os.replace(self.tmp, self.path)
         return self.path
 

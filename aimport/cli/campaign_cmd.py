@@ -2,14 +2,104 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from aimport.cli import CommandError
+from aimport.cli.common import add_settings, emit, settings_from, table
 
 
 def register(sub: Any) -> None:
-    from aimport.cli import CommandError
+    p = sub.add_parser("campaign", help="list, show, record a call result, close, export",
+                       description="Outbound campaigns in the system store.")
+    csub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ls = csub.add_parser("list", help="every campaign with its status and progress")
+    ls.add_argument("--json", action="store_true")
+    sh = csub.add_parser("show", help="one campaign: settings, counts, customers")
+    sh.add_argument("name")
+    sh.add_argument("--json", action="store_true")
+    sh.add_argument("--customers", type=int, default=20, help="customers to list (default 20)")
+    rec = csub.add_parser("record", help="record a call result for a customer",
+                          description="Record one call attempt and apply the call-result table: handled results "
+                          "finish the customer, redial results count towards the redial limit ('Max. Calls'), "
+                          "Fax/Modem/Unknown/Wrong number/Bad address move to the next phone number.")
+    rec.add_argument("name", metavar="CAMPAIGN")
+    rec.add_argument("external_id", metavar="EXTERNAL_ID")
+    rec.add_argument("--result", required=True, help='call result, e.g. "Successful", "No answer", "Busy"')
+    rec.add_argument("--classification")
+    rec.add_argument("--agent")
+    rec.add_argument("--answer", action="append", default=[], metavar="QUESTION=ANSWER",
+                     help="script answer (repeatable)")
+    cl = csub.add_parser("close", help="end a campaign early (it is then exported)")
+    cl.add_argument("name")
+    ex = csub.add_parser("export", help="write a campaign's export now (does not count as the automatic export)")
+    ex.add_argument("name")
+    ex.add_argument("-o", "--output", type=Path, required=True, help="the .xlsx to write")
+    for sp in (ls, sh, rec, cl, ex):
+        add_settings(sp, ["state_dir"])
+        sp.set_defaults(handler=run)
 
-    def todo(args: Any) -> int:
-        raise CommandError("campaign is not available in this build yet")
 
-    p = sub.add_parser("campaign", help="list, show, record a call result, close, export")
-    p.set_defaults(handler=todo)
+def run(args: argparse.Namespace) -> int:
+    from aimport import store
+    from aimport.campaigns import model, results
+    from aimport.campaigns.exporter import write_export
+    from aimport.campaigns.model import CampaignError
+
+    settings = settings_from(args)
+    if not settings.system_db.exists():
+        raise CommandError(f"no system store at {settings.system_db} (use --state-dir)")
+    conn = store.open_store(settings.system_db)
+    model.ensure_schema(conn)
+    try:
+        if args.action == "list":
+            emit(model.summaries(conn), ["name", "status", "customers", "handled", "calls", "exported"],
+                 "json" if args.json else "table")
+        elif args.action == "show":
+            _show(conn, args)
+        elif args.action == "record":
+            answers = {}
+            for a in args.answer:
+                q, sep, v = a.partition("=")
+                if not sep:
+                    raise CommandError(f"--answer takes QUESTION=ANSWER, not {a!r}", 2)
+                answers[q] = v
+            r = results.record(conn, args.name, args.external_id, args.result, classification=args.classification,
+                               agent=args.agent, answers=answers)
+            print(f"recorded: {r.external_id} call {r.number_of_calls}, customer "
+                  f"{r.customer_result or 'to be called again'}; campaign {r.campaign_status}")
+        elif args.action == "close":
+            c = results.close(conn, args.name)
+            print(f"campaign {c.name} closed ({c.status}); the supervisor exports it")
+        elif args.action == "export":
+            n = write_export(conn, model.require(conn, args.name), args.output)
+            print(f"written: {args.output} ({n} customers)")
+    except CampaignError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        conn.close()
+    return 0
+
+
+def _show(conn: Any, args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from aimport.campaigns import model
+
+    c = model.require(conn, args.name)
+    cols = ["external_id", "phone1", "result", "number_of_calls", "last_call_result", "agent", "called_at"]
+    customers = [dict(zip(cols, r)) for r in conn.execute(
+        f"SELECT {', '.join(cols)} FROM customers WHERE campaign_id = ? ORDER BY id LIMIT ?", (c.id, args.customers))]
+    info = {**asdict(c), **model.counts(conn, c.id)}
+    if args.json:
+        json.dump({"campaign": info, "customers": customers}, sys.stdout, indent=2, default=str)
+        print()
+        return
+    for k, v in info.items():
+        if k != "id":
+            print(f"{k:>18}: {'' if v is None else v}")
+    print()
+    table(customers, cols)

@@ -1,0 +1,1 @@
+"""Outbound campaigns: import, call results, completion and exactly-once export."""

@@ -1,0 +1,205 @@
+"""A file in OutboundCampaign/: a new campaign with its customers, started (Active) in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from typing import Any
+
+from aimport import faults, store
+from aimport.campaigns import model
+from aimport.campaigns.model import ACTIVE, INVALID, PASSIVE
+from aimport.headers import find_header
+from aimport.importlog import ImportLog
+from aimport.itemtypes.schema import Field, ItemType, norm_header
+from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
+from aimport.readers.base import RawSheet, Workbook, open_workbook
+from aimport.worker import FileFailure, ImportOutcome, ImportRequest
+
+CUSTOMER = ItemType(
+    key="customer", label="customer", table="customers", ref_key="ExternalId",
+    fields=(
+        Field("ExternalId", mandatory=True, description="customer id, unique in the campaign", max_length=200),
+        Field("Phone1", "phone", mandatory=True, description="first number to call"),
+        Field("Phone2", "phone"), Field("Phone3", "phone"),
+        Field("FirstName", max_length=200), Field("LastName", max_length=200), Field("Company", max_length=200),
+        Field("Priority", "int", min=1, max=10, description="1..10"),
+        Field("TimeZone", "timezone", description="IANA time zone of the customer"),
+    ),
+    identification=(("ExternalId",),),
+)
+SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
+            "RedialInterval", "TimeZone")
+BATCH = 2000
+
+
+def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, str], str | None]:
+    """The optional ``Campaign`` sheet (Setting | Value rows) and the customers sheet name."""
+    names = wb.sheet_names()
+    settings_sheet = next((n for n in names if norm_header(n) == "campaign"), None)
+    customers = next((n for n in names if norm_header(n) == "customers"), None)
+    customers = customers or next((n for n in names if n != settings_sheet), None)
+    found: dict[str, str] = {}
+    if settings_sheet:
+        known = {norm_header(s): s for s in SETTINGS}
+        for row_no, row in wb.sheet(settings_sheet).rows():
+            key, value = as_text(row[0] if row else ""), row[1] if len(row) > 1 else None
+            if norm_header(key) in ("setting", ""):
+                continue
+            if norm_header(key) not in known:
+                log.warning(f"sheet {settings_sheet!r} row {row_no}: unknown setting {key!r} ignored "
+                            f"(known: {', '.join(SETTINGS)})")
+                continue
+            found[known[norm_header(key)]] = value if isinstance(value, (dt.date, int)) else as_text(value)
+    return found, customers
+
+
+def import_campaign(req: ImportRequest, log: ImportLog, digest: str) -> ImportOutcome:
+    wb = open_workbook(req.path, req.max_unzipped_bytes)
+    for w in wb.warnings:
+        log.warning(w)
+    try:
+        settings, sheet_name = read_settings(wb, log)
+        if sheet_name is None:
+            raise FileFailure("NO_ROWS", "the workbook has no customers sheet")
+        name = str(settings.get("Name") or req.path.stem).strip()
+        conn = store.open_store(req.system_db)
+        model.ensure_schema(conn)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if model.get(conn, name) is not None:
+                raise FileFailure("CAMPAIGN_EXISTS", f"a campaign named {name!r} already exists; it was left "
+                                  "unchanged (rename the file or set another Name in the Campaign sheet)")
+            cid, invalid = _create_campaign(conn, name, settings, req, log)
+            totals, extra_cols = _customers(conn, cid, wb.sheet(sheet_name), log)
+            conn.execute("UPDATE campaigns SET extra_columns = ? WHERE id = ?", (json.dumps(extra_cols), cid))
+            if not invalid and totals["created"] == 0:
+                invalid.append("no valid customers")
+            status = INVALID if invalid else ACTIVE
+            conn.execute("UPDATE campaigns SET status = ?, invalid_reason = ? WHERE id = ?",
+                         (status, "; ".join(invalid) or None, cid))
+            outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
+            store.ledger_put(conn, req.import_key, digest, req.import_type, req.path.name, outcome.status,
+                             outcome.error_code, {"totals": outcome.totals, "sheets": outcome.sheets,
+                                                  "result_fields": outcome.extra["result_fields"]})
+            faults.point("mid_transaction")
+            conn.execute("ROLLBACK" if req.dry_run else "COMMIT")
+            if not req.dry_run:
+                faults.point("after_commit")
+            return outcome
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.close()
+    finally:
+        wb.close()
+
+
+def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, Any], req: ImportRequest,
+                     log: ImportLog) -> tuple[int, list[str]]:
+    source = str(settings.get("CopySettingsFrom") or req.campaign_template)
+    template = model.get(conn, source)
+    values: dict[str, Any] = {"script": None, "queue": None, "start_date": None, "end_date": None, "time_zone": None,
+                              "number_of_redials": model.DEFAULT_REDIALS, "redial_interval_s": model.DEFAULT_REDIAL_INTERVAL_S}
+    invalid: list[str] = []
+    if template is not None:
+        for k in values:
+            values[k] = getattr(template, k)
+        log.info(f"campaign {name!r}: settings copied from campaign {source!r}")
+    elif settings.get("CopySettingsFrom"):
+        invalid.append(f"CopySettingsFrom: no campaign named {source!r}")
+    else:
+        log.warning(f"template campaign {source!r} not found: built-in defaults used "
+                    f"({model.DEFAULT_REDIALS} redials, {model.DEFAULT_REDIAL_INTERVAL_S} s apart, no script)")
+    for key, column, f in (("Script", "script", None), ("Queue", "queue", None), ("TimeZone", "time_zone", Field("TimeZone", "timezone")),
+                           ("StartDate", "start_date", Field("StartDate", "date")), ("EndDate", "end_date", Field("EndDate", "date")),
+                           ("NumberOfRedials", "number_of_redials", Field("NumberOfRedials", "int", min=0, max=99)),
+                           ("RedialInterval", "redial_interval_s", Field("RedialInterval", "int", min=0, max=86400 * 30))):
+        raw = settings.get(key)
+        if raw in (None, ""):
+            continue
+        try:
+            values[column] = parse(f, raw) if f else as_text(raw)
+        except Invalid as exc:
+            invalid.append(f"{key}: {exc}")
+    if values["script"] and not model.script_exists(conn, values["script"]):
+        invalid.append(f"Script: no script named {values['script']!r}")
+    if values["queue"] and not model.queue_exists(conn, values["queue"]):
+        invalid.append(f"Queue: no queue named {values['queue']!r}")
+    if values["start_date"] and values["end_date"] and parse_date(values["end_date"]) < parse_date(values["start_date"]):
+        invalid.append("EndDate is before StartDate")
+    for reason in invalid:
+        log.error(f"campaign {name!r} is invalid: {reason}")
+    cur = conn.execute(
+        "INSERT INTO campaigns (name, status, script, queue, start_date, end_date, time_zone, number_of_redials, "
+        "redial_interval_s, copied_from, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (name, PASSIVE, values["script"], values["queue"], values["start_date"], values["end_date"], values["time_zone"],
+         values["number_of_redials"], values["redial_interval_s"], source if template else None, req.import_key))
+    return int(cur.lastrowid or 0), invalid
+
+
+def _customers(conn: sqlite3.Connection, cid: int, sheet: RawSheet, log: ImportLog) -> tuple[dict[str, int], list[str]]:
+    rows = sheet.rows()
+    header = find_header(CUSTOMER, rows)
+    extra = [(i, text) for i, text in header.unknown_columns]
+    cols = [(i, f) for i, f in header.columns if f.name != "Delete"]
+    seen: dict[str, int] = {}
+    totals = {"rows": 0, "created": 0, "rejected": 0}
+    batch: list[tuple[Any, ...]] = []
+    sql = ("INSERT INTO customers (campaign_id, external_id, phone1, phone2, phone3, first_name, last_name, company, "
+           "priority, time_zone, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    for row_no, row in rows:
+        totals["rows"] += 1
+        values: dict[str, Any] = {}
+        column = None
+        try:
+            for i, f in cols:
+                column = f.name
+                raw = row[i] if i < len(row) else None
+                if raw is not None and as_text(raw) != "":
+                    values[f.name] = parse(f, raw)
+            for f in CUSTOMER.fields:
+                column = f.name
+                if f.mandatory and not values.get(f.name):
+                    raise Invalid(f"{f.name} is mandatory")
+        except Invalid as exc:
+            log.rejected(sheet.name, row_no, column, str(exc))
+            totals["rejected"] += 1
+            continue
+        ext = values["ExternalId"]
+        if ext in seen:
+            log.rejected(sheet.name, row_no, "ExternalId", f"duplicate ExternalId {ext!r}: already in row {seen[ext]}")
+            totals["rejected"] += 1
+            continue
+        seen[ext] = row_no
+        data = {text: as_text(row[i]) for i, text in extra if i < len(row) and as_text(row[i]) != ""}
+        batch.append((cid, ext, values["Phone1"], values.get("Phone2"), values.get("Phone3"), values.get("FirstName"),
+                      values.get("LastName"), values.get("Company"), values.get("Priority"), values.get("TimeZone"),
+                      json.dumps(data, ensure_ascii=False) if data else None))
+        if len(batch) >= BATCH:
+            conn.executemany(sql, batch)
+            totals["created"] += len(batch)
+            batch.clear()
+            faults.point("mid_parse")
+    conn.executemany(sql, batch)
+    totals["created"] += len(batch)
+    return totals, [text for _, text in extra]
+
+
+def _outcome(digest: str, totals: dict[str, int], sheet: str, name: str, status: str, invalid: list[str],
+             log: ImportLog) -> ImportOutcome:
+    full = {"rows": totals["rows"], "created": totals["created"], "updated": 0, "deleted": 0, "unchanged": 0,
+            "rejected": totals["rejected"]}
+    sheets = [{"sheet": sheet, "item": "customer", **full}]
+    fields = {"campaign": name, "campaign_status": status}
+    if status == INVALID:
+        log.error(f"campaign {name!r} was created as Invalid and not started: {'; '.join(invalid)}")
+        code, result = "CAMPAIGN_INVALID", "partial" if totals["created"] else "failed"
+    elif totals["rejected"]:
+        code, result = "ROWS_REJECTED", "partial"
+    else:
+        code, result = None, "succeeded"
+    if status == ACTIVE:
+        log.info(f"campaign {name!r} started (Active) with {totals['created']} customer(s)")
+    return ImportOutcome(result, code, digest, full, sheets, extra={"result_fields": fields})

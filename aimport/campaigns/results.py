@@ -1,0 +1,138 @@
+"""Call results: the call-result table, redials ("Max. Calls"), next numbers, script answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from aimport.campaigns import model
+from aimport.campaigns.model import ACTIVE, HANDLED, CampaignError
+
+HANDLED_RESULTS = ("Successful", "Refusal", "Hang up", "Wrong person", "Auto-attendant", "Agent rejected")
+REDIAL_RESULTS = ("Busy", "No answer", "Answering machine", "Redial", "Instant redial")
+NEXT_NUMBER_RESULTS = ("Fax", "Modem", "Unknown", "Wrong number", "Bad address")
+ALL_RESULTS = HANDLED_RESULTS + REDIAL_RESULTS + NEXT_NUMBER_RESULTS
+MAX_CALLS = "Max. Calls"
+
+
+@dataclass
+class Recorded:
+    campaign: str
+    external_id: str
+    customer_result: str | None  # None: still to be called
+    number_of_calls: int
+    campaign_status: str
+
+
+def canonical_result(text: str) -> str:
+    for r in ALL_RESULTS:
+        if r.lower() == text.strip().lower():
+            return r
+    raise CampaignError(f"unknown call result {text!r}; use one of: {', '.join(ALL_RESULTS)}")
+
+
+def check_answers(questions: list[dict[str, Any]], answers: dict[str, str], successful: bool) -> dict[str, str]:
+    """Validate answers against the script; returns them keyed by question id."""
+    by_id = {q["id"].lower(): q for q in questions}
+    out: dict[str, str] = {}
+    for key, value in answers.items():
+        q = by_id.get(key.strip().lower())
+        if q is None:
+            known = ", ".join(q["id"] for q in questions) or "none (the campaign has no script)"
+            raise CampaignError(f"unknown question {key!r}; the script's questions are: {known}")
+        value = value.strip()
+        if q["type"] == "Choice" and value and value.lower() not in [o.lower() for o in q["options"]]:
+            raise CampaignError(f"answer {value!r} to {q['id']} is not one of {', '.join(q['options'])}")
+        if q["type"] == "Number" and value:
+            try:
+                float(value)
+            except ValueError:
+                raise CampaignError(f"answer {value!r} to {q['id']} is not a number") from None
+        if q["type"] == "Date" and value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise CampaignError(f"answer {value!r} to {q['id']} is not a date (YYYY-MM-DD)") from None
+        if q["type"] == "Choice" and value:
+            value = next(o for o in q["options"] if o.lower() == value.lower())
+        out[q["id"]] = value
+    if successful:
+        missing = [q["id"] for q in questions if q["mandatory"] and not out.get(q["id"])]
+        if missing:
+            raise CampaignError(f"mandatory question(s) {', '.join(missing)} need an answer for a successful call")
+    return out
+
+
+def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: str, *,
+           classification: str | None = None, agent: str | None = None, answers: dict[str, str] | None = None,
+           at: dt.datetime | None = None) -> Recorded:
+    """Record one call attempt in its own transaction and apply the call-result table."""
+    call_result = canonical_result(result)
+    at = at or dt.datetime.now(dt.timezone.utc)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        c = model.require(conn, campaign)
+        if c.status != ACTIVE:
+            raise CampaignError(f"campaign {campaign!r} is {c.status}: no more calls are recorded")
+        row = conn.execute(
+            "SELECT id, result, number_of_calls, next_phone, phone1, phone2, phone3 FROM customers "
+            "WHERE campaign_id = ? AND external_id = ?", (c.id, external_id)).fetchone()
+        if row is None:
+            raise CampaignError(f"campaign {campaign!r} has no customer with External ID {external_id!r}")
+        cid, current, calls, next_phone, *phones = row
+        if current is not None:
+            raise CampaignError(f"customer {external_id!r} is already finished ({current})")
+        checked = check_answers(model.script_questions(conn, c.script), answers or {}, call_result == "Successful")
+        calls += 1
+        phone = phones[next_phone - 1] if 0 < next_phone <= 3 else None
+        new_result: str | None = None
+        next_call_at: str | None = None
+        if call_result in HANDLED_RESULTS:
+            new_result = "Handled"
+        elif call_result in REDIAL_RESULTS:
+            if calls >= 1 + c.number_of_redials:
+                new_result = MAX_CALLS
+            else:
+                delay = 0 if call_result == "Instant redial" else c.redial_interval_s
+                next_call_at = (at + dt.timedelta(seconds=delay)).isoformat(timespec="seconds")
+        else:
+            later = [i for i in range(next_phone + 1, 4) if phones[i - 1]]
+            if later:
+                next_phone = later[0]
+            else:
+                new_result = "Handled"
+        stamp = at.isoformat(timespec="seconds")
+        conn.execute(
+            "UPDATE customers SET result = ?, number_of_calls = ?, last_call_result = ?, classification = ?, "
+            "agent = ?, called_at = ?, next_phone = ?, next_call_at = ? WHERE id = ?",
+            (new_result, calls, call_result, classification, agent, stamp, next_phone, next_call_at, cid))
+        conn.execute("INSERT INTO call_attempts (customer_id, at, phone, call_result, classification, agent) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (cid, stamp, phone, call_result, classification, agent))
+        conn.executemany("INSERT OR REPLACE INTO answers (customer_id, question_id, answer) VALUES (?, ?, ?)",
+                         [(cid, q, a) for q, a in checked.items()])
+        status = c.status
+        if conn.execute("SELECT 1 FROM customers WHERE campaign_id = ? AND result IS NULL LIMIT 1", (c.id,)).fetchone() is None:
+            model.set_status(conn, c.id, HANDLED, "every customer handled")
+            status = HANDLED
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return Recorded(campaign, external_id, new_result, calls, status)
+
+
+def close(conn: sqlite3.Connection, campaign: str) -> model.Campaign:
+    """End a campaign early: it becomes Handled (reason: closed) and is exported like any other."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        c = model.require(conn, campaign)
+        if c.status in model.COMPLETE:
+            raise CampaignError(f"campaign {campaign!r} is already {c.status}")
+        model.set_status(conn, c.id, HANDLED, "closed")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return model.require(conn, campaign)

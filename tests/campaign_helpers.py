@@ -1,0 +1,36 @@
+"""Shared set-up for campaign tests: a store with a script and a queue, and campaign files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aimport.worker import ImportOutcome, ImportRequest, run_import
+from tests.helpers import write_openpyxl, write_text
+
+SCRIPT_ROWS = [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"],
+               ["Survey", "Q1", "Satisfied?", "Choice", "Yes;No", "Yes"], ["Survey", "Q2", "Comment", "Text", "", "No"]]
+
+
+def imp(tmp_path: Path, path: Path, import_type: str, db: Path | None = None) -> ImportOutcome:
+    n = len(list(tmp_path.glob("*.imp.log")))
+    return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
+                                    system_db=db or tmp_path / "system.sqlite", work_dir=tmp_path / "w",
+                                    actor="admin", log_path=tmp_path / f"{n}.imp.log"))
+
+
+def with_script(tmp_path: Path, db: Path | None = None) -> None:
+    assert imp(tmp_path, write_text(tmp_path / "script.txt", SCRIPT_ROWS), "Scripts", db).status == "succeeded"
+    assert imp(tmp_path, write_text(tmp_path / "queue.txt", [["Name"], ["Outbound"]]), "Queues", db).status == "succeeded"
+
+
+def campaign_file(path: Path, customers: int = 3, settings: dict[str, Any] | None = None, extra: bool = True) -> Path:
+    header = ["External ID", "Phone 1", "Phone 2", "First Name", "Last Name"] + (["Contract"] if extra else [])
+    rows: list[list[Any]] = [header]
+    for i in range(customers):
+        rows.append([f"C{i}", f"+35840{1000000 + i}", f"09 {5550000 + i}", f"First{i}", f"Last{i}"] + ([f"K-{i}"] if extra else []))
+    sheets: dict[str, Any] = {}
+    if settings is not None:
+        sheets["Campaign"] = [["Setting", "Value"]] + [[k, v] for k, v in settings.items()]
+    sheets["Customers"] = rows
+    return write_openpyxl(path, sheets)
