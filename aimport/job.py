@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, Iterator
 import anyio
 from anyio import to_process
 
-from aimport import faults, store
+from aimport import faults, logs, store
 from aimport.archive import free_history_name, local_iso, move_to_history, write_side_files
 from aimport.audit import Audit
 from aimport.layout import Layout
@@ -104,6 +104,8 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
     try:
         with held(dest):
             await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
+            logs.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
+                            extra={"import_id": import_id, "type": import_type, "file": dest.name})
             req = make_request(ctx, import_id, dest, import_type)
             try:
                 if ctx.runner is not None:
@@ -171,6 +173,12 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
     await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
                           error_code=outcome.error_code, **outcome.totals)
     ctx.notify("import_done", import_type, outcome.status, outcome.totals, duration_ms / 1000)
+    t = outcome.totals
+    logs.get().info(
+        f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.get('rows', 0)}, created "
+        f"{t.get('created', 0)}, updated {t.get('updated', 0)}, deleted {t.get('deleted', 0)}, rejected {t.get('rejected', 0)})",
+        extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
+               "error_code": outcome.error_code})
     if outcome.log_path:
         outcome.log_path.unlink(missing_ok=True)
 

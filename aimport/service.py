@@ -100,10 +100,14 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
         if created_user:
             await audit.event("logon_user_created", None, login=settings.logon_user,
                               rights=["ImportExport", "ManageCampaigns"])
+        from aimport.metrics import Metrics
+
+        metrics = observer or Metrics()
         ctx = JobContext(settings, layout, audit, await _audit_uuid(audit),
-                         anyio.CapacityLimiter(settings.max_concurrent), observer)
+                         anyio.CapacityLimiter(settings.max_concurrent), metrics)
         limiter = anyio.CapacityLimiter(settings.max_concurrent)
-        svc = Service(settings, ctx, limiter)
+        svc = Service(settings, ctx, limiter, extras={"metrics": metrics})
+        ctx.notify("limit_changed", settings.max_concurrent)
         await audit.event("service_started", None, root=str(settings.root), server=settings.server,
                           unit=settings.unit, enabled=settings.enabled, max_concurrent=settings.max_concurrent,
                           pid=os.getpid())
@@ -112,6 +116,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
         async with anyio.create_task_group() as root:
             root.start_soon(_signals, svc)
             root.start_soon(_heartbeat, svc)
+            root.start_soon(_retention, svc)
             for name, starter in _optional_tasks(settings):
                 root.start_soon(starter, svc, name=name)
             if settings.enabled:
@@ -129,8 +134,9 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
                             "the campaign supervisor and health checks keep running")
                 await svc.stop.wait()
             root.cancel_scope.cancel()
-        await audit.event("service_stopped", None, pid=os.getpid())
-        log.info("aimport stopped")
+        await audit.event("service_stopped", None, pid=os.getpid(),
+                          max_loop_lag_ms=round(svc.extras.get("max_loop_lag_s", 0.0) * 1000, 1))
+        log.info(f"aimport stopped (largest event-loop lag {svc.extras.get('max_loop_lag_s', 0.0) * 1000:.1f} ms)")
     return 0
 
 
@@ -158,6 +164,15 @@ async def _heartbeat(svc: Service) -> None:
         svc.loop_lag_s = max(0.0, now - before - 0.05)
         svc.last_beat = now
         svc.extras["max_loop_lag_s"] = max(svc.extras.get("max_loop_lag_s", 0.0), svc.loop_lag_s)
+
+
+async def _retention(svc: Service) -> None:
+    """Prune finished audit rows older than --audit-retention-days, at start and daily."""
+    while True:
+        pruned = await svc.ctx.audit.prune(svc.settings.audit_retention_days)
+        if pruned:
+            logs.get().info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
+        await anyio.sleep(86400)
 
 
 async def _signals(svc: Service) -> None:

@@ -1,0 +1,95 @@
+"""Prometheus metrics: a per-service registry fed by job hooks and refreshed at scrape time."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+ROW_OUTCOMES = ("created", "updated", "deleted", "unchanged", "rejected")
+
+
+class Metrics:
+    """The observer passed to JobContext: each hook method updates its metric."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.detected = Counter("aimport_files_detected", "Files detected and handed to the scheduler", ["type"], registry=r)
+        self.imports = Counter("aimport_imports", "Finished imports", ["type", "status"], registry=r)
+        self.rows = Counter("aimport_rows", "Rows imported, by outcome", ["outcome"], registry=r)
+        self.duration = Histogram("aimport_import_duration_seconds", "Import duration from start to archive", ["type"],
+                                  buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600), registry=r)
+        self.archive_failures = Counter("aimport_archive_failures", "Archive attempts that failed (retried)", ["type"], registry=r)
+        self.exports = Counter("aimport_campaign_exports", "Campaign exports written", registry=r)
+        self.in_flight = Gauge("aimport_imports_in_flight", "Imports running now", registry=r)
+        self.limit = Gauge("aimport_concurrency_limit", "Maximum imports at once (--max-concurrent)", registry=r)
+        self.pending = Gauge("aimport_pending_files", "Files detected but not yet claimed", registry=r)
+        self.oldest = Gauge("aimport_oldest_pending_age_seconds", "Age of the oldest pending file (by mtime)", registry=r)
+        self.campaigns = Gauge("aimport_campaigns", "Campaigns by status", ["status"], registry=r)
+        self.last_scan = Gauge("aimport_last_scan_timestamp_seconds", "Unix time of the last full folder scan", registry=r)
+        self.lag = Gauge("aimport_event_loop_lag_seconds", "Event-loop lag of the last heartbeat", registry=r)
+        self.lag_max = Gauge("aimport_event_loop_lag_max_seconds", "Largest event-loop lag since start", registry=r)
+
+    # --- hooks (JobContext.notify) -----------------------------------------------------------
+    def file_detected(self, import_type: str) -> None:
+        self.detected.labels(import_type).inc()
+
+    def import_started(self, import_type: str) -> None:
+        self.in_flight.inc()
+
+    def import_finished(self, import_type: str) -> None:
+        self.in_flight.dec()
+
+    def import_done(self, import_type: str, status: str, totals: dict[str, int], seconds: float) -> None:
+        self.imports.labels(import_type, status).inc()
+        for k in ROW_OUTCOMES:
+            if totals.get(k):
+                self.rows.labels(k).inc(totals[k])
+        self.duration.labels(import_type).observe(seconds)
+
+    def archive_failed(self, import_type: str) -> None:
+        self.archive_failures.labels(import_type).inc()
+
+    def scanned(self) -> None:
+        self.last_scan.set(time.time())
+
+    def limit_changed(self, n: int) -> None:
+        self.limit.set(n)
+
+    def campaign_exported(self, detail: dict[str, Any]) -> None:
+        if not detail.get("recovered"):
+            self.exports.inc()
+
+    # --- scrape -----------------------------------------------------------------------------
+    def refresh(self, svc: Any) -> None:
+        """Gauges read at scrape time (runs in a worker thread)."""
+        self.limit.set(svc.limiter.total_tokens)
+        self.lag.set(svc.loop_lag_s)
+        self.lag_max.set(svc.extras.get("max_loop_lag_s", 0.0))
+        sched = svc.scheduler
+        if sched is not None:
+            paths = list(sched.detector.candidates) + list(sched.queued)
+            self.pending.set(len(paths))
+            mtimes = []
+            for p in paths:
+                try:
+                    mtimes.append(os.stat(p).st_mtime)
+                except OSError:
+                    pass
+            self.oldest.set(time.time() - min(mtimes) if mtimes else 0)
+        try:
+            conn = sqlite3.connect(f"file:{svc.settings.system_db}?mode=ro", uri=True, timeout=2)
+            try:
+                rows = conn.execute("SELECT status, COUNT(*) FROM campaigns GROUP BY status").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            rows = []
+        for status in ("Passive", "Active", "Handled", "Expired", "Invalid"):
+            self.campaigns.labels(status).set(dict(rows).get(status, 0))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
