@@ -29,3 +29,23 @@ def point(name: str) -> None:
     if service and int(service) != os.getpid():
         os.kill(int(service), signal.SIGKILL)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def delay(name: str) -> float:
+    """Seconds to pause at ``name`` (``AIMPORT_PAUSE=name:ms``), for race tests; 0 normally."""
+    for item in os.environ.get("AIMPORT_PAUSE", "").split(","):
+        point_name, _, ms = item.partition(":")
+        if point_name == name and ms:
+            return int(ms) / 1000
+    return 0.0
+
+
+def oserror(name: str) -> None:
+    """Raise an injected OSError at ``name`` (``AIMPORT_FAULT_OSERROR=name:N``) for the first N passes."""
+    for item in os.environ.get("AIMPORT_FAULT_OSERROR", "").split(","):
+        point_name, _, count = item.partition(":")
+        if point_name == name:
+            key = "oserror:" + name
+            _passes[key] = _passes.get(key, 0) + 1
+            if _passes[key] <= int(count or "1"):
+                raise OSError(28, f"No space left on device (injected at {name})")

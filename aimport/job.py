@@ -75,6 +75,8 @@ def is_held_elsewhere(path: Path) -> bool:
 async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str) -> None:
     """Claim ``path`` by renaming it into InProcess/ and import it."""
     dest = ctx.layout.in_process_dir(import_type) / path.name
+    if faults.delay("before_claim"):
+        await anyio.sleep(faults.delay("before_claim"))
     if dest.exists():
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="a file of the same name is still in InProcess; it will be taken after recovery")
@@ -139,6 +141,7 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
     delay = 1.0
     while True:
         try:
+            faults.oserror("archive")
             if src.parent == history:  # recovery: already moved, only side files missing
                 dest = src
             else:
@@ -163,6 +166,8 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
             break
         except OSError as exc:
             await ctx.audit.event("archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=delay)
+            logs.get().error(f"cannot archive {src.name}: {exc}; it stays in InProcess/, retrying in {delay:g}s",
+                             extra={"import_id": import_id, "type": import_type, "file": src.name})
             ctx.notify("archive_failed", import_type)
             await anyio.sleep(delay)
             delay = min(delay * 2, 60.0)
