@@ -96,6 +96,10 @@ class Scheduler:
             with anyio.move_on_after(None if math.isinf(timeout) else timeout):
                 await d.wake.wait()
             d.wake = anyio.Event()
+            if d.overflowed and d.has_room():
+                d.overflowed = False
+                for path, reason in d.scan(IMPORT_TYPES):
+                    await self._report(path, reason)
             for path in d.ready():
                 t = d.layout.type_of(path)
                 if t is None or path in self.queued:

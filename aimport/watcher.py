@@ -41,6 +41,7 @@ class Detector:
     candidates: dict[Path, Candidate] = field(default_factory=dict)
     reported: set[Path] = field(default_factory=set)
     busy: set[Path] = field(default_factory=set)  # handed to the scheduler, not yet claimed
+    overflowed: bool = False  # a path was refused because max_pending was reached
     wake: anyio.Event = field(default_factory=anyio.Event)
 
     def observe(self, path: Path, now: float | None = None) -> str | None:
@@ -54,7 +55,10 @@ class Detector:
                 self.reported.add(path)
                 return "symlink: never imported, left alone"
             return None
-        if path in self.candidates or path in self.busy or len(self.candidates) + len(self.busy) >= self.max_pending:
+        if path in self.candidates or path in self.busy:
+            return None
+        if len(self.candidates) + len(self.busy) >= self.max_pending:
+            self.overflowed = True  # the folder keeps it; rescanned as soon as there is room
             return None
         try:
             st = os.stat(path)
@@ -85,8 +89,13 @@ class Detector:
                 del self.candidates[path]
         return [p for _, _, p in sorted(done)]
 
+    def has_room(self) -> bool:
+        return len(self.candidates) + len(self.busy) < self.max_pending // 2
+
     def next_check_in(self, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
+        if self.overflowed:
+            return 0.2  # come back to rescan once the queue has drained
         if not self.candidates:
             return math.inf
         due = min(c.stable_since + self.settle_s for c in self.candidates.values()) - now

@@ -129,7 +129,7 @@ class ServiceProcess:
     def start(self, wait: bool = True) -> "ServiceProcess":
         env = {**os.environ, **self.env}
         self.log_path = self.state.parent / f"service-{self.state.name}.log"
-        self.state.mkdir(parents=True, exist_ok=True)
+        self.state.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), stdout=fh, stderr=subprocess.STDOUT, env=env)
         fh.close()
