@@ -50,11 +50,19 @@ class Applier:
         self.by = by
         self.catalog = catalog
         self._refs: dict[str, dict[str, int]] = {}
+        self._bulk_names: list[str] | None = None
+        self._plain = False
+        self._creates: list[tuple[Any, ...]] = []
 
     def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetStats:
         t = staged.item
         stats = SheetStats(staged.sheet, t.key, rows=staged.rows, rejected=staged.rejected)
         names = [f.name for f in staged.fields]
+        # creates of a type that nothing in the same sheet can refer to go in bulk (executemany)
+        bulk = not t.self_referencing and not any(t.field(n).is_link for n in names if n != "Id")
+        self._bulk_names = [n for n in names if n != "Id"] if bulk else None
+        self._plain = bulk and all(t.field(n).kind not in ("ref", "list") for n in self._bulk_names or ())
+        self._creates = []
         done = 0
         for batch in stage.staged_rows(staged):
             rows = [(r[0], bool(r[1]), self._decode(staged.fields, r[2:])) for r in batch]
@@ -75,6 +83,9 @@ class Applier:
                     self.log.rejected(staged.sheet, row_no, rej.column, rej.reason)
                     continue
                 setattr(stats, outcome, getattr(stats, outcome) + 1)
+            if self._creates:
+                store.insert_many(self.conn, t, self._bulk_names or [], self._creates, self.by)
+                self._creates = []
             done += len(batch)
             faults.point("mid_transaction")
             if progress:
@@ -114,6 +125,9 @@ class Applier:
             self._refs.pop(t.key, None)
             existing.pop(target, None)
             return "deleted"
+        if target is None and self._plain:  # plain values, bulk create: nothing to resolve
+            self._creates.append(tuple(values.get(n) for n in self._bulk_names or ()))
+            return "created"
         columns: dict[str, Any] = {}
         links: dict[str, list[tuple[int, int | None]]] = {}
         for n in names:
@@ -132,6 +146,9 @@ class Applier:
             else:
                 columns[n] = v
         if target is None:
+            if self._bulk_names is not None:
+                self._creates.append(tuple(columns.get(n) for n in self._bulk_names))
+                return "created"
             rid = store.insert(self.conn, t, columns, self.by)
             for n, tl in links.items():
                 store.set_links(self.conn, t, t.field(n), rid, tl)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 from aimport.itemtypes.schema import DELETE, Field, ItemType, norm_header
@@ -29,6 +30,15 @@ class HeaderMap:
     @property
     def present(self) -> list[Field]:
         return [f for _, f in self.columns if f is not DELETE]
+
+    @cached_property
+    def mandatory(self) -> list[str]:
+        return [f.name for f in self.present if f.mandatory]
+
+    @cached_property
+    def staged(self) -> list[tuple[str, bool]]:
+        """(field name, stored as JSON) in staged column order."""
+        return [(f.name, f.kind in ("refs", "levels", "list")) for f in self.present]
 
     @property
     def has_delete(self) -> bool:

@@ -101,13 +101,24 @@ class Stage:
     def _parse_row(
         self, t: ItemType, header: HeaderMap, sheet: str, row_no: int, row: list[Any], log: ImportLog
     ) -> tuple[Any, ...] | None:
+        """Parse one row into ``(row_no, del, v0..vn)``; log and return None when it is rejected."""
         values: dict[str, Any] = {}
         delete = False
         width = len(row)
         for idx, f in header.columns:
             raw = row[idx] if idx < width else None
-            if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            if raw is None:
                 continue
+            if type(raw) is str:
+                text = raw.strip()
+                if not text:
+                    continue
+                if f.kind == "text" and f is not DELETE:  # the common case, kept fast
+                    if f.max_length is not None and len(text) > f.max_length:
+                        log.rejected(sheet, row_no, f.name, f"is {len(text)} characters long, the limit is {f.max_length}")
+                        return None
+                    values[f.name] = text
+                    continue
             if f is DELETE:
                 flag = as_text(raw).upper()
                 if flag != "D":
@@ -125,9 +136,9 @@ class Stage:
                 log.rejected(sheet, row_no, "Delete", f"Delete=D needs an identification value ({_idents(t)})")
                 return None
         else:
-            for f in header.present:
-                if f.mandatory and values.get(f.name) is None:
-                    log.rejected(sheet, row_no, f.name, f"{f.name} is mandatory")
+            for name in header.mandatory:
+                if name not in values:
+                    log.rejected(sheet, row_no, name, f"{name} is mandatory")
                     return None
             if t.mandatory_any and not any(values.get(n) for n in t.mandatory_any):
                 log.rejected(sheet, row_no, None, f"one of {', '.join(t.mandatory_any)} is needed")
@@ -138,9 +149,9 @@ class Stage:
                     log.rejected(sheet, row_no, reason.split(":")[0], reason)
                     return None
         out: list[Any] = [row_no, 1 if delete else 0]
-        for f in header.present:
-            v = values.get(f.name)
-            out.append(json.dumps(v) if isinstance(v, list) else v)
+        for name, is_list in header.staged:
+            v = values.get(name)
+            out.append(json.dumps(v) if is_list and v is not None else v)
         return tuple(out)
 
     def _find_duplicates(self, staged: StagedSheet, log: ImportLog) -> None:

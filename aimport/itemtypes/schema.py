@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 # Field kinds understood by aimport.itemtypes.values.parse
@@ -30,7 +31,7 @@ class Field:
     max_length: int | None = None
     aliases: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def column(self) -> str:
         return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower().replace(" ", "_")
 
@@ -66,20 +67,25 @@ class ItemType:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def field(self, name: str) -> Field:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        return self._by_name[name]
 
-    @property
+    @cached_property
+    def _by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @cached_property
+    def self_referencing(self) -> bool:
+        return any(f.ref == self.key for f in self.fields)
+
+    @cached_property
     def data_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.name != "Id")
 
-    @property
+    @cached_property
     def column_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.data_fields if not f.is_link)
 
-    @property
+    @cached_property
     def link_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.data_fields if f.is_link)
 

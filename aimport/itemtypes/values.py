@@ -62,11 +62,15 @@ def parse_date(raw: Any) -> str:
     raise Invalid(f"{text!r} is not a date (use YYYY-MM-DD)")
 
 
+PHONE_NOISE = re.compile(r"[\s\-\(\)\./]")
+PHONE_OK = re.compile(r"\+?[0-9*#]{2,32}")
+
+
 def normalise_phone(text: str) -> str:
-    s = re.sub(r"[\s\-\(\)\./]", "", text)
+    s = PHONE_NOISE.sub("", text)
     if s.startswith("00"):
         s = "+" + s[2:]
-    if not re.fullmatch(r"\+?[0-9*#]{2,32}", s):
+    if not PHONE_OK.fullmatch(s):
         raise Invalid(f"{text!r} is not a phone number")
     return s
 

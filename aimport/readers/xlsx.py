@@ -85,9 +85,11 @@ class XlsxWorkbook:
             raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
         # calamine yields rows from the sheet's first row (row 1) but columns from the
         # first used column; the shift is the same for header and data rows.
+        float_ = float
         for i, row in enumerate(sheet.iter_rows()):
-            if any(c != "" and c is not None for c in row):
-                yield i + 1, [_cell(c) for c in row]
+            if row.count("") == len(row):
+                continue
+            yield i + 1, [_cell(c) if type(c) is float_ else c for c in row]
 
     def close(self) -> None:
         try:
