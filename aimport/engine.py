@@ -64,7 +64,10 @@ class Applier:
         self._plain = bulk and all(t.field(n).kind not in ("ref", "list") for n in self._bulk_names or ())
         self._creates = []
         done = 0
+        fast = self._plain and "Id" not in names  # staged tuples are already the columns to insert
         for batch in stage.staged_rows(staged):
+            if fast:
+                batch = self._fast_creates(t, names, batch, stats)
             rows = [(r[0], bool(r[1]), self._decode(staged.fields, r[2:])) for r in batch]
             idmaps = {
                 ident: store.find_ids(
@@ -91,6 +94,26 @@ class Applier:
             if progress:
                 progress(done)
         return stats
+
+    def _fast_creates(self, t: ItemType, names: list[str], batch: list[tuple[Any, ...]], stats: SheetStats) -> list[tuple[Any, ...]]:
+        """Queue rows that match nothing in the store for bulk insert; return the rest for the full path."""
+        pos = {n: i + 2 for i, n in enumerate(names)}
+        matched: set[int] = set()
+        for ident in t.identification:
+            if ident == ("Id",) or not all(n in pos for n in ident):
+                continue
+            idx = [pos[n] for n in ident]
+            keyed = {tuple(r[i] for i in idx): k for k, r in enumerate(batch) if all(r[i] is not None for i in idx)}
+            found = store.find_ids(self.conn, t, ident, keyed)
+            matched.update(keyed[key] for key in found)
+        rest = []
+        for k, r in enumerate(batch):
+            if k in matched or r[1]:
+                rest.append(r)
+            else:
+                self._creates.append(r[2:])
+                stats.created += 1
+        return rest
 
     @staticmethod
     def _decode(fields: list[Field], raw: tuple[Any, ...]) -> dict[str, Any]:
@@ -191,12 +214,13 @@ class Applier:
     def _check_cycle(self, f: Field, t: ItemType, parent: int, own_id: int | None, values: dict[str, Any]) -> None:
         if own_id is None:
             return  # a new object cannot be anyone's ancestor yet
-        chain, node, seen = [], parent, set()
+        chain: list[str] = []
+        seen: set[int] = set()
+        node: int | None = parent
         while node is not None and node not in seen:
             if node == own_id:
                 path = " -> ".join([str(values.get(t.ref_key))] + chain + [str(values.get(t.ref_key))])
                 raise Reject(f.name, f"{f.name} would make a cycle ({path})")
             seen.add(node)
             chain.append(str(store.ref_name(self.conn, t, node)))
-            row = self.conn.execute(f"SELECT {f.column} FROM {t.table} WHERE id = ?", (node,)).fetchone()
-            node = row[0] if row else None
+            node = store.ref_of(self.conn, t, f, node)

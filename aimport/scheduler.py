@@ -22,7 +22,8 @@ from aimport.layout import IMPORT_TYPES
 from aimport.watcher import Detector
 
 PARALLEL_TYPES = {"OutboundCampaign"}
-PARALLEL_WORKERS = 16  # consumers of a parallel lane; the limiter still bounds them
+PARALLEL_WORKERS = 16
+FOLDER_CHECK_S = 2.0  # deleted folders are re-created within this time  # consumers of a parallel lane; the limiter still bounds them
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Scheduler:
                 sends[t].send_nowait((path, now_iso()))
 
     async def _rescan_loop(self, rescan_s: float) -> None:
-        """Start-up scan, then a full rescan every ``rescan_s`` and a folder check every second."""
+        """Start-up scan, then a full rescan every ``rescan_s`` and a folder check every 2 s."""
         next_scan = 0.0
         while True:
             created = self.detector.layout.ensure()
@@ -125,7 +126,7 @@ class Scheduler:
                 self.last_scan = now
                 next_scan = now + rescan_s
                 self.ctx.notify("scanned")
-            await anyio.sleep(1.0)
+            await anyio.sleep(FOLDER_CHECK_S)
 
     async def _report(self, path: Path, reason: str) -> None:
         t = self.detector.layout.type_of(path)

@@ -7,8 +7,11 @@ replaces this module's functions.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -64,6 +67,22 @@ def ensure_schema(conn: sqlite3.Connection, catalog: Catalog = CATALOG) -> None:
             stmts.append(f"CREATE INDEX IF NOT EXISTS ix_{lt}_target ON {lt} (target)")
     for s in stmts:
         conn.execute(s)
+
+
+@contextmanager
+def write_turn(path: Path) -> Iterator[None]:
+    """Wait for this process's turn to write a whole import (a blocking file lock next to the store).
+
+    Imports queue here instead of in SQLite's busy handler, which polls with
+    growing sleeps; the next import starts the moment the previous commits.
+    """
+    lock = path.with_name(path.name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def open_store(path: Path, catalog: Catalog = CATALOG) -> sqlite3.Connection:
@@ -187,6 +206,12 @@ def ref_name(conn: sqlite3.Connection, target: ItemType, rid: int) -> str | None
     col = target.field(target.ref_key).column
     row = conn.execute(f"SELECT {col} FROM {target.table} WHERE id = ?", (rid,)).fetchone()
     return row[0] if row else None
+
+
+def ref_of(conn: sqlite3.Connection, t: ItemType, f: Field, rid: int) -> int | None:
+    """The id that object ``rid`` refers to through its single-reference field ``f``."""
+    row = conn.execute(f"SELECT {f.column} FROM {t.table} WHERE id = ?", (rid,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def referenced_by(conn: sqlite3.Connection, t: ItemType, rid: int, catalog: Catalog = CATALOG) -> list[str]:

@@ -162,23 +162,8 @@ def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Cal
                 sheet_errors.append(exc.code)
         conn = store.open_store(req.system_db)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            applier = Applier(conn, log, by=req.import_key)
-            results: list[SheetStats] = []
-            for s in staged:
-                cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
-                results.append(applier.apply(stage, s, cb))
-            outcome = _outcome(results, sheet_errors, digest)
-            if outcome.error_code in FAILURE_TEXT:
-                log.error(FAILURE_TEXT[outcome.error_code])
-            store.ledger_put(conn, req.import_key, digest, req.import_type, req.path.name,
-                             outcome.status, outcome.error_code, {"totals": outcome.totals, "sheets": outcome.sheets})
-            if req.dry_run:
-                conn.execute("ROLLBACK")
-            else:
-                conn.execute("COMMIT")
-                faults.point("after_commit")
-            return outcome
+            with store.write_turn(req.system_db):
+                return _apply_all(conn, req, log, digest, stage, staged, sheet_errors, progress)
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -186,6 +171,37 @@ def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Cal
     finally:
         stage.close()
         wb.close()
+
+
+def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, stage: Stage,
+               staged: list[StagedSheet], sheet_errors: list[str],
+               progress: Callable[[str, int], None] | None) -> ImportOutcome:
+    """Stage 2, in one transaction: every staged sheet, then the ledger row, then COMMIT."""
+    conn.execute("BEGIN IMMEDIATE")
+    applier = Applier(conn, log, by=req.import_key)
+    results: list[SheetStats] = []
+    for s in staged:
+        cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
+        results.append(applier.apply(stage, s, cb))
+    outcome = _outcome(results, sheet_errors, digest)
+    if outcome.error_code in FAILURE_TEXT:
+        log.error(FAILURE_TEXT[outcome.error_code])
+    commit_outcome(conn, req, outcome)
+    return outcome
+
+
+def commit_outcome(conn: sqlite3.Connection, req: ImportRequest, outcome: ImportOutcome) -> None:
+    """Ledger the outcome in the same transaction as the data, then commit (a check rolls back)."""
+    stats: dict[str, Any] = {"totals": outcome.totals, "sheets": outcome.sheets}
+    if "result_fields" in outcome.extra:
+        stats["result_fields"] = outcome.extra["result_fields"]
+    store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
+                     outcome.status, outcome.error_code, stats)
+    if req.dry_run:
+        conn.execute("ROLLBACK")
+    else:
+        conn.execute("COMMIT")
+        faults.point("after_commit")
 
 
 def _outcome(results: list[SheetStats], sheet_errors: list[str], digest: str) -> ImportOutcome:

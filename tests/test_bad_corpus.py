@@ -56,14 +56,15 @@ def test_left_alone_symlink_directory_and_lock_files(service: ServiceProcess, tm
     write_text(secret, [["Name"], ["secret"]])
     (folder / "to-outside.txt").symlink_to(secret)
     (folder / "looks-like-a-file.xlsx").mkdir()
-    for name in ("~$Budget.xlsx", ".~lock.Budget.xlsx#"):
+    left = ("~$Budget.xlsx", ".~lock.Budget.xlsx#", ".hidden.txt", "upload.part", "dl.crdownload", "x.tmp", "y.partial")
+    for name in left:
         (folder / name).write_bytes(b"lock")
     drop(write_text(tmp_path / "after.txt", [["Name"], ["after"]]), folder)
     wait_archived(service.layout, "Skills", "after.txt")
     time.sleep(1.5)
     assert (folder / "to-outside.txt").is_symlink() and secret.exists()
     assert (folder / "looks-like-a-file.xlsx").is_dir()
-    assert (folder / "~$Budget.xlsx").exists() and (folder / ".~lock.Budget.xlsx#").exists()
+    assert all((folder / name).exists() for name in left)
     ignored = [json.loads(d)["file"] for (d,) in query(service.audit_db, "SELECT detail FROM events WHERE kind='ignored'")]
     assert ignored == ["to-outside.txt"]
     assert query(service.system_db, "SELECT name FROM skills") == [("after",)]

@@ -15,6 +15,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 @pytest.mark.parametrize("name,import_type,created", [
     ("skills.txt", "Skills", 3), ("presence-unicode.txt", "Presence", 2),
     ("calendars.xlsx", "Calendar", 1), ("blocked-numbers.xlsx", "BlockedNumbers", 2),
+    ("Demo campaign.xlsx", "OutboundCampaign", 8),
 ])
 def test_example_imports(tmp_path: Path, name: str, import_type: str, created: int) -> None:
     src = shutil.copy(EXAMPLES / name, tmp_path / name)

@@ -99,23 +99,6 @@ def test_not_supported_types_fail_clearly_never_silently(started: ServiceProcess
     assert result_of(hist)["status"] in ("succeeded", "failed")
 
 
-def test_ignored_files_stay_and_symlink_reported_once(service: ServiceProcess, tmp_path: Path) -> None:
-    service.args += ["--rescan-s", "0.5"]
-    service.start()
-    folder = service.layout.type_dir("Skills")
-    outside = tmp_path / "outside.txt"
-    write_text(outside, [["Name"], ["x"]])
-    (folder / "link.txt").symlink_to(outside)
-    for name in ("~$lock.xlsx", ".hidden.txt", "up.part", "dl.crdownload"):
-        (folder / name).write_bytes(b"x")
-    time.sleep(2.5)
-    events = query(service.audit_db, "SELECT detail FROM events WHERE kind = 'ignored'")
-    assert [json.loads(d)["file"] for (d,) in events] == ["link.txt"]
-    assert sorted(p.name for p in folder.iterdir() if p.is_file() or p.is_symlink()) == [
-        ".hidden.txt", "dl.crdownload", "link.txt", "up.part", "~$lock.xlsx"]
-    assert outside.exists() and not list(service.layout.history_dir("Skills").iterdir())
-
-
 def test_deleted_folders_are_recreated(started: ServiceProcess) -> None:
     import shutil
 

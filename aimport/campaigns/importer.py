@@ -15,7 +15,7 @@ from aimport.importlog import ImportLog
 from aimport.itemtypes.schema import Field, ItemType, norm_header
 from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
 from aimport.readers.base import RawSheet, Workbook, open_workbook
-from aimport.worker import FileFailure, ImportOutcome, ImportRequest
+from aimport.worker import FileFailure, ImportOutcome, ImportRequest, commit_outcome
 
 CUSTOMER = ItemType(
     key="customer", label="customer", table="customers", ref_key="ExternalId",
@@ -34,13 +34,13 @@ SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate
 BATCH = 2000
 
 
-def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, str], str | None]:
+def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | None]:
     """The optional ``Campaign`` sheet (Setting | Value rows) and the customers sheet name."""
     names = wb.sheet_names()
     settings_sheet = next((n for n in names if norm_header(n) == "campaign"), None)
     customers = next((n for n in names if norm_header(n) == "customers"), None)
     customers = customers or next((n for n in names if n != settings_sheet), None)
-    found: dict[str, str] = {}
+    found: dict[str, Any] = {}
     if settings_sheet:
         known = {norm_header(s): s for s in SETTINGS}
         for row_no, row in wb.sheet(settings_sheet).rows():
@@ -67,33 +67,35 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str) -> ImportOu
         conn = store.open_store(req.system_db)
         model.ensure_schema(conn)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            if model.get(conn, name) is not None:
-                raise FileFailure("CAMPAIGN_EXISTS", f"a campaign named {name!r} already exists; it was left "
-                                  "unchanged (rename the file or set another Name in the Campaign sheet)")
-            cid, invalid = _create_campaign(conn, name, settings, req, log)
-            totals, extra_cols = _customers(conn, cid, wb.sheet(sheet_name), log)
-            conn.execute("UPDATE campaigns SET extra_columns = ? WHERE id = ?", (json.dumps(extra_cols), cid))
-            if not invalid and totals["created"] == 0:
-                invalid.append("no valid customers")
-            status = INVALID if invalid else ACTIVE
-            conn.execute("UPDATE campaigns SET status = ?, invalid_reason = ? WHERE id = ?",
-                         (status, "; ".join(invalid) or None, cid))
-            outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
-            store.ledger_put(conn, req.import_key, digest, req.import_type, req.path.name, outcome.status,
-                             outcome.error_code, {"totals": outcome.totals, "sheets": outcome.sheets,
-                                                  "result_fields": outcome.extra["result_fields"]})
-            faults.point("mid_transaction")
-            conn.execute("ROLLBACK" if req.dry_run else "COMMIT")
-            if not req.dry_run:
-                faults.point("after_commit")
-            return outcome
+            with store.write_turn(req.system_db):
+                return _import(conn, req, log, digest, wb, settings, sheet_name, name)
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             conn.close()
     finally:
         wb.close()
+
+
+def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, wb: Workbook,
+            settings: dict[str, Any], sheet_name: str, name: str) -> ImportOutcome:
+    """The campaign and its customers, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    if model.get(conn, name) is not None:
+        raise FileFailure("CAMPAIGN_EXISTS", f"a campaign named {name!r} already exists; it was left "
+                          "unchanged (rename the file or set another Name in the Campaign sheet)")
+    cid, invalid = _create_campaign(conn, name, settings, req, log)
+    totals, extra_cols = _customers(conn, cid, wb.sheet(sheet_name), log)
+    conn.execute("UPDATE campaigns SET extra_columns = ? WHERE id = ?", (json.dumps(extra_cols), cid))
+    if not invalid and totals["created"] == 0:
+        invalid.append("no valid customers")
+    status = INVALID if invalid else ACTIVE
+    conn.execute("UPDATE campaigns SET status = ?, invalid_reason = ? WHERE id = ?",
+                 (status, "; ".join(invalid) or None, cid))
+    outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
+    faults.point("mid_transaction")
+    commit_outcome(conn, req, outcome)
+    return outcome
 
 
 def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, Any], req: ImportRequest,

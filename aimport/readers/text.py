@@ -83,11 +83,12 @@ class TextWorkbook:
         row_no = 0
         try:
             with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
-                reader = csv.reader(fh, delimiter=self.delimiter)
+                lines = (line.replace("\x00", "") if "\x00" in line else line for line in fh)
+                reader = csv.reader(lines, delimiter=self.delimiter)
                 for row in reader:
                     row_no = reader.line_num
-                    if row and any(c.strip() for c in row):
-                        yield row_no, [c.replace("\x00", "") for c in row]
+                    if row and any(row) and any(c.strip() for c in row):
+                        yield row_no, row
         except UnicodeDecodeError as exc:
             raise ReadError(
                 "BAD_ENCODING",

@@ -1,0 +1,1 @@
+"""Benchmark helpers for scripts/bench (inputs, baselines, service runs, report)."""

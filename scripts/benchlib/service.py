@@ -1,0 +1,113 @@
+"""Measurements on the real service: end-to-end time, process-tree memory, idle CPU, claim latency."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from tests.helpers import ServiceProcess, query, wait_for
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def rss_kb(pid: int, key: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Samples the resident memory of the service plus its worker processes (peak of the sum)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = rss_kb(self.pid) + sum(rss_kb(c) for c in children(self.pid))
+            self.peak_kb = max(self.peak_kb, total)
+            time.sleep(0.02)
+
+    def __enter__(self) -> "TreeMemory":
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+        hwm = rss_kb(self.pid, "VmHWM") + max([rss_kb(c, "VmHWM") for c in children(self.pid)] or [0])
+        self.peak_kb = max(self.peak_kb, hwm)
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+
+def e2e(svc: ServiceProcess, src: Path, import_type: str, timeout: float = 1800) -> float:
+    """Seconds from the drop (atomic rename) to the .result file."""
+    hist = svc.layout.history_dir(import_type)
+    t = time.perf_counter()
+    os.replace(src, svc.layout.type_dir(import_type) / src.name)
+    wait_for(lambda: list(hist.glob(f"*_{src.name}.result")), timeout, interval=0.01, what=f"{src.name} imported")
+    return time.perf_counter() - t
+
+
+def status_of(svc: ServiceProcess, import_type: str, name: str) -> str:
+    res = next(svc.layout.history_dir(import_type).glob(f"*_{name}.result"))
+    return dict(line.split(": ", 1) for line in res.read_text().splitlines() if ": " in line).get("status", "?")
+
+
+def idle_cpu_percent(svc: ServiceProcess, seconds: float) -> float:
+    assert svc.proc is not None
+
+    def ticks() -> int:
+        fields = Path(f"/proc/{svc.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    time.sleep(2.0)  # let start-up settle
+    a, t = ticks(), time.perf_counter()
+    time.sleep(seconds)
+    return (ticks() - a) / CLK / (time.perf_counter() - t) * 100
+
+
+def claim_latencies(svc: ServiceProcess, staging: Path, n: int, settle_s: float) -> list[float]:
+    """Drop small files one by one; seconds from drop to claim beyond the settle time."""
+    out = []
+    folder = svc.layout.type_dir("Skills")
+    for i in range(n):
+        p = staging / f"lat{i}.txt"
+        p.write_bytes(b"\xef\xbb\xbfName\r\nlat %d\r\n" % i)
+        target = folder / p.name
+        t = time.perf_counter()
+        os.replace(p, target)
+        while target.exists():
+            time.sleep(0.002)
+        out.append(time.perf_counter() - t - settle_s)
+        wait_for(lambda: list(svc.layout.history_dir("Skills").glob(f"*_{p.name}.result")), 30, interval=0.01)
+    return out
+
+
+def max_loop_lag_ms(svc: ServiceProcess) -> float:
+    import json
+
+    rows = query(svc.audit_db, "SELECT detail FROM events WHERE kind = 'service_stopped' ORDER BY id DESC LIMIT 1")
+    return float(json.loads(rows[0][0]).get("max_loop_lag_ms", 0.0)) if rows else float("nan")

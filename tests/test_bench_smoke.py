@@ -1,0 +1,25 @@
+"""scripts/bench runs end to end at smoke size and reports every case (numbers are not asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CASES = ["xlsx import e2e", "vs openpyxl script", "tab-delimited import e2e", "Configuration workbook",
+         "campaign import", "campaign export", "peak RSS, service + worker", "--max-concurrent 2 vs 1",
+         "drop-to-claim beyond settle, p50, events", "--poll", "idle CPU", "event-loop lag"]
+
+
+@pytest.mark.e2e
+def test_bench_smoke(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, str(REPO / "scripts" / "bench"), "--size", "smoke", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=300)
+    report = (tmp_path / "bench-results.md").read_text()
+    for case in CASES:
+        assert case in report, case
+    assert r.returncode in (0, 1), r.stderr[-2000:]  # 1 = some target missed at smoke size; the table says which
+    assert "| rows | xlsx rows/s | txt rows/s |" in report
