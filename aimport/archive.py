@@ -38,15 +38,18 @@ def result_text(fields: dict[str, Any], sheets: list[dict[str, Any]]) -> str:
 
 
 def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: list[dict[str, Any]]) -> None:
-    """``.log``, ``.result`` and (unless succeeded) ``.err``, each atomically."""
+    """``.log``, (unless succeeded) ``.err``, then ``.result`` last, each atomically.
+
+    The ``.result`` is the completion marker: when it exists, the other side files are complete.
+    """
     write_atomic(dest.with_name(dest.name + ".log"), log_text)
     faults.point("mid_side_file")
-    write_atomic(dest.with_name(dest.name + ".result"), result_text(fields, sheets))
     err = dest.with_name(dest.name + ".err")
     if fields.get("status") != "succeeded":
         write_atomic(err, f"{fields.get('error_code') or 'UNKNOWN'}\n")
     else:
         err.unlink(missing_ok=True)
+    write_atomic(dest.with_name(dest.name + ".result"), result_text(fields, sheets))
 
 
 def local_iso(at: dt.datetime) -> str:

@@ -142,7 +142,8 @@ class ServiceProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"service exited {self.proc.returncode}: {self.output()}")
-            return "watching" in self.output() or "disabled" in self.output()
+            out = self.output()
+            return "INFO    watching " in out or "automatic import is disabled" in out or '"event": "watching' in out
 
         wait_for(ready, timeout, what="service start")
 

@@ -77,5 +77,5 @@ def test_sighup_reloads_max_concurrent(service: ServiceProcess, tmp_path: Path) 
     wait_for(lambda: "aimport_concurrency_limit 3.0" in get(port, "/metrics")[1], 10, what="limit 3")
     [(detail,)] = query(service.audit_db, "SELECT detail FROM events WHERE kind = 'settings_reloaded'")
     assert json.loads(detail) == {"max_concurrent": 3, "previous": 2}
-    assert "max concurrent imports changed from 2 to 3" in service.output()
+    wait_for(lambda: "max concurrent imports changed from 2 to 3" in service.output(), 5, what="log line")
     assert service.proc.poll() is None
