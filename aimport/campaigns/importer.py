@@ -32,6 +32,7 @@ CUSTOMER = ItemType(
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
             "RedialInterval", "TimeZone")
 BATCH = 2000
+STAGED = "external_id, phone1, phone2, phone3, first_name, last_name, company, priority, time_zone, data"
 
 
 def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | None]:
@@ -64,28 +65,41 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str) -> ImportOu
         if sheet_name is None:
             raise FileFailure("NO_ROWS", "the workbook has no customers sheet")
         name = str(settings.get("Name") or req.path.stem).strip()
+        scratch_path = req.work_dir / f"{req.import_key}.customers.sqlite"
+        req.work_dir.mkdir(parents=True, exist_ok=True)
+        scratch_path.unlink(missing_ok=True)
+        scratch = sqlite3.connect(scratch_path, isolation_level=None)
+        try:  # parse and check every customer before taking the store's write turn
+            scratch.execute("PRAGMA journal_mode=OFF")
+            scratch.execute("PRAGMA synchronous=OFF")
+            totals, extra_cols = _customers(scratch, wb.sheet(sheet_name), log)
+        finally:
+            scratch.close()
         conn = store.open_store(req.system_db)
         model.ensure_schema(conn)
+        conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch_path),))
         try:
             with store.write_turn(req.system_db):
-                return _import(conn, req, log, digest, wb, settings, sheet_name, name)
+                return _import(conn, req, log, digest, settings, name, sheet_name, totals, extra_cols)
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             conn.close()
+            scratch_path.unlink(missing_ok=True)
     finally:
         wb.close()
 
 
-def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, wb: Workbook,
-            settings: dict[str, Any], sheet_name: str, name: str) -> ImportOutcome:
-    """The campaign and its customers, in one transaction."""
+def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, settings: dict[str, Any],
+            name: str, sheet_name: str, totals: dict[str, int], extra_cols: list[str]) -> ImportOutcome:
+    """The campaign and its (already checked) customers, in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
     if model.get(conn, name) is not None:
         raise FileFailure("CAMPAIGN_EXISTS", f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")
     cid, invalid = _create_campaign(conn, name, settings, req, log)
-    totals, extra_cols = _customers(conn, cid, wb.sheet(sheet_name), log)
+    conn.execute(f"INSERT INTO customers (campaign_id, {STAGED}) SELECT ?, {STAGED} FROM scratch.staged ORDER BY row_no",
+                 (cid,))
     conn.execute("UPDATE campaigns SET extra_columns = ? WHERE id = ?", (json.dumps(extra_cols), cid))
     if not invalid and totals["created"] == 0:
         invalid.append("no valid customers")
@@ -141,7 +155,9 @@ def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, An
     return int(cur.lastrowid or 0), invalid
 
 
-def _customers(conn: sqlite3.Connection, cid: int, sheet: RawSheet, log: ImportLog) -> tuple[dict[str, int], list[str]]:
+def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> tuple[dict[str, int], list[str]]:
+    """Parse and check the customers into ``scratch.staged``; returns counts and the extra columns."""
+    scratch.execute(f"CREATE TABLE staged (row_no INTEGER PRIMARY KEY, {STAGED})")
     rows = sheet.rows()
     header = find_header(CUSTOMER, rows)
     extra = [(i, text) for i, text in header.unknown_columns]
@@ -149,8 +165,7 @@ def _customers(conn: sqlite3.Connection, cid: int, sheet: RawSheet, log: ImportL
     seen: dict[str, int] = {}
     totals = {"rows": 0, "created": 0, "rejected": 0}
     batch: list[tuple[Any, ...]] = []
-    sql = ("INSERT INTO customers (campaign_id, external_id, phone1, phone2, phone3, first_name, last_name, company, "
-           "priority, time_zone, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    sql = f"INSERT INTO staged (row_no, {STAGED}) VALUES ({', '.join('?' * 11)})"
     for row_no, row in rows:
         totals["rows"] += 1
         values: dict[str, Any] = {}
@@ -176,15 +191,15 @@ def _customers(conn: sqlite3.Connection, cid: int, sheet: RawSheet, log: ImportL
             continue
         seen[ext] = row_no
         data = {text: as_text(row[i]) for i, text in extra if i < len(row) and as_text(row[i]) != ""}
-        batch.append((cid, ext, values["Phone1"], values.get("Phone2"), values.get("Phone3"), values.get("FirstName"),
+        batch.append((row_no, ext, values["Phone1"], values.get("Phone2"), values.get("Phone3"), values.get("FirstName"),
                       values.get("LastName"), values.get("Company"), values.get("Priority"), values.get("TimeZone"),
                       json.dumps(data, ensure_ascii=False) if data else None))
         if len(batch) >= BATCH:
-            conn.executemany(sql, batch)
+            scratch.executemany(sql, batch)
             totals["created"] += len(batch)
             batch.clear()
             faults.point("mid_parse")
-    conn.executemany(sql, batch)
+    scratch.executemany(sql, batch)
     totals["created"] += len(batch)
     return totals, [text for _, text in extra]
 
