@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from aimport.itemtypes.schema import DELETE, Field, ItemType, norm_header
-from aimport.itemtypes.values import as_text
+from aimport.itemtypes.values import FAST_TEXT, as_text
 from aimport.readers.base import Row
 
 HEADER_SEARCH_ROWS = 10
@@ -30,6 +30,11 @@ class HeaderMap:
     @property
     def present(self) -> list[Field]:
         return [f for _, f in self.columns if f is not DELETE]
+
+    @cached_property
+    def plan(self) -> list[tuple[int, Field, Callable[[Field, str], Any] | None]]:
+        """(cell index, field, fast converter for non-empty text cells or None) per mapped column."""
+        return [(i, f, None if f is DELETE else FAST_TEXT.get(f.kind)) for i, f in self.columns]
 
     @cached_property
     def mandatory(self) -> list[str]:
