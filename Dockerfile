@@ -23,14 +23,15 @@ ENV PYTHONUNBUFFERED=1 \
     AIMPORT_UNIT=VUBJS \
     AIMPORT_LOGON_USER=admin \
     AIMPORT_HTTP=0.0.0.0:8080 \
-    AIMPORT_LOG_FORMAT=json \
-    AIMPORT_MAX_CONCURRENT=2
+    AIMPORT_LOG_FORMAT=json
+# AIMPORT_MAX_CONCURRENT is deliberately not set here: an environment value overrides the TOML
+# file (AIMPORT_CONFIG), and the TOML value is the one SIGHUP can change without a restart.
 VOLUME ["/import", "/var/lib/aimport/state"]
 EXPOSE 8080
 USER 10001:10001
 WORKDIR /var/lib/aimport
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+  CMD ["python", "-c", "import os,sys,urllib.request as u; p=os.environ.get('AIMPORT_HTTP','8080').rpartition(':')[2]; sys.exit(0 if u.urlopen('http://127.0.0.1:'+p+'/healthz', timeout=4).status == 200 else 1)"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["aimport"]
 CMD ["run"]

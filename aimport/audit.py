@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,18 @@ class Audit:
     def _db(self) -> aiosqlite.Connection:
         assert self.db is not None, "Audit used outside its context"
         return self.db
+
+    async def uuid(self) -> str:
+        """This audit trail's id; import keys in the system store's ledger are ``<uuid>-<import id>``."""
+        await self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        async with self._db.execute("SELECT value FROM meta WHERE key = 'uuid'") as cur:
+            row = await cur.fetchone()
+        if row:
+            return str(row[0])
+        value = uuid.uuid4().hex[:12]
+        await self._db.execute("INSERT INTO meta (key, value) VALUES ('uuid', ?)", (value,))
+        await self._db.commit()
+        return value
 
     async def event(self, kind: str, import_id: int | None = None, **detail: Any) -> None:
         await self._db.execute(

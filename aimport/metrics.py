@@ -71,15 +71,15 @@ class Metrics:
         self.lag_max.set(svc.extras.get("max_loop_lag_s", 0.0))
         sched = svc.scheduler
         if sched is not None:
-            paths = list(sched.detector.candidates) + list(sched.queued)
-            self.pending.set(len(paths))
+            # queued paths stay in the set until their import ends; only files still in the drop folder are pending
             mtimes = []
-            for p in paths:
+            for p in list(sched.detector.candidates) + list(sched.queued):
                 try:
                     mtimes.append(os.stat(p).st_mtime)
                 except OSError:
                     pass
-            self.oldest.set(time.time() - min(mtimes) if mtimes else 0)
+            self.pending.set(len(mtimes))
+            self.oldest.set(max(0.0, time.time() - min(mtimes)) if mtimes else 0)
         try:
             conn = sqlite3.connect(f"file:{svc.settings.system_db}?mode=ro", uri=True, timeout=2)
             try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,8 @@ import anyio
 
 from aimport import logs, store
 from aimport.audit import Audit
+from aimport.campaigns import model as campaign_model
+from aimport.campaigns.supervisor import run_supervisor
 from aimport.job import JobContext
 from aimport.layout import IMPORT_TYPES
 from aimport.recovery import recover
@@ -47,27 +48,10 @@ class Service:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-async def _audit_uuid(audit: Audit) -> str:
-    db = audit._db
-    await db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    async with db.execute("SELECT value FROM meta WHERE key = 'uuid'") as cur:
-        row = await cur.fetchone()
-    if row:
-        return str(row[0])
-    value = uuid.uuid4().hex[:12]
-    await db.execute("INSERT INTO meta (key, value) VALUES ('uuid', ?)", (value,))
-    await db.commit()
-    return value
-
-
-def _prepare_store(settings: Settings) -> bool:
+def prepare_store(settings: Settings) -> bool:
+    """Create the store's tables and make sure the logon user exists; True if it was created."""
     conn = store.open_store(settings.system_db)
-    try:
-        from aimport.campaigns import model as campaign_model
-
-        campaign_model.ensure_schema(conn)
-    except ImportError:
-        pass
+    campaign_model.ensure_schema(conn)
     try:
         if settings.enabled and settings.logon_user:
             return ensure_logon_user(conn, settings.logon_user)
@@ -93,7 +77,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
     else:
         layout.export_dir.mkdir(parents=True, exist_ok=True)
     try:
-        created_user = _prepare_store(settings)
+        created_user = prepare_store(settings)
     except LogonUserError as exc:
         raise StartupError(str(exc)) from None
     async with Audit(settings.audit_db) as audit:
@@ -103,7 +87,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
         from aimport.metrics import Metrics
 
         metrics = observer or Metrics()
-        ctx = JobContext(settings, layout, audit, await _audit_uuid(audit),
+        ctx = JobContext(settings, layout, audit, await audit.uuid(),
                          anyio.CapacityLimiter(settings.max_concurrent), metrics)
         limiter = anyio.CapacityLimiter(settings.max_concurrent)
         svc = Service(settings, ctx, limiter, extras={"metrics": metrics})
@@ -141,13 +125,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
 
 
 def _optional_tasks(settings: Settings) -> list[tuple[str, Any]]:
-    tasks: list[tuple[str, Any]] = []
-    try:
-        from aimport.campaigns.supervisor import run_supervisor
-
-        tasks.append(("supervisor", run_supervisor))
-    except ImportError:
-        pass
+    tasks: list[tuple[str, Any]] = [("supervisor", run_supervisor)]
     if settings.http:
         from aimport.http import serve_http
 
@@ -189,6 +167,11 @@ async def _signals(svc: Service) -> None:
 async def _reload(svc: Service) -> None:
     """SIGHUP: re-read the config file (and environment) and apply what can change live."""
     log = logs.get()
+    if svc.settings.config is None:  # nothing to re-read: keep a --max-concurrent flag's value
+        log.warning("SIGHUP: no --config file (AIMPORT_CONFIG) to reload; nothing changed")
+        return
+    if os.environ.get("AIMPORT_MAX_CONCURRENT"):
+        log.warning("SIGHUP: AIMPORT_MAX_CONCURRENT is set and overrides max_concurrent in the config file")
     try:
         fresh = from_sources({}, config=svc.settings.config)
     except SettingsError as exc:

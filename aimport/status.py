@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from aimport import audit, store
+from aimport.campaigns import model as campaign_model
 from aimport.filters import ImportFileFilter
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
@@ -41,13 +42,8 @@ def collect(settings: Settings) -> dict[str, Any]:
             store.ensure_schema(conn)
             for t_obj in CATALOG.all():
                 items[t_obj.table] = store.count(conn, t_obj)
-            try:
-                from aimport.campaigns import model
-
-                model.ensure_schema(conn)
-                campaigns = model.summaries(conn)
-            except ImportError:
-                pass
+            campaign_model.ensure_schema(conn)
+            campaigns = campaign_model.summaries(conn)
         finally:
             conn.close()
     recent: list[dict[str, Any]] = []

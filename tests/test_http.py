@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
+import anyio
 import pytest
 
 from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_text
@@ -79,3 +83,93 @@ def test_sighup_reloads_max_concurrent(service: ServiceProcess, tmp_path: Path) 
     assert json.loads(detail) == {"max_concurrent": 3, "previous": 2}
     wait_for(lambda: "max concurrent imports changed from 2 to 3" in service.output(), 5, what="log line")
     assert service.proc.poll() is None
+
+
+def request(port: int, path: str, method: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method), timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_disabled_mode_sighup_without_config_and_methods(service: ServiceProcess) -> None:
+    """--disabled: healthy and ready without folders to scan; SIGHUP with no --config keeps the flag's limit."""
+    port = free_port()
+    service.args += ["--disabled", "--max-concurrent", "4", "--http", f"127.0.0.1:{port}"]
+    service.start()
+    wait_for(lambda: "HTTP on" in service.output(), 10)
+    status, body = get(port, "/readyz")
+    assert status == 200 and "recent_scan" not in json.loads(body)["checks"]
+    assert request(port, "/healthz", "HEAD") == (200, b"")
+    assert request(port, "/metrics", "POST")[0] == 405
+    assert service.proc is not None
+    service.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "no --config file" in service.output(), 5, what="reload warning")
+    assert "aimport_concurrency_limit 4.0" in get(port, "/metrics")[1]
+    assert query(service.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'settings_reloaded'") == [(0,)]
+
+
+def test_address_parsing() -> None:
+    from aimport.http import parse_address
+
+    assert parse_address("8080") == ("127.0.0.1", 8080)
+    assert parse_address(":8080") == ("127.0.0.1", 8080)
+    assert parse_address("0.0.0.0:9") == ("0.0.0.0", 9)
+    assert parse_address("[::1]:9") == ("::1", 9)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_address("localhost:http")
+
+
+def fake_service(tmp_path: Path, **kw: object) -> SimpleNamespace:
+    from aimport.settings import Settings
+
+    settings = Settings(root=tmp_path / "root", state_dir=tmp_path / "state", logon_user="admin", rescan_s=60)
+    settings.layout.ensure()
+    settings.state_dir.mkdir()
+    base = dict(settings=settings, loop_lag_s=0.0, last_beat=0.0, scheduler=SimpleNamespace(last_scan=0.0),
+                extras={}, limiter=SimpleNamespace(total_tokens=2))
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_health_and_readiness_decisions(tmp_path: Path) -> None:
+    from aimport.http import healthz, readyz
+
+    async def check() -> None:
+        now = anyio.current_time()
+        assert healthz(fake_service(tmp_path / "a", last_beat=now))[0] == 200
+        assert healthz(fake_service(tmp_path / "b", last_beat=now - 5))[0] == 503  # heartbeat stopped
+        assert healthz(fake_service(tmp_path / "c", last_beat=now, loop_lag_s=1.5))[0] == 503  # loop blocked
+    anyio.run(check)
+    svc = fake_service(tmp_path / "d", scheduler=SimpleNamespace(last_scan=100.0))
+    assert readyz(svc, 110.0)[0] == 200
+    code, body = readyz(svc, 100.0 + 200)  # no scan for more than two rescan intervals
+    assert code == 503 and body["checks"]["recent_scan"] is False
+    svc.scheduler.last_scan = 290.0
+    svc.settings.layout.in_process_dir("Skills").rmdir()
+    code, body = readyz(svc, 300.0)
+    assert code == 503 and body["checks"]["folders"] is False
+
+
+def test_metrics_observer_is_per_service(tmp_path: Path) -> None:
+    from aimport.metrics import Metrics
+
+    a, b = Metrics(), Metrics()
+    a.file_detected("Skills")
+    a.import_started("Skills")
+    a.import_done("Skills", "partial", {"rows": 3, "created": 2, "rejected": 1}, 0.3)
+    a.campaign_exported({"campaign": "X", "recovered": False})
+    a.campaign_exported({"campaign": "X", "recovered": True})  # a re-run after a crash is not a new export
+    waiting = tmp_path / "w.txt"
+    waiting.write_text("x")
+    os.utime(waiting, (time.time() - 120, time.time() - 120))
+    detector = SimpleNamespace(candidates={waiting: None}, busy=set())
+    svc = fake_service(tmp_path, scheduler=SimpleNamespace(detector=detector, queued={tmp_path / "claimed.txt"}))
+    a.refresh(svc)
+    text = a.render().decode()
+    for line in ('aimport_imports_total{status="partial",type="Skills"} 1.0', 'aimport_rows_total{outcome="rejected"} 1.0',
+                 "aimport_imports_in_flight 1.0", "aimport_campaign_exports_total 1.0", "aimport_pending_files 1.0",
+                 'aimport_import_duration_seconds_bucket{le="0.5",type="Skills"} 1.0', "aimport_concurrency_limit 2.0"):
+        assert line in text, line
+    assert 119 < metric(text, "aimport_oldest_pending_age_seconds") < 200
+    assert "aimport_imports_total{" not in b.render().decode()  # no shared (global) registry

@@ -12,15 +12,22 @@ def test_json_logs(service: ServiceProcess, tmp_path: Path) -> None:
     service.args += ["--log-format", "json"]
     service.env["AIMPORT_CONFIG"] = ""
     service.start()
-    drop(write_text(tmp_path / "j.txt", [["Name"], ["a"]]), service.layout.type_dir("Skills"))
+    drop(write_text(tmp_path / "j.txt", [["Name"], ["Zq7CellValue"]]), service.layout.type_dir("Skills"))
+    drop(write_text(tmp_path / "k.txt", [["Name"], ["Zq7Rejected" * 30]]), service.layout.type_dir("Skills"))
     wait_archived(service.layout, "Skills", "j.txt")
+    wait_archived(service.layout, "Skills", "k.txt")
     service.stop()
-    lines = [json.loads(line) for line in service.output().splitlines() if line.strip()]
-    assert all({"time", "level", "event"} <= set(x) for x in lines)
+    raw = service.output()
+    lines = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    assert all({"time", "level", "event"} <= set(x) and x["level"] in ("info", "warning", "error") for x in lines)
     done = [x for x in lines if x.get("status") == "succeeded"]
     assert done and done[0]["type"] == "Skills" and done[0]["file"] == "j.txt" and isinstance(done[0]["import_id"], int)
-    assert any(x["event"].startswith("importing j.txt") for x in lines)
-    assert not any("password" in json.dumps(x).lower() for x in lines)
+    [start] = [x for x in lines if x["event"].startswith("importing j.txt")]
+    assert (start["import_id"], start["type"], start["file"]) == (done[0]["import_id"], "Skills", "j.txt")
+    assert any(x.get("file") == "k.txt" and x.get("status") in ("partial", "failed") for x in lines)
+    assert "admin" in raw  # the logon user's name is fine
+    assert "Zq7" not in raw  # file contents (cell values, rejected values) never reach the service log
+    assert not any(w in raw.lower() for w in ("password", "secret", "token"))
 
 
 def test_text_logs_are_for_humans(started: ServiceProcess) -> None:

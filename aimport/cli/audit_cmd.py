@@ -29,7 +29,8 @@ def register(sub: Any) -> None:
     p.add_argument("--file", dest="file_name", help="file name contains this text")
     p.add_argument("--since", help="ISO date/time (UTC), e.g. 2026-11-25 or 2026-11-25T08:00")
     p.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
-    p.add_argument("--follow", "-f", action="store_true", help="keep printing new rows as they arrive")
+    p.add_argument("--follow", "-f", action="store_true",
+                   help="keep printing new rows as they arrive (with --json: one object per line)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
     fmt.add_argument("--csv", dest="fmt", action="store_const", const="csv")
@@ -64,7 +65,7 @@ def do_audit(args: argparse.Namespace) -> int:
             return 0
         if args.action == "tail":
             events = audit.list_events(path, limit=1_000_000)[-args.limit:]
-            emit(events, EVENT_COLUMNS, args.fmt)
+            _first(events, EVENT_COLUMNS, args)
             last = events[-1]["id"] if events else 0
             while args.follow:
                 time.sleep(0.5)
@@ -76,7 +77,7 @@ def do_audit(args: argparse.Namespace) -> int:
         filters = dict(import_type=args.import_type, status=args.status, since=args.since,
                        file_name=args.file_name, failed=args.failed)
         rows = audit.list_imports(path, limit=args.limit, **filters)
-        emit(rows, LIST_COLUMNS, args.fmt)
+        _first(rows, LIST_COLUMNS, args)
         last = max((r["id"] for r in rows), default=0)
         seen_done = {r["id"] for r in rows if r["status"] not in ("queued", "in_process")}
         while args.follow:
@@ -90,6 +91,15 @@ def do_audit(args: argparse.Namespace) -> int:
         return 0
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
+
+
+def _first(rows: list[dict[str, Any]], columns: list[str], args: argparse.Namespace) -> None:
+    """The first batch; with --follow --json every row is one JSON line, so the stream stays parseable."""
+    if args.follow and args.fmt == "json":
+        _emit_more(rows, columns, "json")
+    else:
+        emit(rows, columns, args.fmt)
+        sys.stdout.flush()
 
 
 def _emit_more(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:

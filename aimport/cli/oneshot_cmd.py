@@ -131,12 +131,12 @@ def do_import(args: argparse.Namespace) -> int:
 
 async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple[ImportOutcome, Path]:
     from aimport.job import JobContext, run_claimed
-    from aimport.service import _audit_uuid, _prepare_store
+    from aimport.service import prepare_store
 
     layout = settings.layout
     layout.ensure()
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    _prepare_store(settings)
+    prepare_store(settings)
     dest = layout.in_process_dir(t) / file.name
     if dest.exists():
         raise CommandError(f"{dest} already exists: a file of that name is being imported")
@@ -152,7 +152,7 @@ async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple
         return holder["o"]
 
     async with Audit(settings.audit_db) as audit:
-        ctx = JobContext(settings, layout, audit, await _audit_uuid(audit), anyio.CapacityLimiter(1), runner=runner)
+        ctx = JobContext(settings, layout, audit, await audit.uuid(), anyio.CapacityLimiter(1), runner=runner)
         import_id = await audit.start_import(t, file.name, size, now_iso(), settings.logon_user or "cli")
         await audit.event("claimed", import_id, file=file.name, type=t, via="aimport import")
         await run_claimed(ctx, import_id, dest, t)
