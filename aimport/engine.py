@@ -16,6 +16,7 @@ from aimport import faults, store
 from aimport.importlog import ImportLog
 from aimport.itemtypes.catalog import CATALOG, Catalog
 from aimport.itemtypes.schema import Field, ItemType
+from aimport.itemtypes.values import show
 from aimport.staging import Stage, StagedSheet
 
 
@@ -52,6 +53,7 @@ class Applier:
         self._refs: dict[str, dict[str, int]] = {}
         self._bulk_names: list[str] | None = None
         self._plain = False
+        self.stage_attached = False  # the caller ATTACHed the scratch database as "stage"
         self._creates: list[tuple[Any, ...]] = []
 
     def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetStats:
@@ -64,10 +66,13 @@ class Applier:
         self._plain = bulk and all(t.field(n).kind not in ("ref", "list") for n in self._bulk_names or ())
         self._creates = []
         done = 0
-        fast = self._plain and "Id" not in names  # staged tuples are already the columns to insert
-        for batch in stage.staged_rows(staged):
-            if fast:
-                batch = self._fast_creates(t, names, batch, stats)
+        only: set[int] | None = None
+        if self._plain and "Id" not in names and self.stage_attached:
+            # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row
+            created, only = store.create_unmatched(self.conn, t, names, f"stage.{staged.table}", staged.duplicates, self.by)
+            stats.created += created
+            faults.point("mid_transaction")
+        for batch in stage.staged_rows(staged, only):
             rows = [(r[0], bool(r[1]), self._decode(staged.fields, r[2:])) for r in batch]
             idmaps = {
                 ident: store.find_ids(
@@ -94,26 +99,6 @@ class Applier:
             if progress:
                 progress(done)
         return stats
-
-    def _fast_creates(self, t: ItemType, names: list[str], batch: list[tuple[Any, ...]], stats: SheetStats) -> list[tuple[Any, ...]]:
-        """Queue rows that match nothing in the store for bulk insert; return the rest for the full path."""
-        pos = {n: i + 2 for i, n in enumerate(names)}
-        matched: set[int] = set()
-        for ident in t.identification:
-            if ident == ("Id",) or not all(n in pos for n in ident):
-                continue
-            idx = [pos[n] for n in ident]
-            keyed = {tuple(r[i] for i in idx): k for k, r in enumerate(batch) if all(r[i] is not None for i in idx)}
-            found = store.find_ids(self.conn, t, ident, keyed)
-            matched.update(keyed[key] for key in found)
-        rest = []
-        for k, r in enumerate(batch):
-            if k in matched or r[1]:
-                rest.append(r)
-            else:
-                self._creates.append(r[2:])
-                stats.created += 1
-        return rest
 
     @staticmethod
     def _decode(fields: list[Field], raw: tuple[Any, ...]) -> dict[str, Any]:
@@ -205,7 +190,9 @@ class Applier:
         if rid is None:
             rid = store.ref_id(self.conn, target_t, name)
             if rid is None:
-                raise Reject(f.name, f"no {target_t.label} named {name!r}")
+                hint = f" (import {target_t.label}s through the {target_t.folder} folder first)" if (
+                    target_t.config_order is None and t.config_order is not None) else ""
+                raise Reject(f.name, f"no {target_t.label} named {show(name)}{hint}")
             cache[name] = rid
         if target_t.key == t.key and f.kind == "ref":
             self._check_cycle(f, t, rid, own_id, values)

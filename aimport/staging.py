@@ -179,22 +179,28 @@ class Stage:
                     )
         staged.rejected += len(staged.duplicates)
 
-    def staged_rows(self, staged: StagedSheet) -> Iterator[list[tuple[Any, ...]]]:
-        """Batches of ``(row_no, del, v0..vn)`` in row order, duplicates left out."""
+    def staged_rows(self, staged: StagedSheet, only: set[int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """Batches of ``(row_no, del, v0..vn)`` in row order, duplicates left out (and only ``only``, if given)."""
+        if only is not None and not only:
+            return
         cur = self.conn.execute(f"SELECT * FROM {staged.table} ORDER BY row_no")
         while True:
             batch = cur.fetchmany(BATCH)
             if not batch:
                 return
-            if staged.duplicates:
+            if only is not None:
+                batch = [r for r in batch if r[0] in only]
+            elif staged.duplicates:
                 batch = [r for r in batch if r[0] not in staged.duplicates]
-            yield batch
+            if batch:
+                yield batch
 
 
 def _is_note_row(row: list[Any]) -> bool:
-    cells = [c for c in row if isinstance(c, str) and c.strip()]
+    """A template's column guide: every non-empty cell is ``[MANDATORY; ...]`` or ``[optional; ...]``."""
+    cells = [c.strip() for c in row if isinstance(c, str) and c.strip()]
     return bool(cells) and len(cells) == len([c for c in row if c not in (None, "")]) and all(
-        c.strip().startswith("[") and c.strip().endswith("]") for c in cells)
+        c.lower().startswith(("[mandatory", "[optional")) and c.endswith("]") for c in cells)
 
 
 def _idents(t: ItemType) -> str:

@@ -168,6 +168,34 @@ def insert_many(conn: sqlite3.Connection, t: ItemType, names: Sequence[str], row
     conn.executemany(f"INSERT INTO {t.table} ({cols}) VALUES ({marks})", (tuple(r) + (by, by) for r in rows))
 
 
+def create_unmatched(conn: sqlite3.Connection, t: ItemType, names: Sequence[str], source: str,
+                     skip: set[int], by: str) -> tuple[int, set[int]]:
+    """Set-based create: insert every row of the staged ``source`` table that matches nothing.
+
+    ``source`` has columns ``row_no, del, v0..vn`` in ``names`` order (no Id). Rows in ``skip``
+    (rejected duplicates) are left out. Returns (rows created, row numbers that match an
+    existing object or carry Delete=D and so need the row-by-row path).
+    """
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS aimport_skip (row_no INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.aimport_skip")
+    conn.executemany("INSERT OR IGNORE INTO temp.aimport_skip VALUES (?)", [(r,) for r in skip])
+    conn.execute(f"INSERT OR IGNORE INTO temp.aimport_skip SELECT row_no FROM {source} WHERE del = 1")
+    pos = {n: i for i, n in enumerate(names)}
+    for ident in t.identification:
+        if ident == ("Id",) or not all(n in pos for n in ident):
+            continue
+        on = " AND ".join(f"m.{t.field(n).column} = s.v{pos[n]}" for n in ident)
+        conn.execute(f"INSERT OR IGNORE INTO temp.aimport_skip SELECT s.row_no FROM {source} s "
+                     f"JOIN main.{t.table} m ON {on}")
+    full = {r for (r,) in conn.execute("SELECT row_no FROM temp.aimport_skip")} - skip
+    cols = ", ".join(t.field(n).column for n in names)
+    values = ", ".join(f"v{i}" for i in range(len(names)))
+    cur = conn.execute(
+        f"INSERT INTO main.{t.table} ({cols}, created_by, updated_by) SELECT {values}, ?, ? FROM {source} "
+        "WHERE row_no NOT IN (SELECT row_no FROM temp.aimport_skip) ORDER BY row_no", (by, by))
+    return cur.rowcount, full
+
+
 def update(conn: sqlite3.Connection, t: ItemType, rid: int, values: dict[str, Any], by: str) -> None:
     fs = [f for f in t.column_fields if f.name in values]
     sets = ", ".join([f"{f.column} = ?" for f in fs] + ["updated_by = ?"])

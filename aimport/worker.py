@@ -80,8 +80,10 @@ def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[It
         for name in names:
             t = CATALOG.config_sheet(name)
             if t is None:
+                other = CATALOG.not_configuration(name)
+                hint = f"; {other.label}s import through the {other.folder} folder" if other else ""
                 log.warning(f"sheet {name!r} is not a configuration sheet and was skipped "
-                            f"(known: {', '.join(x.sheet or '' for x in CATALOG.config_types())})")
+                            f"(known: {', '.join(x.sheet or '' for x in CATALOG.config_types())}){hint}")
             else:
                 found[t.key] = (t, name)
         if not found:
@@ -175,8 +177,10 @@ def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, dig
                staged: list[StagedSheet], sheet_errors: list[str],
                progress: Callable[[str, int], None] | None) -> ImportOutcome:
     """Stage 2, in one transaction: every staged sheet, then the ledger row, then COMMIT."""
+    conn.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
     conn.execute("BEGIN IMMEDIATE")
     applier = Applier(conn, log, by=req.import_key)
+    applier.stage_attached = True
     results: list[SheetStats] = []
     for s in staged:
         cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None

@@ -164,6 +164,8 @@ def test_documented_queries_and_retention_at_start(service: ServiceProcess, tmp_
     drop(write_text(tmp_path / "bad.txt", [["Nope"], ["a"]]), service.layout.type_dir("Skills"))
     [hist] = wait_archived(service.layout, "Configuration", "conf.xlsx")
     wait_archived(service.layout, "Skills", "bad.txt")
+    finished = "SELECT COUNT(*) FROM imports WHERE finished_at IS NOT NULL"
+    wait_for(lambda: query(service.audit_db, finished) == [(2,)], 10, what="audit rows finished")  # .result comes first
     monkeypatch.chdir(tmp_path)
     blocks = sql_blocks()
     assert len(blocks) >= 8

@@ -54,7 +54,9 @@ def test_health_ready_and_metrics(service: ServiceProcess, tmp_path: Path) -> No
     drop(write_text(tmp_path / "s.txt", [["Name"], ["a"], ["b"], [""]]), service.layout.type_dir("Skills"))
     drop(write_text(tmp_path / "bad.txt", [["Nope"], ["a"]]), service.layout.type_dir("Skills"))
     wait_archived(service.layout, "Skills", "bad.txt")
-    status, text = get(port, "/metrics")
+    # the .result file is written just before the audit row and the metrics are updated
+    status, text = wait_for(lambda: (lambda r: r if "aimport_imports_in_flight 0.0" in r[1] else None)(get(port, "/metrics")),
+                            10, what="imports finished in /metrics")
     assert status == 200
     assert 'aimport_imports_total{status="succeeded",type="Skills"} 1.0' in text
     assert 'aimport_imports_total{status="failed",type="Skills"} 1.0' in text

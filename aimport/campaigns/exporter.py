@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from aimport.campaigns import model
+from aimport.itemtypes.schema import norm_header
 from aimport.sheetwriter import SheetWriter
 
 BASE = ["ExternalId", "Phone1", "Phone2", "Phone3", "FirstName", "LastName", "Company", "Priority", "TimeZone"]
@@ -16,15 +17,31 @@ OUTCOME = ["Result", "Call Result", "Call Classification", "Number of Calls", "A
 RESERVED = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
+MAX_NAME_BYTES = 180  # + stamp, " (n)", ".xlsx" and the temp prefix/suffix stays under NAME_MAX (255 bytes)
+
+
 def safe_name(name: str) -> str:
     """A campaign name usable as a file name inside Export/ (no separators, no ``..``, no reserved chars)."""
     cleaned = RESERVED.sub("_", name).strip().strip(".")
     cleaned = cleaned.replace("..", "_")
-    return (cleaned or "campaign")[:150]
+    encoded = cleaned.encode("utf-8")
+    if len(encoded) > MAX_NAME_BYTES:
+        cleaned = encoded[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(" .")
+    return cleaned or "campaign"
+
+
+def temp_path(out: Path) -> Path:
+    """Where :class:`SheetWriter` writes ``out`` before renaming it (hidden, never picked up as an export)."""
+    return out.with_name(f".{out.name}.tmp")
 
 
 def headers(c: model.Campaign, questions: list[dict[str, Any]]) -> list[str]:
-    return BASE + c.extra_columns + OUTCOME + [q["id"] for q in questions]
+    """Customer columns, extra columns, outcome, one column per question; an extra column whose name
+    clashes with an outcome or question column (a re-imported export) gets `` (customer data)`` appended."""
+    fixed = BASE + OUTCOME + [q["id"] for q in questions]
+    taken = {norm_header(h) for h in fixed}
+    extra = [f"{x} (customer data)" if norm_header(x) in taken else x for x in c.extra_columns]
+    return BASE + extra + OUTCOME + [q["id"] for q in questions]
 
 
 def rows(conn: sqlite3.Connection, c: model.Campaign, questions: list[dict[str, Any]]) -> Iterator[list[Any]]:
@@ -55,6 +72,7 @@ def write_export(conn: sqlite3.Connection, c: model.Campaign, out: Path,
     """Write the export to a temp name and rename it to ``out``; returns customer rows written."""
     questions = model.script_questions(conn, c.script)
     writer = SheetWriter(out)
+    assert writer.tmp == temp_path(out)
     try:
         n = writer.sheet("Customers", headers(c, questions), rows(conn, c, questions))
         summary = [["Campaign", c.name], ["Status", c.status], ["Completed", c.completed_at or ""],

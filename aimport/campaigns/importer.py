@@ -103,10 +103,19 @@ def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest
     conn.execute("UPDATE campaigns SET extra_columns = ? WHERE id = ?", (json.dumps(extra_cols), cid))
     if not invalid and totals["created"] == 0:
         invalid.append("no valid customers")
-    status = INVALID if invalid else ACTIVE
-    conn.execute("UPDATE campaigns SET status = ?, invalid_reason = ? WHERE id = ?",
-                 (status, "; ".join(invalid) or None, cid))
+    filtered = model.filter_blocked(conn, cid)
+    if filtered:
+        log.warning(f"{filtered} customer(s) filtered: every phone number they have is on the blocked list "
+                    "(result Filtered, never called)")
+    c = model.require(conn, name)
+    status = INVALID if invalid else PASSIVE if model.not_started(c) else ACTIVE
+    model.set_status(conn, cid, status)
+    conn.execute("UPDATE campaigns SET invalid_reason = ? WHERE id = ?", ("; ".join(invalid) or None, cid))
     outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
+    if filtered:
+        outcome.extra["result_fields"]["filtered"] = filtered
+    if status == PASSIVE:
+        log.info(f"campaign {name!r} created Passive: it starts (Active) on its StartDate {c.start_date}")
     faults.point("mid_transaction")
     commit_outcome(conn, req, outcome)
     return outcome
@@ -145,6 +154,8 @@ def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, An
         invalid.append(f"Queue: no queue named {values['queue']!r}")
     if values["start_date"] and values["end_date"] and parse_date(values["end_date"]) < parse_date(values["start_date"]):
         invalid.append("EndDate is before StartDate")
+    elif values["end_date"] and str(values["end_date"]) < model.today_in(values["time_zone"]).isoformat():
+        invalid.append(f"EndDate {values['end_date']} has already passed")
     for reason in invalid:
         log.error(f"campaign {name!r} is invalid: {reason}")
     cur = conn.execute(

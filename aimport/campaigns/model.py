@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PASSIVE, ACTIVE, HANDLED, EXPIRED, INVALID = "Passive", "Active", "Handled", "Expired", "Invalid"
 COMPLETE = (HANDLED, EXPIRED)
+FILTERED = "Filtered"  # customer result: every number of the customer is blocked
 DEFAULT_REDIALS = 3
 DEFAULT_REDIAL_INTERVAL_S = 600
 CUSTOMER_FIELDS = ("ExternalId", "Phone1", "Phone2", "Phone3", "FirstName", "LastName", "Company", "Priority", "TimeZone")
@@ -22,7 +25,7 @@ CREATE TABLE IF NOT EXISTS campaigns (
     created_by TEXT, created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
     completed_at TEXT, completion_reason TEXT,
     announced INTEGER NOT NULL DEFAULT 0, completion_announced INTEGER NOT NULL DEFAULT 0,
-    export_name TEXT, exported_at TEXT
+    export_name TEXT, exported_at TEXT, started_at TEXT, export_ready INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS customers (
     id INTEGER PRIMARY KEY AUTOINCREMENT, campaign_id INTEGER NOT NULL, external_id TEXT NOT NULL,
@@ -65,17 +68,74 @@ class Campaign:
     extra_columns: list[str]
     completed_at: str | None
     completion_reason: str | None
-    export_name: str | None
-    exported_at: str | None
+    export_name: str | None  # the planned export file (the intent), set before writing
+    exported_at: str | None  # set once the export is in Export/ and its audit event is recorded
+    started_at: str | None
+    export_ready: int  # 1: the temp file is complete and synced; only the rename may be missing
 
 
 COLUMNS = ("id", "name", "status", "script", "queue", "start_date", "end_date", "time_zone", "number_of_redials",
            "redial_interval_s", "copied_from", "invalid_reason", "extra_columns", "completed_at",
-           "completion_reason", "export_name", "exported_at")
+           "completion_reason", "export_name", "exported_at", "started_at", "export_ready")
+ADDED = {"started_at": "TEXT", "export_ready": "INTEGER NOT NULL DEFAULT 0"}  # columns newer than the first schema
+BLOCKED_NOW = "SELECT number FROM blocked_numbers WHERE valid_until IS NULL OR valid_until >= ?"
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    have = {r[1] for r in conn.execute("PRAGMA table_info(campaigns)")}
+    for column, decl in ADDED.items():
+        if column not in have:
+            conn.execute(f"ALTER TABLE campaigns ADD COLUMN {column} {decl}")
+            if column == "started_at":  # campaigns from before: every valid one was started at import
+                conn.execute("UPDATE campaigns SET started_at = created_at WHERE status != ?", (INVALID,))
+
+
+def today_in(time_zone: str | None) -> dt.date:
+    """Today's date in the campaign's time zone (the service's local date without one)."""
+    if time_zone:
+        try:
+            return dt.datetime.now(ZoneInfo(time_zone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return dt.date.today()
+
+
+def not_started(c: "Campaign") -> bool:
+    """The StartDate is still ahead (in the campaign's time zone)."""
+    return bool(c.start_date) and str(c.start_date) > today_in(c.time_zone).isoformat()
+
+
+def ended(c: "Campaign") -> bool:
+    """The EndDate has passed (the campaign runs to the end of its EndDate, in its time zone)."""
+    return bool(c.end_date) and str(c.end_date) < today_in(c.time_zone).isoformat()
+
+
+def is_blocked(conn: sqlite3.Connection, number: str) -> bool:
+    return conn.execute(f"SELECT 1 FROM ({BLOCKED_NOW}) WHERE number = ?",
+                        (dt.date.today().isoformat(), number)).fetchone() is not None
+
+
+def filter_blocked(conn: sqlite3.Connection, campaign_id: int) -> int:
+    """Skip blocked numbers: start at the first callable one; a customer with none is Filtered. Returns how many."""
+    today = dt.date.today().isoformat()
+    if conn.execute(f"SELECT 1 FROM ({BLOCKED_NOW}) LIMIT 1", (today,)).fetchone() is None:
+        return 0
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS blocked_now (number TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM blocked_now")
+    conn.execute(f"INSERT OR IGNORE INTO blocked_now {BLOCKED_NOW}", (today,))
+    ok = ["({p} IS NOT NULL AND {p} NOT IN (SELECT number FROM blocked_now))".format(p=p)
+          for p in ("phone1", "phone2", "phone3")]
+    conn.execute(
+        f"UPDATE customers SET next_phone = CASE WHEN {ok[0]} THEN 1 WHEN {ok[1]} THEN 2 WHEN {ok[2]} THEN 3 "
+        f"ELSE next_phone END, result = CASE WHEN {ok[0]} OR {ok[1]} OR {ok[2]} THEN result ELSE ? END "
+        "WHERE campaign_id = ? AND result IS NULL AND (phone1 IN (SELECT number FROM blocked_now) "
+        "OR phone2 IN (SELECT number FROM blocked_now) OR phone3 IN (SELECT number FROM blocked_now))",
+        (FILTERED, campaign_id))
+    conn.execute("DELETE FROM blocked_now")
+    row = conn.execute("SELECT COUNT(*) FROM customers WHERE campaign_id = ? AND result = ?",
+                       (campaign_id, FILTERED)).fetchone()
+    return int(row[0])
 
 
 def _campaign(row: tuple[Any, ...]) -> Campaign:
@@ -135,9 +195,17 @@ def queue_exists(conn: sqlite3.Connection, queue: str) -> bool:
     return conn.execute("SELECT 1 FROM queues WHERE name = ? LIMIT 1", (queue,)).fetchone() is not None
 
 
-def set_status(conn: sqlite3.Connection, campaign_id: int, status: str, reason: str | None = None) -> None:
+def set_status(conn: sqlite3.Connection, campaign_id: int, status: str, reason: str | None = None,
+               expect: str | None = None) -> bool:
+    """Change the status (only if it still is ``expect``, when given); True if it changed."""
+    guard, args = (" AND status = ?", (expect,)) if expect else ("", ())
+    now = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
     if status in COMPLETE:
-        conn.execute("UPDATE campaigns SET status = ?, completed_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
-                     "completion_reason = ? WHERE id = ?", (status, reason, campaign_id))
+        cur = conn.execute(f"UPDATE campaigns SET status = ?, completed_at = {now}, completion_reason = ? "
+                           f"WHERE id = ?{guard}", (status, reason, campaign_id, *args))
+    elif status == ACTIVE:
+        cur = conn.execute(f"UPDATE campaigns SET status = ?, started_at = {now} WHERE id = ?{guard}",
+                           (status, campaign_id, *args))
     else:
-        conn.execute("UPDATE campaigns SET status = ? WHERE id = ?", (status, campaign_id))
+        cur = conn.execute(f"UPDATE campaigns SET status = ? WHERE id = ?{guard}", (status, campaign_id, *args))
+    return cur.rowcount > 0

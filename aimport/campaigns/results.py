@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aimport.campaigns import model
-from aimport.campaigns.model import ACTIVE, HANDLED, CampaignError
+from aimport.campaigns.model import ACTIVE, HANDLED, PASSIVE, CampaignError
 
 HANDLED_RESULTS = ("Successful", "Refusal", "Hang up", "Wrong person", "Auto-attendant", "Agent rejected")
 REDIAL_RESULTS = ("Busy", "No answer", "Answering machine", "Redial", "Instant redial")
@@ -74,8 +74,13 @@ def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: st
     conn.execute("BEGIN IMMEDIATE")
     try:
         c = model.require(conn, campaign)
+        if c.status == PASSIVE:
+            raise CampaignError(f"campaign {campaign!r} is Passive (it starts on {c.start_date or '?'}): "
+                                "no calls are recorded yet")
         if c.status != ACTIVE:
             raise CampaignError(f"campaign {campaign!r} is {c.status}: no more calls are recorded")
+        if model.ended(c):
+            raise CampaignError(f"campaign {campaign!r} ended on {c.end_date}: no more calls are recorded")
         row = conn.execute(
             "SELECT id, result, number_of_calls, next_phone, phone1, phone2, phone3 FROM customers "
             "WHERE campaign_id = ? AND external_id = ?", (c.id, external_id)).fetchone()
@@ -98,7 +103,7 @@ def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: st
                 delay = 0 if call_result == "Instant redial" else c.redial_interval_s
                 next_call_at = (at + dt.timedelta(seconds=delay)).isoformat(timespec="seconds")
         else:
-            later = [i for i in range(next_phone + 1, 4) if phones[i - 1]]
+            later = [i for i in range(next_phone + 1, 4) if phones[i - 1] and not model.is_blocked(conn, phones[i - 1])]
             if later:
                 next_phone = later[0]
             else:

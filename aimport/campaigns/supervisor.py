@@ -1,15 +1,25 @@
-"""The campaign supervisor: announce, expire, complete and export each campaign exactly once.
+"""The campaign supervisor: start, expire, complete, announce and export each campaign exactly once.
 
-Exactly once: the export's file name is recorded in the store first (the
-intent); the file is written to a temp name and renamed; then the campaign is
-marked exported. After a crash, an intent whose file exists is only marked,
-an intent whose file is missing is written again: never zero, never two.
+Exactly-once export, as states in the store:
+
+1. ``export_name`` set (the intent): the file name is fixed before anything is written;
+2. the export is written to a hidden temp name, synced, then ``export_ready`` is set;
+3. the temp file is renamed to the final name (and the folder synced);
+4. ``exported_at`` is set once the ``campaign_exported`` audit event is recorded.
+
+After a crash: final file present -> only announced; ``export_ready`` and the temp file present ->
+renamed; ``export_ready`` and neither present -> the rename happened and another program already
+took the file from Export/ (a warning, not a second file); intent only -> written again.
+Audit events are recorded before the store notes them as announced (at least once; a crash between
+the two repeats an event, it never loses one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,63 +27,154 @@ import anyio
 
 from aimport import faults, logs, store
 from aimport.campaigns import model
-from aimport.campaigns.exporter import safe_name, write_export
-from aimport.campaigns.model import ACTIVE, COMPLETE, EXPIRED
+from aimport.campaigns.exporter import safe_name, temp_path, write_export
+from aimport.campaigns.model import ACTIVE, COMPLETE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
 
-Event = tuple[str, dict[str, Any]]
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 
 
-def tick(system_db: Path, export_dir: Path) -> list[Event]:
-    """One supervisor pass; returns the audit events to record."""
-    events: list[Event] = []
+@dataclass
+class Event:
+    kind: str
+    detail: dict[str, Any]
+    ack: tuple[str, tuple[Any, ...]] | None = None  # SQL noting, after the audit write, that it was announced
+
+
+def advance(conn: sqlite3.Connection) -> None:
+    """Status changes nobody records: StartDate reached, EndDate passed, nobody left to call."""
+    for c in model.all_campaigns(conn, "status IN (?, ?)", (PASSIVE, ACTIVE)):
+        if model.ended(c):
+            model.set_status(conn, c.id, EXPIRED, f"end date {c.end_date} passed", expect=c.status)
+        elif c.status == PASSIVE and c.invalid_reason is None and not model.not_started(c):
+            model.set_status(conn, c.id, ACTIVE, expect=PASSIVE)
+        elif c.status == ACTIVE and conn.execute(
+                "SELECT 1 FROM customers WHERE campaign_id = ? AND result IS NULL LIMIT 1", (c.id,)).fetchone() is None:
+            model.set_status(conn, c.id, HANDLED, "every customer handled", expect=ACTIVE)
+
+
+def announcements(conn: sqlite3.Connection) -> list[Event]:
+    events = []
+    for c in model.all_campaigns(conn, "announced = 0 AND (started_at IS NOT NULL OR status = ?)", (INVALID,)):
+        kind = "campaign_invalid" if c.status == INVALID else "campaign_started"
+        detail = {"campaign": c.name, "status": c.status, "reason": c.invalid_reason, **model.counts(conn, c.id)}
+        events.append(Event(kind, detail, ("UPDATE campaigns SET announced = 1 WHERE id = ?", (c.id,))))
+    marks = ",".join("?" * len(COMPLETE))
+    for c in model.all_campaigns(conn, f"status IN ({marks}) AND completion_announced = 0", COMPLETE):
+        detail = {"campaign": c.name, "status": c.status, "reason": c.completion_reason, **model.counts(conn, c.id)}
+        events.append(Event("campaign_completed", detail,
+                            ("UPDATE campaigns SET completion_announced = 1 WHERE id = ?", (c.id,))))
+    return events
+
+
+def tick(system_db: Path, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
+    """One supervisor pass; returns the audit events to record (then :func:`acknowledge` their acks)."""
+    failures = {} if failures is None else failures
     conn = store.open_store(system_db)
     try:
         model.ensure_schema(conn)
-        for c in model.all_campaigns(conn, "announced = 0"):
-            kind = "campaign_started" if c.status == ACTIVE else "campaign_invalid"
-            events.append((kind, {"campaign": c.name, "status": c.status, "reason": c.invalid_reason,
-                                  **model.counts(conn, c.id)}))
-            conn.execute("UPDATE campaigns SET announced = 1 WHERE id = ?", (c.id,))
-        today = dt.date.today().isoformat()
-        for c in model.all_campaigns(conn, "status = ? AND end_date IS NOT NULL AND end_date < ?", (ACTIVE, today)):
-            model.set_status(conn, c.id, EXPIRED, f"end date {c.end_date} passed")
+        advance(conn)
+        events = announcements(conn)
         marks = ",".join("?" * len(COMPLETE))
-        for c in model.all_campaigns(conn, f"status IN ({marks}) AND completion_announced = 0", COMPLETE):
-            events.append(("campaign_completed", {"campaign": c.name, "status": c.status,
-                                                  "reason": c.completion_reason, **model.counts(conn, c.id)}))
-            conn.execute("UPDATE campaigns SET completion_announced = 1 WHERE id = ?", (c.id,))
         for c in model.all_campaigns(conn, f"status IN ({marks}) AND exported_at IS NULL", COMPLETE):
-            events.append(export_once(conn, c, export_dir))
+            try:
+                events.append(export_once(conn, c, export_dir))
+                failures.pop(c.id, None)
+            except Exception as exc:  # noqa: BLE001 - one campaign's export must not stop the others
+                text = f"{type(exc).__name__}: {exc}"
+                if failures.get(c.id) != text:  # report each distinct failure once, retry every pass
+                    failures[c.id] = text
+                    events.append(Event("campaign_export_failed", {"campaign": c.name, "error": text}))
     finally:
         conn.close()
     return events
 
 
+def acknowledge(system_db: Path, acks: list[tuple[str, tuple[Any, ...]]]) -> None:
+    conn = store.connect(system_db)
+    try:
+        for sql, args in acks:
+            conn.execute(sql, args)
+    finally:
+        conn.close()
+
+
+def _sync(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -> Event:
+    resumed = c.export_name is not None
     name = c.export_name
     if name is None:
-        name = f"{history_stamp(dt.datetime.now())}_{safe_name(c.name)}.xlsx"
-        n = 2
-        while (export_dir / name).exists():
-            name = f"{history_stamp(dt.datetime.now())}_{safe_name(c.name)} ({n}).xlsx"
-            n += 1
+        stamp, base = history_stamp(dt.datetime.now()), safe_name(c.name)
+        name, n = f"{stamp}_{base}.xlsx", 2
+        while (export_dir / name).exists() or temp_path(export_dir / name).exists():
+            name, n = f"{stamp}_{base} ({n}).xlsx", n + 1
         conn.execute("UPDATE campaigns SET export_name = ? WHERE id = ?", (name, c.id))
     out = export_dir / name
-    recovered = out.exists()
-    rows = 0
-    if not recovered:
+    tmp = temp_path(out)
+    note = None
+    if out.exists():
+        how = "found"  # renamed before a crash; only the announcement was missing
+    elif c.export_ready and tmp.exists():
+        how = "renamed"
+        os.replace(tmp, out)
+        _sync(export_dir, directory=True)
+    elif c.export_ready:
+        how = "missing"
+        note = (f"Export/{name} was completed before a restart and is no longer there (taken by another "
+                "program?); it is not written twice: `aimport campaign export` writes a copy")
+    else:
+        how = "written"
         export_dir.mkdir(parents=True, exist_ok=True)
-        rows = write_export(conn, c, out, before_rename=lambda: faults.point("mid_export"))
+
+        def ready() -> None:
+            _sync(tmp)
+            conn.execute("UPDATE campaigns SET export_ready = 1 WHERE id = ?", (c.id,))
+            faults.point("mid_export")
+
+        write_export(conn, c, out, before_rename=ready)
+        _sync(export_dir, directory=True)
         faults.point("after_export_rename")
-    conn.execute("UPDATE campaigns SET exported_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?", (c.id,))
-    return ("campaign_exported", {"campaign": c.name, "file": name, "rows": rows, "recovered": recovered})
+    detail = {"campaign": c.name, "file": name, "rows": model.counts(conn, c.id)["customers"],
+              "recovered": resumed, "how": how}
+    if note:
+        detail["warning"] = note
+    return Event("campaign_exported", detail, (f"UPDATE campaigns SET exported_at = {NOW} WHERE id = ?", (c.id,)))
+
+
+async def supervise_once(svc: Any, failures: dict[int, str]) -> None:
+    log = logs.get()
+    events = await anyio.to_thread.run_sync(tick, svc.settings.system_db, svc.ctx.layout.export_dir, failures)
+    acks: list[tuple[str, tuple[Any, ...]]] = []
+    try:
+        for e in events:
+            await svc.ctx.audit.event(e.kind, None, **e.detail)
+            if e.ack:
+                acks.append(e.ack)
+            svc.ctx.notify(e.kind, e.detail)
+            if e.kind == "campaign_export_failed":
+                log.error(f"campaign {e.detail['campaign']!r}: export failed ({e.detail['error']}); retrying")
+            else:
+                log.info(f"{e.kind.replace('_', ' ')}: {e.detail.get('campaign')}"
+                         + (f" -> Export/{e.detail['file']}" if e.kind == "campaign_exported" else ""))
+            if e.detail.get("warning"):
+                log.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
+    finally:
+        if acks:
+            await anyio.to_thread.run_sync(acknowledge, svc.settings.system_db, acks)
 
 
 async def run_supervisor(svc: Any) -> None:
     """Long-running: a pass every ``supervise_s`` seconds; starts the demo dialer when asked."""
     settings = svc.settings
     log = logs.get()
+    failures: dict[int, str] = {}
     async with anyio.create_task_group() as tg:
         if settings.demo_dialer:
             from aimport.campaigns.dialer import run_dialer
@@ -81,14 +182,11 @@ async def run_supervisor(svc: Any) -> None:
             tg.start_soon(run_dialer, svc)
         while True:
             try:
-                events = await anyio.to_thread.run_sync(tick, settings.system_db, svc.ctx.layout.export_dir)
-            except (sqlite3.Error, OSError) as exc:
-                log.error(f"campaign supervisor: {exc}; retrying")
-                await svc.ctx.audit.event("supervisor_failed", None, error=str(exc))
-                events = []
-            for kind, detail in events:
-                await svc.ctx.audit.event(kind, None, **detail)
-                svc.ctx.notify(kind, detail)
-                log.info(f"{kind.replace('_', ' ')}: {detail.get('campaign')}"
-                         + (f" -> Export/{detail['file']}" if kind == "campaign_exported" else ""))
+                await supervise_once(svc, failures)
+            except Exception as exc:  # noqa: BLE001 - the supervisor retries; it never stops the service
+                log.error(f"campaign supervisor: {type(exc).__name__}: {exc}; retrying")
+                try:
+                    await svc.ctx.audit.event("supervisor_failed", None, error=str(exc))
+                except Exception:  # noqa: BLE001 - the audit trail itself may be the problem
+                    pass
             await anyio.sleep(settings.supervise_s)

@@ -16,6 +16,13 @@ def _choice_needs_options(row: dict[str, Any]) -> str | None:
     return None
 
 
+def _listable_name(row: dict[str, Any]) -> str | None:
+    """Skills and queues are named in ';'-separated lists, so their names cannot hold ';'."""
+    if ";" in (row.get("Name") or ""):
+        return "Name: cannot contain ';' (it separates the names in Skills and Queues lists)"
+    return None
+
+
 CALENDAR = ItemType(
     key="calendar", label="calendar", table="calendars", folder="Calendar", sheet="Calendars", config_order=0,
     fields=(
@@ -30,8 +37,9 @@ CALENDAR = ItemType(
 )
 SKILL = ItemType(
     key="skill", label="skill", table="skills", folder="Skills", sheet="Skills", config_order=1,
-    fields=(ID, Field("Name", mandatory=True, description="skill name (unique)", max_length=200), Field("Description", max_length=2000)),
+    fields=(ID, Field("Name", mandatory=True, description="skill name (unique, no ';')", max_length=200), Field("Description", max_length=2000)),
     identification=(("Id",), ("Name",)),
+    row_check=_listable_name,
 )
 PRESENCE = ItemType(
     key="presence", label="presence profile", table="presence_profiles", folder="Presence",
@@ -64,7 +72,7 @@ QUEUE = ItemType(
     fields=(
         ID,
         Field("ExternalId", description="portable id from another system", max_length=200),
-        Field("Name", mandatory=True, description="queue name (unique)", max_length=200),
+        Field("Name", mandatory=True, description="queue name (unique, no ';')", max_length=200),
         Field("Description", max_length=2000),
         Field("Channel", "enum", choices=("Voice", "Chat", "Email")),
         Field("Calendar", "ref", ref="calendar", description="name of an existing calendar"),
@@ -72,10 +80,11 @@ QUEUE = ItemType(
         Field("Priority", "int", min=1, max=10, description="1..10"),
     ),
     identification=(("Id",), ("ExternalId",), ("Name",)),
+    row_check=_listable_name,
 )
 USER_GROUP = ItemType(
     key="usergroup", label="user group", table="user_groups", folder="UserGroup", sheet="UserGroups",
-    config_order=5,  # extension: lets a Users sheet bring its groups along
+    # not in the Configuration workbook (the seed's list): a Users sheet refers to groups already in the store
     fields=(
         ID,
         Field("ExternalId", description="portable id from another system", max_length=200),
@@ -116,7 +125,7 @@ BLOCKED = ItemType(
     identification=(("Id",), ("Number",)),
 )
 USER = ItemType(
-    key="user", label="user", table="users", folder=None, sheet="Users", config_order=6, ref_key="Login",
+    key="user", label="user", table="users", folder=None, sheet="Users", config_order=5, ref_key="Login",
     fields=(
         ID,
         Field("ExternalId", description="portable id from another system", max_length=200),
@@ -163,6 +172,14 @@ class Catalog:
         key = norm_header(sheet_name)
         for t in self.config_types():
             if t.sheet and norm_header(t.sheet) == key:
+                return t
+        return None
+
+    def not_configuration(self, sheet_name: str) -> ItemType | None:
+        """A folder-only type that a sheet name means (a UserGroups sheet in a Configuration workbook)."""
+        k = norm_header(sheet_name)
+        for t in self.types:
+            if t.config_order is None and k in {norm_header(x) for x in (t.sheet or "", t.folder or "", t.label + "s")}:
                 return t
         return None
 

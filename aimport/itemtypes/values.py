@@ -20,6 +20,13 @@ class Invalid(ValueError):
     """A cell value is not acceptable; the message says why."""
 
 
+def show(text: str, limit: int = 60) -> str:
+    """A cell value quoted for a .log reason, shortened when long (a cell may hold 32,767 characters)."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
     import zoneinfo
@@ -59,7 +66,7 @@ def parse_date(raw: Any) -> str:
             return dt.datetime.strptime(text, fmt).date().isoformat()
         except ValueError:
             continue
-    raise Invalid(f"{text!r} is not a date (use YYYY-MM-DD)")
+    raise Invalid(f"{show(text)} is not a date (use YYYY-MM-DD)")
 
 
 PHONE_NOISE = re.compile(r"[\s\-\(\)\./]")
@@ -71,7 +78,7 @@ def normalise_phone(text: str) -> str:
     if s.startswith("00"):
         s = "+" + s[2:]
     if not PHONE_OK.fullmatch(s):
-        raise Invalid(f"{text!r} is not a phone number")
+        raise Invalid(f"{show(text)} is not a phone number")
     return s
 
 
@@ -90,10 +97,12 @@ def parse(f: Field, raw: Any) -> Any:
     if kind == "text":
         return text
     if kind == "int":
-        try:
-            value = int(float(text)) if re.fullmatch(r"[+-]?\d+(\.0+)?", text) else int(text)
-        except ValueError:
-            raise Invalid(f"{text!r} is not a whole number") from None
+        if not re.fullmatch(r"[+-]?\d+(\.0+)?", text):
+            raise Invalid(f"{show(text)} is not a whole number")
+        whole = text.split(".")[0]
+        if len(whole.lstrip("+-")) > 18:
+            raise Invalid(f"{show(text)} is too large a number")
+        value = int(whole)
         if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
             raise Invalid(f"{value} is outside {f.min}..{f.max}")
         return value
@@ -101,23 +110,23 @@ def parse(f: Field, raw: Any) -> Any:
         for c in f.choices:
             if c.lower() == text.lower():
                 return c
-        raise Invalid(f"{text!r} is not one of {', '.join(f.choices)}")
+        raise Invalid(f"{show(text)} is not one of {', '.join(f.choices)}")
     if kind == "bool":
         low = text.lower()
         if low in ("yes", "y", "true", "1", "x"):
             return 1
         if low in ("no", "n", "false", "0"):
             return 0
-        raise Invalid(f"{text!r} is not Yes or No")
+        raise Invalid(f"{show(text)} is not Yes or No")
     if kind == "timezone":
         if text not in _zones():
-            raise Invalid(f"{text!r} is not an IANA time zone (for example Europe/Helsinki)")
+            raise Invalid(f"{show(text)} is not an IANA time zone (for example Europe/Helsinki)")
         return text
     if kind == "hours":
         parts = split_list(text)
         for p in parts:
             if not HOURS_PART.match(p):
-                raise Invalid(f"{p!r} is not like 'Mon-Fri 08:00-17:00'")
+                raise Invalid(f"{show(p)} is not like 'Mon-Fri 08:00-17:00'")
         return "; ".join(parts)
     if kind == "dates":
         return "; ".join(parse_date(p) for p in split_list(text))
@@ -132,7 +141,7 @@ def parse(f: Field, raw: Any) -> Any:
         for p in split_list(text):
             match = [c for c in f.choices if c.lower() == p.lower()]
             if not match:
-                raise Invalid(f"{p!r} is not one of {', '.join(f.choices)}")
+                raise Invalid(f"{show(p)} is not one of {', '.join(f.choices)}")
             out.append(match[0])
         return out
     if kind == "levels":
@@ -142,7 +151,7 @@ def parse(f: Field, raw: Any) -> Any:
             if not name:
                 name, level = p, "1"
             if not re.fullmatch(r"\d+", level.strip()) or not 1 <= int(level) <= 10:
-                raise Invalid(f"{p!r}: the level must be a number 1..10 (name:level)")
+                raise Invalid(f"{show(p)}: the level must be a number 1..10 (name:level)")
             out_levels.append([name.strip(), int(level)])
         return out_levels
     raise Invalid(f"unknown field kind {kind}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -54,6 +55,43 @@ def preflight(path: Path, max_unzipped_bytes: int) -> None:
         raise ReadError("NOT_A_WORKBOOK", f"the workbook archive is damaged: {exc}") from None
 
 
+UNCALCULATED = re.compile(rb"(</f>|<f [^>]*/>)\s*(<v\s*/>|<v>\s*</v>)?\s*</c>")
+
+
+def uncalculated_formulas(path: Path) -> list[str]:
+    """Sheets holding formulas without a stored value (written by a program that does not calculate).
+
+    Such cells read as empty: the importer uses the value Excel stored, never the formula text.
+    """
+    from defusedxml import ElementTree
+
+    with zipfile.ZipFile(path) as zf:
+        parts = [n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        hits = [n for n in parts if _scan(zf, n)]
+        if not hits:
+            return []
+        try:
+            rels = {r.get("Id"): r.get("Target", "").lstrip("/").removeprefix("xl/")
+                    for r in ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))}
+            ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+            names = {"xl/" + rels.get(sh.get(ns), ""): sh.get("name", "") for sh in ElementTree.fromstring(
+                zf.read("xl/workbook.xml")).iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet")}
+        except (KeyError, ElementTree.ParseError):
+            names = {}
+        return [names.get(n) or n for n in hits]
+
+
+def _scan(zf: zipfile.ZipFile, name: str) -> bool:
+    tail = b""
+    with zf.open(name) as part:
+        for chunk in iter(lambda: part.read(1 << 20), b""):
+            data = tail + chunk
+            if b"<f" in data and UNCALCULATED.search(data):
+                return True
+            tail = data[-512:]
+    return False
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
@@ -67,6 +105,9 @@ class XlsxWorkbook:
         preflight(path, max_unzipped_bytes)
         self.path = path
         self.warnings: list[str] = []
+        for sheet in uncalculated_formulas(path):
+            self.warnings.append(f"sheet {sheet!r} has formulas without a calculated value (the file was written by "
+                                 "a program that does not calculate): they read as empty; open and save it in Excel first")
         try:
             self._wb = CalamineWorkbook.from_path(str(path))
         except Exception as exc:  # calamine raises its own error types
