@@ -60,8 +60,10 @@ class Applier:
         t = staged.item
         stats = SheetStats(staged.sheet, t.key, rows=staged.rows, rejected=staged.rejected)
         names = [f.name for f in staged.fields]
-        # creates of a type that nothing in the same sheet can refer to go in bulk (executemany)
-        bulk = not t.self_referencing and not any(t.field(n).is_link for n in names if n != "Id")
+        # creates go in bulk (executemany) when no column of this sheet can refer to a row of the same
+        # sheet (a UserGroups file without a Parent column has nothing to resolve) and none needs links
+        own = [n for n in names if n != "Id"]
+        bulk = not any(t.field(n).ref == t.key or t.field(n).is_link for n in own)
         self._bulk_names = [n for n in names if n != "Id"] if bulk else None
         self._plain = bulk and all(t.field(n).kind not in ("ref", "list") for n in self._bulk_names or ())
         self._creates = []
@@ -133,6 +135,12 @@ class Applier:
             self._refs.pop(t.key, None)
             existing.pop(target, None)
             return "deleted"
+        if target is not None:  # an update must not take another object's identification (a unique key)
+            for ident, ids in idmaps.items():
+                key = tuple(values.get(n) for n in ident)
+                if None not in key and ids.get(key, target) != target:
+                    raise Reject("/".join(ident), f"{'/'.join(ident)} {show('/'.join(map(str, key)))} already belongs "
+                                 f"to another {t.label}")
         if target is None and self._plain:  # plain values, bulk create: nothing to resolve
             self._creates.append(tuple(values.get(n) for n in self._bulk_names or ()))
             return "created"
@@ -170,7 +178,14 @@ class Applier:
         store.update(self.conn, t, target, changed_cols, self.by)
         for n, tl in changed_links.items():
             store.set_links(self.conn, t, t.field(n), target, tl)
+        before = dict(current)
         current.update(changed_cols)
+        for ident, ids in idmaps.items():  # keep identification current for later rows after a rename
+            if ident != ("Id",) and any(n in changed_cols for n in ident):
+                if ids.get(tuple(before.get(n) for n in ident)) == target:
+                    del ids[tuple(before.get(n) for n in ident)]
+                if all(current.get(n) is not None for n in ident):
+                    ids[tuple(current[n] for n in ident)] = target
         if t.ref_key in changed_cols:
             self._refs.pop(t.key, None)
         return "updated"

@@ -1,4 +1,9 @@
-"""Export configuration items from the store as a Configuration workbook (no internal Ids)."""
+"""Export configuration items from the store as a workbook the importer reads back (no internal Ids).
+
+By default the Configuration workbook (Calendars, Skills, PresenceProfiles, Scripts, Queues, Users).
+A type that is not in the Configuration workbook (user groups, directory entries, blocked numbers)
+is exported on its own, as a one-sheet workbook for that type's drop folder.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,46 @@ from typing import Any, Iterator
 
 from aimport import store
 from aimport.itemtypes.catalog import CATALOG
-from aimport.itemtypes.schema import ItemType, norm_header
+from aimport.itemtypes.schema import Field, ItemType, norm_header
 from aimport.itemtypes.values import format_value
 from aimport.sheetwriter import SheetWriter
 
 
+def _names(t: ItemType) -> set[str]:
+    words = (t.sheet or "", t.folder or "", t.key, t.key + "s", t.label, t.label + "s", t.table)
+    return {norm_header(w) for w in words if w}
+
+
+def exportable() -> list[ItemType]:
+    """Every item type with a sheet: the Configuration ones first, in dependency order."""
+    config = CATALOG.config_types()
+    return config + [t for t in CATALOG.all() if t not in config and t.sheet]
+
+
 def export_types(items: list[str] | None) -> list[ItemType]:
-    """Configuration sheets to export, in dependency order; ``items`` by sheet, key or label."""
-    types = CATALOG.config_types()
+    """The sheets to write, in dependency order; ``items`` by sheet, folder, key or label (any case)."""
+    config = CATALOG.config_types()
     if not items:
-        return types
-    wanted = {norm_header(i) for i in items}
-    chosen = [t for t in types if wanted & {norm_header(x) for x in (t.sheet or "", t.key, t.label, t.table, t.key + "s")}]
-    unknown = wanted - {norm_header(x) for t in chosen for x in (t.sheet or "", t.key, t.label, t.table, t.key + "s")}
-    if unknown:
-        raise ValueError(f"unknown item(s) {', '.join(sorted(unknown))}; choose from "
-                         + ", ".join((t.sheet or "").lower() for t in types))
-    return chosen
+        return config
+    chosen: list[ItemType] = []
+    for item in items:
+        match = [t for t in exportable() if norm_header(item) in _names(t)]
+        if not match:
+            raise ValueError(f"unknown item {item!r}; choose from "
+                             + ", ".join((t.sheet or t.key).lower() for t in exportable()))
+        if match[0] not in chosen:
+            chosen.append(match[0])
+    others = [t for t in chosen if t not in config]
+    if others and len(chosen) > 1:
+        raise ValueError(
+            f"{', '.join((t.sheet or t.key).lower() for t in others)} cannot share a workbook with other items: "
+            f"a {others[0].folder} file holds one sheet (export it on its own, e.g. --items "
+            f"{(others[0].sheet or others[0].key).lower()}, and drop it into the {others[0].folder} folder)")
+    return [t for t in exportable() if t in chosen]
 
 
 def headers(t: ItemType) -> list[str]:
+    """The importer's column names for ``t``, without the internal Id."""
     return [f.name for f in t.data_fields]
 
 
@@ -37,52 +62,53 @@ def rows(conn: sqlite3.Connection, t: ItemType) -> Iterator[list[Any]]:
         yield [_cell(f, item.get(f.name)) for f in fields]
 
 
-def _cell(f: Any, value: Any) -> Any:
-    if value is None:
+def _cell(f: Field, value: Any) -> Any:
+    if value is None or value == [] or value == "":
         return None
     if f.kind == "int":
-        return int(value)
+        return int(value)  # a number cell; everything else is written as text
     return format_value(f, value)
 
 
 def _ordered(conn: sqlite3.Connection, t: ItemType) -> Iterator[dict[str, Any]]:
-    """Items in id order; a self-referencing type lists parents before children."""
+    """Items in id order; a self-referencing type (user groups) lists parents before children."""
     self_refs = [f for f in t.data_fields if f.kind == "ref" and f.ref == t.key]
     if not self_refs:
         yield from store.iter_items(conn, t)
         return
-    items = list(store.iter_items(conn, t))
-    key = t.ref_key
+    pending = list(store.iter_items(conn, t))
     emitted: set[Any] = set()
-    pending = items
     while pending:
         rest = []
         for it in pending:
-            parents = [it.get(f.name) for f in self_refs]
-            if all(p is None or p in emitted for p in parents):
-                emitted.add(it.get(key))
+            if all(it.get(f.name) is None or it.get(f.name) in emitted for f in self_refs):
+                emitted.add(it.get(t.ref_key))
                 yield it
             else:
                 rest.append(it)
-        if len(rest) == len(pending):  # a cycle in stored data: emit as is
+        if len(rest) == len(pending):  # a cycle in stored data (the importer never makes one): emit as is
             yield from rest
             return
         pending = rest
 
 
 def export_configuration(system_db: Path, out: Path, items: list[str] | None = None) -> dict[str, int]:
-    """Write the workbook atomically; returns rows per sheet."""
+    """Write the workbook atomically (temp file + rename) from one snapshot of the store; rows per sheet."""
     types = export_types(items)
     conn = store.open_store(system_db)
     writer = SheetWriter(out)
     counts: dict[str, int] = {}
     try:
+        conn.execute("BEGIN")  # one read snapshot, even while the service imports
         for t in types:
-            counts[t.sheet or t.key] = writer.sheet(t.sheet or t.key, headers(t), rows(conn, t))
+            name = t.sheet or t.key
+            counts[name] = writer.sheet(name, headers(t), rows(conn, t))
         writer.close()
     except BaseException:
         writer.abort()
         raise
     finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         conn.close()
     return counts

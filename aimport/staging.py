@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from aimport import faults
+from aimport.colparse import Slow, parse_block
 from aimport.headers import HeaderMap, find_header
 from aimport.importlog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import Invalid, as_text, parse
 from aimport.readers.base import RawSheet
+from aimport.stagewriter import Flat, Writer
 
 BATCH = 2000
 Progress = Callable[[int], None]
@@ -54,8 +56,8 @@ class Stage:
             p.unlink(missing_ok=True)
 
     def stage_sheet(self, t: ItemType, raw: RawSheet, log: ImportLog, progress: Progress | None = None) -> StagedSheet:
-        rows = raw.rows()
-        header = find_header(t, rows)
+        flat = Flat(raw.iter_blocks())
+        header = find_header(t, flat)
         for name in header.unknown:
             log.warning(f"sheet {raw.name!r}: unknown column {name!r} ignored")
         if t.warn_without and t.warn_without not in {f.name for f in header.present}:
@@ -69,33 +71,45 @@ class Stage:
         cols = ", ".join(f"v{i}" for i in range(len(fields)))
         self.conn.execute(f"CREATE TABLE {table} (row_no INTEGER PRIMARY KEY, del INTEGER, {cols})")
         staged = StagedSheet(raw.name, t, table, fields)
-        insert = f"INSERT INTO {table} VALUES ({', '.join('?' * (len(fields) + 2))})"
-        batch: list[tuple[Any, ...]] = []
+        idents = _dup_idents(staged)
+        key: list[int] | None = None
+        verb = "INSERT"
+        if len(idents) == 1:  # one identification: duplicates are found by a UNIQUE index as rows go in
+            pos = {f.name: i for i, f in enumerate(fields)}
+            key = [2 + pos[n] for n in idents[0]]
+            kc = [f"v{pos[n]}" for n in idents[0]]
+            self.conn.execute(f"CREATE UNIQUE INDEX {table}_key ON {table} ({', '.join(kc)}) "
+                              f"WHERE {' AND '.join(f'{c} IS NOT NULL' for c in kc)}")
+            verb = "INSERT OR IGNORE"
+        insert = f"{verb} INTO {table} VALUES ({', '.join('?' * (len(fields) + 2))})"
         self.conn.execute("BEGIN")
+        writer = Writer(self.conn, table, insert, key)
         first = True
-        for row_no, row in rows:
-            if first and _is_note_row(row):
+        for nos, rows in flat.rest():
+            if first:
                 first = False
-                continue  # a template's column guide
-            first = False
-            staged.rows += 1
-            parsed = self._parse_row(t, header, raw.name, row_no, row, log)
-            if parsed is None:
-                staged.rejected += 1
-            else:
-                batch.append(parsed)
-            if len(batch) >= BATCH:
-                self.conn.executemany(insert, batch)
-                batch.clear()
-                if progress:
-                    progress(staged.rows)
-                faults.point("mid_parse")
-        if batch:
-            self.conn.executemany(insert, batch)
+                if _is_note_row(rows[0]):  # a template's column guide
+                    nos, rows = nos[1:], rows[1:]
+                    if not rows:
+                        continue
+            staged.rows += len(rows)
+            try:
+                batch = parse_block(t, header, nos, rows)
+            except Slow:  # something to reject or look at closely: row by row
+                batch = [p for p in (self._parse_row(t, header, raw.name, n, r, log) for n, r in zip(nos, rows))
+                         if p is not None]
+            staged.rejected += len(rows) - len(batch)
+            writer.put(batch)
+            if progress:
+                progress(staged.rows)
+            faults.point("mid_parse")
         self.conn.execute("COMMIT")
         if progress:
             progress(staged.rows)
-        self._find_duplicates(staged, log)
+        if key is not None:
+            self._log_duplicates(staged, idents[0], writer.duplicates, log)
+        else:
+            self._find_duplicates(staged, log)
         return staged
 
     def _parse_row(
@@ -147,7 +161,8 @@ class Stage:
             if t.row_check is not None:
                 reason = t.row_check(values)
                 if reason:
-                    log.rejected(sheet, row_no, reason.split(":")[0], reason)
+                    column, _, why = reason.partition(": ")  # "Column: reason"
+                    log.rejected(sheet, row_no, column, why or reason)
                     return None
         out: list[Any] = [row_no, 1 if delete else 0]
         for name, is_list in header.staged:
@@ -155,13 +170,21 @@ class Stage:
             out.append(json.dumps(v) if is_list and v is not None else v)
         return tuple(out)
 
+    def _log_duplicates(self, staged: StagedSheet, ident: tuple[str, ...], dups: list[tuple[int, tuple[Any, ...]]],
+                        log: ImportLog) -> None:
+        """Reject the rows the UNIQUE index left out, naming the row that holds the same key."""
+        pos = {f.name: i for i, f in enumerate(staged.fields)}
+        where = " AND ".join(f"v{pos[n]} = ?" for n in ident)
+        for row_no, key in dups:
+            (first,) = self.conn.execute(f"SELECT MIN(row_no) FROM {staged.table} WHERE {where}", key).fetchone()
+            staged.duplicates.add(row_no)
+            log.rejected(staged.sheet, row_no, "/".join(ident),
+                         f"duplicate {'/'.join(ident)}: the same {staged.item.label} is already in row {first}")
+        staged.rejected += len(staged.duplicates)
+
     def _find_duplicates(self, staged: StagedSheet, log: ImportLog) -> None:
         pos = {f.name: i for i, f in enumerate(staged.fields)}
-        for ident in staged.item.identification:
-            if ident == ("Id",) and "Id" not in pos:
-                continue
-            if not all(n in pos for n in ident):
-                continue
+        for ident in _dup_idents(staged):
             cols = [f"v{pos[n]}" for n in ident]
             on = " AND ".join(f"s.{c} = d.{c}" for c in cols)
             notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
@@ -201,6 +224,12 @@ def _is_note_row(row: list[Any]) -> bool:
     cells = [c.strip() for c in row if isinstance(c, str) and c.strip()]
     return bool(cells) and len(cells) == len([c for c in row if c not in (None, "")]) and all(
         c.lower().startswith(("[mandatory", "[optional")) and c.endswith("]") for c in cells)
+
+
+def _dup_idents(staged: StagedSheet) -> list[tuple[str, ...]]:
+    """The identifications duplicates are looked for by (Id only when the file has an Id column)."""
+    names = {f.name for f in staged.fields}
+    return [i for i in staged.item.identification if all(n in names for n in i)]
 
 
 def _idents(t: ItemType) -> str:

@@ -91,6 +91,31 @@ def open_store(path: Path, catalog: Catalog = CATALOG) -> sqlite3.Connection:
     return conn
 
 
+def defer_checkpoint(conn: sqlite3.Connection) -> None:
+    """Commits on ``conn`` leave the WAL as it is (no automatic checkpoint inside COMMIT)."""
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def close_later(conn: sqlite3.Connection) -> None:
+    """Checkpoint the WAL into the database and close ``conn`` in a background thread.
+
+    A big import's COMMIT would otherwise copy the whole WAL (tens of MB) before
+    returning; here that happens while the service archives the file. Durability is
+    unchanged: the commit is in the WAL already, and a checkpoint is crash-safe.
+    """
+    import threading
+
+    def run() -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the next connection's checkpoint catches up
+        finally:
+            conn.close()
+
+    threading.Thread(target=run, name="checkpoint", daemon=True).start()
+
+
 # --- ledger -----------------------------------------------------------------------------
 
 
@@ -280,11 +305,10 @@ def iter_items(conn: sqlite3.Connection, t: ItemType) -> Iterator[dict[str, Any]
             item[f.name] = v
         for f in t.link_fields:
             target = CATALOG.by_key(f.ref or "")
-            links = get_links(conn, t, f, row[0])
-            if f.kind == "levels":
-                item[f.name] = [[ref_name(conn, target, tid), lvl] for tid, lvl in links] or None
-            else:
-                item[f.name] = [ref_name(conn, target, tid) for tid, _ in links] or None
+            cache = names.setdefault(target.key, {})  # names cached: one lookup per target, not per link
+            links = [(cache[tid] if tid in cache else cache.setdefault(tid, ref_name(conn, target, tid)), lvl)
+                     for tid, lvl in get_links(conn, t, f, row[0])]
+            item[f.name] = ([[n, lvl] for n, lvl in links] if f.kind == "levels" else [n for n, _ in links]) or None
         for f in fs:
             if f.kind == "list":
                 item[f.name] = json.loads(item[f.name]) if item.get(f.name) else None

@@ -1,4 +1,10 @@
-"""Import templates ("Examples and Templates"): headers, a description per column, value lists."""
+"""Import templates ("Examples and Templates"): headers, a description per column, value lists.
+
+An ``.xlsx`` template describes each column in a comment on its header cell (so the filled-in
+template imports as it is); a ``.txt`` template cannot hold comments and carries a note row
+under the header instead, whose cells are ``[MANDATORY; ...]`` / ``[optional; ...]``: the
+importer skips such a row.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +13,56 @@ import os
 from pathlib import Path
 
 from aimport.itemtypes.catalog import CATALOG
-from aimport.itemtypes.schema import Field, ItemType
+from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.layout import IMPORT_TYPES
 
-NOTE_PREFIX = "["  # a template note row: every cell is "[...]"; the importer skips it
+DELETE_NOTE = "optional; D deletes the object this row identifies (by Id or the identification columns)"
 
 
-def describe(f: Field) -> str:
-    parts = ["MANDATORY" if f.mandatory else "optional"]
+def describe(f: Field, t: ItemType | None = None) -> str:
+    """The column guide: MANDATORY or optional first, then what the column holds."""
+    if f.name == "Id":
+        return "optional; internal id of an existing object: leave empty to create (ids are not portable)"
+    if f is DELETE:
+        return DELETE_NOTE
+    if f.mandatory:
+        parts = ["MANDATORY"]
+    elif t is not None and f.name in t.mandatory_any:
+        parts = [f"MANDATORY (at least one of {', '.join(t.mandatory_any)})"]
+    else:
+        parts = ["optional"]
     if f.description:
         parts.append(f.description)
-    if f.kind in ("enum", "list") and f.choices:
-        parts.append("one of: " + ", ".join(f.choices) if f.kind == "enum" else "any of: " + ", ".join(f.choices))
-    if f.kind == "bool":
+    if f.kind == "enum":
+        parts.append("one of: " + ", ".join(f.choices))
+    elif f.kind == "list" and not f.description:
+        parts.append("any of (';'-separated): " + ", ".join(f.choices))
+    elif f.kind == "bool" and not f.description:
         parts.append("Yes or No")
-    if f.kind == "date":
-        parts.append("date YYYY-MM-DD")
-    if f.kind == "int" and f.min is not None and f.max is not None:
-        parts.append(f"whole number {f.min}..{f.max}")
+    elif f.kind in ("date", "dates"):
+        parts.append("YYYY-MM-DD or a real Excel date" if f.kind == "date" else "each YYYY-MM-DD")
+    elif f.kind == "phone":
+        parts.append("phone number, best typed as text (a leading 0 or + is kept)")
     elif f.kind == "int":
-        parts.append("whole number")
-    if f.name == "Id":
-        parts = ["optional", "internal id of an existing object; leave empty to create (ids are not portable)"]
+        parts.append(f"whole number {f.min}..{f.max}" if f.min is not None and f.max is not None else "whole number")
+    if f.max_length:
+        parts.append(f"at most {f.max_length} characters")
+    if t is not None and any(f.name in ident for ident in t.identification if ident != ("Id",)):
+        parts.append("identifies the " + t.label)
     return "; ".join(parts)
 
 
-def template_fields(t: ItemType) -> list[Field]:
-    return list(t.fields)
+def choices(f: Field) -> tuple[str, ...]:
+    """The fixed value set offered as a drop-down list, if any."""
+    if f.kind == "enum":
+        return f.choices
+    if f.kind == "bool":
+        return ("Yes", "No")
+    return ()
 
 
 def types_for(name: str) -> tuple[str, list[ItemType]]:
-    """(file stem, item types) for a folder name, item name, or Configuration."""
+    """(file stem, item types) for a folder name, item name, Users, or Configuration."""
     low = name.lower()
     if low == "configuration":
         return "Configuration", CATALOG.config_types()
@@ -56,7 +81,7 @@ def write_xlsx(name: str, out: Path) -> Path:
     from openpyxl.styles import Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    stem, types = types_for(name)
+    _, types = types_for(name)
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     if not types:
@@ -65,47 +90,58 @@ def write_xlsx(name: str, out: Path) -> Path:
         add_campaign_sheets(wb)
     for t in types:
         ws = wb.create_sheet(t.sheet or t.key)
-        for col, f in enumerate(template_fields(t), start=1):
+        for col, f in enumerate([*t.fields, DELETE], start=1):
             cell = ws.cell(row=1, column=col, value=f.name)
-            cell.font = Font(bold=True, color="C00000" if f.mandatory else "000000")
-            cell.comment = Comment(describe(f), "aimport", width=320, height=120)
+            cell.font = Font(bold=True, color="C00000" if f.mandatory or f.name in t.mandatory_any else "000000")
+            cell.comment = Comment(describe(f, t), "aimport", width=320, height=140)
             letter = cell.column_letter
             ws.column_dimensions[letter].width = max(14, len(f.name) + 4)
-            choices = f.choices if f.kind == "enum" else (("Yes", "No") if f.kind == "bool" else ())
-            if choices:
-                dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
-                dv.error = f"{f.name} must be one of {', '.join(choices)}"
+            if choices(f):
+                dv = DataValidation(type="list", formula1='"' + ",".join(choices(f)) + '"', allow_blank=True)
+                dv.error = f"{f.name} must be one of {', '.join(choices(f))}"
+                dv.errorTitle = f"{f.name}"
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}10000")
-        delete_col = len(template_fields(t)) + 1
-        cell = ws.cell(row=1, column=delete_col, value="Delete")
-        cell.font = Font(bold=True)
-        cell.comment = Comment("optional; D deletes the object this row identifies", "aimport")
+        delete_col = ws.cell(row=1, column=len(t.fields) + 1).column_letter
+        dv = DataValidation(type="list", formula1='"D"', allow_blank=True)
+        ws.add_data_validation(dv)
+        dv.add(f"{delete_col}2:{delete_col}10000")
         ws.freeze_panes = "A2"
+    return _save(wb, out)
+
+
+def _save(wb: object, out: Path) -> Path:
     tmp = out.with_name(f".{out.name}.tmp")
-    wb.save(tmp)
-    os.replace(tmp, out)
+    try:
+        wb.save(tmp)  # type: ignore[attr-defined]
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 
 def write_txt(name: str, out: Path) -> Path:
     """UTF-8-with-BOM tab-delimited: the header row and a note row the importer skips."""
-    stem, types = types_for(name)
+    _, types = types_for(name)
     if len(types) != 1:
-        raise ValueError("--format txt holds one item type; the Configuration and campaign templates are .xlsx")
-    fields = template_fields(types[0])
-    header = "\t".join([f.name for f in fields] + ["Delete"])
-    notes = "\t".join([f"[{describe(f)}]" for f in fields] + ["[optional; D deletes]"])
-    out.write_bytes(codecs.BOM_UTF8 + (header + "\r\n" + notes + "\r\n").encode("utf-8"))
+        raise ValueError("--format txt holds one item type; the Configuration and OutboundCampaign templates are .xlsx")
+    t = types[0]
+    if t.folder is None:
+        raise ValueError(f"{t.sheet} import only through the Configuration workbook, an .xlsx: use --format xlsx")
+    fields = [*t.fields, DELETE]
+    header = "\t".join(f.name for f in fields)
+    notes = "\t".join(f"[{describe(f, t)}]" for f in fields)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(codecs.BOM_UTF8 + (header + "\r\n" + notes + "\r\n").encode("utf-8"))
+    os.replace(tmp, out)
     return out
 
 
 def write_all(out_dir: Path) -> list[Path]:
-    """The "Examples and Templates" folder: one .xlsx per import type, plus Users as .txt."""
+    """The "Examples and Templates" folder: one .xlsx per drop folder (and Users), a .txt per item folder."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for folder in IMPORT_TYPES:
-        written.append(write_xlsx(folder, out_dir / f"{folder}.xlsx"))
+    written = [write_xlsx(folder, out_dir / f"{folder}.xlsx") for folder in IMPORT_TYPES]
+    written.append(write_xlsx("Users", out_dir / "Users (Configuration).xlsx"))
     for folder in IMPORT_TYPES:
         if folder not in ("Configuration", "OutboundCampaign"):
             written.append(write_txt(folder, out_dir / f"{folder}.txt"))

@@ -84,6 +84,8 @@ def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[It
                 hint = f"; {other.label}s import through the {other.folder} folder" if other else ""
                 log.warning(f"sheet {name!r} is not a configuration sheet and was skipped "
                             f"(known: {', '.join(x.sheet or '' for x in CATALOG.config_types())}){hint}")
+            elif t.key in found:
+                log.warning(f"sheet {name!r} was skipped: sheet {found[t.key][1]!r} already holds the {t.sheet}")
             else:
                 found[t.key] = (t, name)
         if not found:
@@ -161,13 +163,14 @@ def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Cal
                 log.error(f"sheet {sheet_name!r} skipped: {exc.message}")
                 sheet_errors.append(exc.code)
         conn = store.open_store(req.system_db)
+        store.defer_checkpoint(conn)
         try:
             with store.write_turn(req.system_db):
                 return _apply_all(conn, req, log, digest, stage, staged, sheet_errors, progress)
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            conn.close()
+            store.close_later(conn)  # the WAL checkpoint runs while the service archives
     finally:
         stage.close()
         wb.close()

@@ -76,6 +76,12 @@ def test_drop_results_complete_export_once(service: ServiceProcess, tmp_path: Pa
     assert len(exports(service)) == 1
     listing = json.loads(cli(service.state, "list", "--json").stdout)
     assert listing[0]["status"] == "Handled" and listing[0]["exported"] == export.name
+    shown = json.loads(cli(service.state, "show", "Spring Promo", "--json").stdout)
+    assert (shown["campaign"]["completion_reason"], len(shown["customers"])) == ("every customer handled", 2)
+    copy_dir = tmp_path / "copies"
+    copy_dir.mkdir()
+    assert cli(service.state, "export", "Spring Promo", "-o", str(copy_dir)).returncode == 0
+    assert [p.name[15:] for p in copy_dir.iterdir()] == ["_Spring Promo.xlsx"] and exports(service) == [export]
 
 
 @pytest.mark.parametrize("fault", ["mid_export", "after_export_rename"])
@@ -93,7 +99,8 @@ def test_crash_during_export_never_zero_or_two(service: ServiceProcess, tmp_path
     wait_for(lambda: events(service, "campaign_exported"), 15, what="export after restart")
     [export] = exports(service)
     assert openpyxl.load_workbook(export)["Customers"].max_row == 2
-    assert [e["recovered"] for e in events(service, "campaign_exported")] == [fault == "after_export_rename"]
+    [e] = events(service, "campaign_exported")
+    assert (e["recovered"], e["how"]) == (True, "renamed" if fault == "mid_export" else "found")
     assert not [p for p in service.layout.export_dir.iterdir() if p.name.startswith(".")]
 
 
@@ -109,3 +116,18 @@ def test_demo_dialer_completes_a_campaign(service: ServiceProcess, tmp_path: Pat
     assert len(results) == 5 and all(r["Result"] in ("Handled", "Max. Calls") for r in results)
     assert any(r["Q1"] in ("Yes", "No") for r in results if r["Call Result"] == "Successful") or not any(
         r["Call Result"] == "Successful" for r in results)
+
+
+def test_campaign_files_import_side_by_side(service: ServiceProcess, tmp_path: Path) -> None:
+    service.args += ["--max-concurrent", "2"]
+    service.start()
+    names = [f"Side {i}.txt" for i in range(3)]
+    files = [write_text(tmp_path / n, [["ExternalId", "Phone1", "Segment"]] + [[f"S{j}", f"+35850{j:07d}", "b"] for j in range(5_000)])
+             for n in names]
+    for f in files:
+        drop(f, service.layout.type_dir("OutboundCampaign"))
+    for n in names:
+        assert result_of(wait_archived(service.layout, "OutboundCampaign", n, timeout=60)[0])["campaign_status"] == "Active"
+    spans = query(service.audit_db, "SELECT started_at, finished_at FROM imports WHERE import_type = 'OutboundCampaign'")
+    overlap = max(sum(1 for s, f in spans if s <= start < f) for start, _ in spans)
+    assert overlap == 2  # side by side, and never above --max-concurrent

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+
+import pytest
 
 from aimport import store
 from aimport.campaigns import model
 from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import query, write_text
+from aimport.worker import ImportRequest, run_import
+from tests.helpers import query, write_openpyxl, write_text
 
 
 def test_campaign_started_with_customers_and_extra_columns(tmp_path: Path) -> None:
@@ -62,3 +66,59 @@ def test_csv_semicolon_customers(tmp_path: Path) -> None:
     o = imp(tmp_path, p, "OutboundCampaign")
     assert (o.status, o.totals["created"]) == ("succeeded", 1)
 
+
+
+def test_every_campaign_setting(tmp_path: Path) -> None:
+    with_script(tmp_path)
+    settings = {"Name": "Full", "Script": "Survey", "Queue": "Outbound", "StartDate": "2020-01-01",
+                "EndDate": dt.date(2099, 1, 31), "NumberOfRedials": 7, "RedialInterval": 900,
+                "TimeZone": "Europe/Helsinki", "Colour": "blue"}
+    o = imp(tmp_path, campaign_file(tmp_path / "whatever.xlsx", 1, settings), "OutboundCampaign")
+    assert o.status == "succeeded", o.log_path.read_text()
+    assert "unknown setting 'Colour' ignored" in o.log_path.read_text()
+    c = model.require(store.open_store(tmp_path / "system.sqlite"), "Full")
+    assert (c.status, c.script, c.queue, c.start_date, c.end_date, c.number_of_redials, c.redial_interval_s, c.time_zone) == (
+        "Active", "Survey", "Outbound", "2020-01-01", "2099-01-31", 7, 900, "Europe/Helsinki")
+    assert c.started_at
+
+
+@pytest.mark.parametrize("settings, reason", [
+    ({"EndDate": "2001-01-01"}, "EndDate 2001-01-01 has already passed"),
+    ({"CopySettingsFrom": "Ghost"}, "CopySettingsFrom: no campaign named 'Ghost'"),
+    ({"Queue": "Nowhere"}, "Queue: no queue named 'Nowhere'"),
+    ({"NumberOfRedials": "many"}, "NumberOfRedials:"),
+    ({"TimeZone": "Mars/Olympus"}, "TimeZone:"),
+])
+def test_invalid_settings(tmp_path: Path, settings: dict, reason: str) -> None:
+    o = imp(tmp_path, campaign_file(tmp_path / "Inv.xlsx", 1, settings), "OutboundCampaign")
+    assert (o.status, o.error_code, o.extra["result_fields"]["campaign_status"]) == ("partial", "CAMPAIGN_INVALID", "Invalid")
+    assert reason in o.log_path.read_text()
+    c = model.require(store.open_store(tmp_path / "system.sqlite"), "Inv")
+    assert c.status == "Invalid" and reason in (c.invalid_reason or "") and c.started_at is None
+
+
+def test_blocked_numbers_filter_customers(tmp_path: Path) -> None:
+    blocked = [["Number", "ValidUntil"], ["+358401000000", ""], ["09 5550000", ""], ["+358401000001", "2099-01-01"],
+               ["+358401000002", "2001-01-01"]]
+    assert imp(tmp_path, write_text(tmp_path / "b.txt", blocked), "BlockedNumbers").status == "succeeded"
+    o = imp(tmp_path, campaign_file(tmp_path / "Filt.xlsx", 3), "OutboundCampaign")
+    assert (o.status, o.extra["result_fields"]["filtered"]) == ("succeeded", 1)
+    assert "1 customer(s) filtered" in o.log_path.read_text()
+    assert query(tmp_path / "system.sqlite", "SELECT external_id, result, next_phone FROM customers ORDER BY id") == [
+        ("C0", "Filtered", 1), ("C1", None, 2), ("C2", None, 1)]  # C2's block expired
+
+
+def test_check_changes_nothing(tmp_path: Path) -> None:
+    p = campaign_file(tmp_path / "Dry.xlsx", 3)
+    o = run_import(ImportRequest(path=p, import_type="OutboundCampaign", import_key="dry", dry_run=True,
+                                 system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin"))
+    assert (o.status, o.totals["created"]) == ("succeeded", 3)
+    assert query(tmp_path / "system.sqlite", "SELECT COUNT(*) FROM campaigns") == [(0,)]
+    assert not list((tmp_path / "w").iterdir())
+
+
+def test_customers_only_sheet_and_first_sheet(tmp_path: Path) -> None:
+    p = write_openpyxl(tmp_path / "Plain.xlsx", {"Leads": [["external_id", "PHONE-1", "Company"], ["L1", "+4930 1", "ACME"]]})
+    o = imp(tmp_path, p, "OutboundCampaign")
+    assert (o.status, o.totals["created"], o.sheets[0]["sheet"]) == ("succeeded", 1, "Leads")
+    assert query(tmp_path / "system.sqlite", "SELECT company FROM customers") == [("ACME",)]

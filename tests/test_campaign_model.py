@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from aimport import store
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError
 from tests.campaign_helpers import campaign_file, imp, with_script
+from tests.helpers import write_text
 
 
 @pytest.fixture
@@ -65,3 +67,31 @@ def test_close_ends_early(conn) -> None:
     assert (c.status, c.completion_reason) == ("Handled", "closed")
     with pytest.raises(CampaignError, match="already Handled"):
         results.close(conn, "Spring")
+
+
+def test_redial_times_attempts_and_blocked_next_number(tmp_path: Path) -> None:
+    with_script(tmp_path)
+    db = tmp_path / "system.sqlite"
+    imp(tmp_path, campaign_file(tmp_path / "Calls.xlsx", 3, {"RedialInterval": 120}), "OutboundCampaign")
+    conn = store.open_store(db)
+    at = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+    results.record(conn, "Calls", "C0", "No answer", at=at)
+    results.record(conn, "Calls", "C1", "Instant redial", at=at)
+    assert conn.execute("SELECT external_id, next_call_at FROM customers WHERE external_id IN ('C0', 'C1') ORDER BY id").fetchall() == [
+        ("C0", "2030-05-01T12:02:00+00:00"), ("C1", "2030-05-01T12:00:00+00:00")]
+    assert imp(tmp_path, write_text(tmp_path / "b.txt", [["Number"], ["09 5550002"]]), "BlockedNumbers").status == "succeeded"
+    r = results.record(conn, "Calls", "C2", "Fax", agent="bo", classification="x")
+    assert r.customer_result == "Handled"  # Phone2 is blocked and there is no Phone3
+    r = results.record(conn, "Calls", "C1", "Modem")
+    assert (r.customer_result, conn.execute("SELECT next_phone FROM customers WHERE external_id = 'C1'").fetchone()) == (None, (2,))
+    attempts = conn.execute("SELECT cu.external_id, a.phone, a.call_result, a.agent FROM call_attempts a "
+                            "JOIN customers cu ON cu.id = a.customer_id ORDER BY a.id").fetchall()
+    assert attempts == [("C0", "+358401000000", "No answer", None), ("C1", "+358401000001", "Instant redial", None),
+                        ("C2", "+358401000002", "Fax", "bo"), ("C1", "+358401000001", "Modem", None)]
+
+
+def test_zero_redials_means_one_call(tmp_path: Path) -> None:
+    imp(tmp_path, campaign_file(tmp_path / "Once.xlsx", 1, {"NumberOfRedials": 0}), "OutboundCampaign")
+    conn = store.open_store(tmp_path / "system.sqlite")
+    r = results.record(conn, "Once", "C0", "Answering machine")
+    assert (r.customer_result, r.campaign_status) == ("Max. Calls", "Handled")

@@ -1,84 +1,186 @@
-"""Export from store A, import into an empty store B, export from B: the same workbook content."""
+"""Export from store A, import into an empty store B, export from B: the same workbooks, for every type.
+
+The Configuration workbook carries calendars, skills, presence profiles, scripts, queues and users;
+user groups, directory entries and blocked numbers are exported one type per workbook and go back in
+through their own folders (user groups first: a Users sheet refers to groups already in the store).
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from hypothesis import HealthCheck, given, settings, strategies as st
+from python_calamine import CalamineWorkbook
 
-from aimport.export import export_configuration
+from aimport.export import export_configuration, headers
+from aimport.itemtypes.catalog import CATALOG
 from aimport.worker import ImportRequest, run_import
 from tests.helpers import write_openpyxl, write_xlsxwriter
 
-NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÄÖåé0123456789 _-", min_size=1, max_size=12).map(str.strip).filter(
-    lambda s: s != "" and not s.startswith(("-", "[")))
-ZONES = ["Europe/Helsinki", "America/New_York", "Asia/Tokyo", None]
-HOURS = ["Mon-Fri 08:00-17:00", "Mon-Sun 00:00-24:00; Sat 09:00-13:00", None]
+# any printable text: letters, digits, punctuation and symbols in every script, inner spaces; not ';'
+# (it separates names in lists) and nothing that looks like a template's note cell
+NAME = st.text(st.characters(categories=("L", "N", "P", "S", "Zs"), exclude_characters=";"), min_size=1, max_size=14).map(
+    str.strip).filter(lambda s: s != "" and not s.lower().startswith(("[mandatory", "[optional")))
+TEXT = st.sampled_from([None, "plain", "=1+1", "+358 40 123", "-5", "@SUM(A1)", "'quoted", "0042", "1.50", "TRUE",
+                        "_x0041_", "Ünïcødé ✓", "tab\there", "line\nbreak", "x" * 2000])
+SHORT = TEXT.filter(lambda s: s is None or len(s) <= 200)
+ZONES = [None, "Europe/Helsinki", "America/New_York", "Asia/Kolkata", "UTC"]
+HOURS = [None, "Mon-Fri 08:00-17:00", "Mon-Sun 00:00-24:00; Sat 09:00-13:00"]
+HOLIDAYS = [None, "2026-12-24", "2026-12-24; 2027-01-01"]
+PHONES = ["+358 40 {n}", "00358-40-{n}", "(09) {n}", "0{n}", "{n}"]
+ITEMS = {"UserGroup": "usergroups", "Directory": "directory", "BlockedNumbers": "blockednumbers"}
+Sheets = dict[str, Any]
+
+
+def _pick(draw: Any, pool: list[str], most: int) -> str | None:
+    return ";".join(draw(st.lists(st.sampled_from(pool), unique=True, max_size=most))) or None if pool else None
 
 
 @st.composite
-def configurations(draw: Any) -> dict[str, list[list[Any]]]:
-    names = draw(st.lists(NAME, min_size=6, max_size=30, unique_by=str.lower))
-    pool = iter(names)
-    take = lambda k: [next(pool) for _ in range(min(k, 100))]  # noqa: E731
-    n = len(names) // 6
-    cals, skills, presence, groups, queues, users = (take(n) for _ in range(6))
-    sheets: dict[str, list[list[Any]]] = {
+def configurations(draw: Any) -> dict[str, Sheets]:
+    names = iter(draw(st.lists(NAME, min_size=40, max_size=60, unique=True)))
+    take = lambda k: [next(names) for _ in range(k)]  # noqa: E731
+    cals, skills, presence, groups, queues, users = (take(draw(st.integers(1, 5))) for _ in range(6))
+    scripts = take(2)
+    config: Sheets = {
+        "Users": [["Login", "ExternalId", "FirstName", "Surname", "Email", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]] + [
+            [u, draw(st.sampled_from([None, f"U{i}"])), draw(NAME), draw(NAME), draw(st.sampled_from([None, f"u{i}@example.com"])),
+             draw(st.sampled_from(groups + [None])), draw(st.sampled_from(presence + [None])), _pick(draw, queues, 2),
+             ";".join(f"{s}:{draw(st.integers(1, 10))}" for s in draw(st.lists(st.sampled_from(skills), unique=True, max_size=3))) or None,
+             _pick(draw, ["Agent", "Supervise", "Report", "ImportExport"], 3)] for i, u in enumerate(users)],
+        "Queues": [["ExternalId", "Name", "Description", "Channel", "Calendar", "Skills", "Priority"]] + [
+            [draw(st.sampled_from([None, f"Q{i}"])), q, draw(TEXT), draw(st.sampled_from([None, "Voice", "chat", "EMAIL"])),
+             draw(st.sampled_from(cals + [None])), _pick(draw, skills, 3), draw(st.sampled_from([None, 1, 5, 10, "7"]))]
+            for i, q in enumerate(queues)],
         "Calendars": [["Name", "Description", "TimeZone", "OpeningHours", "Holidays"]] + [
-            [c, draw(st.sampled_from(["", "desc", "=1+1", "+358 40"])), draw(st.sampled_from(ZONES)),
-             draw(st.sampled_from(HOURS)), draw(st.sampled_from(["", "2026-12-24", "2026-12-24;2027-01-01"]))] for c in cals],
-        "Skills": [["Name", "Description"]] + [[s, draw(st.sampled_from(["", "x", "@sum"]))] for s in skills],
-        "PresenceProfiles": [["Name", "Status"]] + [[p, draw(st.sampled_from(["Available", "Busy", "Away", "Offline", None]))] for p in presence],
-        "Scripts": [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"],
-                    ["Survey", "Q1", "Happy?", "Choice", "Yes;No", "Yes"], ["Survey", "Q2", "Why", "Text", None, "No"]],
-        "Queues": [["ExternalId", "Name", "Channel", "Calendar", "Skills", "Priority"]] + [
-            [f"X{i}", q, draw(st.sampled_from(["Voice", "Chat", "Email"])), draw(st.sampled_from(cals + [None])),
-             ";".join(draw(st.lists(st.sampled_from(skills), unique=True, max_size=3))) or None,
-             draw(st.sampled_from([None, 1, 5, 10]))] for i, q in enumerate(queues)],
-        "UserGroups": [["Name", "Parent"]] + [[g, draw(st.sampled_from([None] + groups[:i]))] for i, g in enumerate(groups)],
-        "Users": [["Login", "FirstName", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]] + [
-            [u, "F", "S", draw(st.sampled_from(groups + [None])), draw(st.sampled_from(presence + [None])),
-             ";".join(draw(st.lists(st.sampled_from(queues), unique=True, max_size=2))) or None,
-             ";".join(f"{s}:{draw(st.integers(1, 10))}" for s in draw(st.lists(st.sampled_from(skills), unique=True, max_size=2))) or None,
-             draw(st.sampled_from([None, "Agent", "Agent;Supervise"]))] for u in users],
+            [c, draw(TEXT), draw(st.sampled_from(ZONES)), draw(st.sampled_from(HOURS)), draw(st.sampled_from(HOLIDAYS))] for c in cals],
+        "Skills": [["Name", "Description"]] + [[s, draw(TEXT)] for s in skills],
+        "Presence Profiles": [["Name", "Status", "Description"]] + [
+            [p, draw(st.sampled_from([None, "Available", "busy", "Away", "Offline"])), draw(TEXT)] for p in presence],
+        "Scripts": [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"]] + [
+            [s, f"Q{k}", draw(NAME), kind, "Yes;No;Maybe" if kind == "Choice" else None, draw(st.sampled_from([None, "Yes", "no"]))]
+            for s in scripts for k in range(draw(st.integers(1, 3))) for kind in [draw(st.sampled_from(["Text", "Number", "Date", "Choice", None]))]],
     }
-    return sheets
+    numbers = draw(st.lists(st.integers(100000, 9999999), min_size=1, max_size=6, unique=True))
+    return {
+        "UserGroup": {"Groups": [["Name", "ExternalId", "Parent", "Description"]] + [
+            [g, draw(st.sampled_from([None, f"G{i}"])), draw(st.sampled_from([None] + groups[:i])), draw(TEXT)] for i, g in enumerate(groups)]},
+        "Directory": {"Dir": [["ExternalId", "FirstName", "LastName", "Company", "Phone", "Mobile", "Email", "Department", "DirectoryGroup"]] + [
+            [draw(st.sampled_from([None, f"D{i}"])), draw(NAME), draw(st.sampled_from([None, "Lee"])), draw(st.sampled_from([None, "ACME"])),
+             draw(st.sampled_from(PHONES)).format(n=1000 + i), None, None, draw(SHORT), None] for i in range(draw(st.integers(1, 5)))]},
+        "BlockedNumbers": {"Blocked": [["Number", "Description", "ValidUntil"]] + [
+            [draw(st.sampled_from(PHONES)).format(n=n), draw(TEXT), draw(st.sampled_from([None, "2027-01-31", 46000]))] for n in numbers]},
+        "Configuration": config,
+    }
 
 
 def load(path: Path) -> dict[str, list[list[Any]]]:
-    wb = openpyxl.load_workbook(path, read_only=True)
-    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
+    """What the importer will see (calamine), trailing empty cells dropped."""
+    wb = CalamineWorkbook.from_path(str(path))
+    out = {}
+    for name in wb.sheet_names:
+        rows = [list(r) for r in wb.get_sheet_by_name(name).iter_rows()]
+        out[name] = [r[: max([i + 1 for i, v in enumerate(r) if v != ""], default=0)] for r in rows]
+    return out
 
 
-def import_into(tmp: Path, store_name: str, workbook: Path) -> None:
-    o = run_import(ImportRequest(path=workbook, import_type="Configuration", import_key=f"{store_name}-{workbook.name}",
-                                 system_db=tmp / f"{store_name}.sqlite", work_dir=tmp / "w", actor="t"))
-    assert o.status == "succeeded", o.extra.get("log_text")
+def import_into(tmp: Path, db: str, workbook: Path, import_type: str) -> str:
+    o = run_import(ImportRequest(path=workbook, import_type=import_type, import_key=f"{db}-{workbook.name}",
+                                 system_db=tmp / f"{db}.sqlite", work_dir=tmp / "w", actor="t"))
+    log = o.extra.get("log_text", "")
+    assert o.status == "succeeded", log
+    assert "WARNING" not in log, log
+    return log
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def export_all(tmp: Path, db: str) -> dict[str, dict[str, list[list[Any]]]]:
+    out = {}
+    for folder, item in ITEMS.items():
+        export_configuration(tmp / f"{db}.sqlite", tmp / f"{db}-{folder}.xlsx", [item])
+        out[folder] = load(tmp / f"{db}-{folder}.xlsx")
+    export_configuration(tmp / f"{db}.sqlite", tmp / f"{db}-Configuration.xlsx")
+    out["Configuration"] = load(tmp / f"{db}-Configuration.xlsx")
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(configurations())
-def test_round_trip(sheets: dict[str, list[list[Any]]]) -> None:
+def test_every_type_round_trips(source: dict[str, Sheets]) -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        import_into(tmp, "A", write_openpyxl(tmp / "source.xlsx", sheets))
-        export_configuration(tmp / "A.sqlite", tmp / "a.xlsx")
-        import_into(tmp, "B", tmp / "a.xlsx")
-        export_configuration(tmp / "B.sqlite", tmp / "b.xlsx")
-        a, b = load(tmp / "a.xlsx"), load(tmp / "b.xlsx")
+        for folder in ("UserGroup", "Directory", "BlockedNumbers", "Configuration"):  # groups before users
+            import_into(tmp, "A", write_xlsxwriter(tmp / f"src-{folder}.xlsx", source[folder]), folder)
+        a = export_all(tmp, "A")
+        for folder in ("UserGroup", "Directory", "BlockedNumbers", "Configuration"):
+            import_into(tmp, "B", tmp / f"A-{folder}.xlsx", folder)
+        b = export_all(tmp, "B")
         assert a == b
-        assert list(a) == ["Calendars", "Skills", "PresenceProfiles", "Scripts", "Queues", "UserGroups", "Users"]
-        assert "Id" not in a["Skills"][0]
-        assert len(a["Users"]) == len(sheets["Users"])
+        assert list(a["Configuration"]) == ["Calendars", "Skills", "PresenceProfiles", "Scripts", "Queues", "Users"]
+        for folder, book in a.items():
+            for sheet, rows in book.items():
+                t = CATALOG.config_sheet(sheet) or CATALOG.for_folder(folder)
+                assert t is not None and rows[0] == headers(t) and "Id" not in rows[0]
+        for folder, book in source.items():  # every source row arrived (Configuration: per sheet)
+            assert sum(len(r) - 1 for r in book.values()) == sum(len(r) - 1 for r in a[folder].values()), folder
 
 
-def test_export_subset_and_formula_like_text(tmp_path: Path) -> None:
-    import_into(tmp_path, "A", write_xlsxwriter(tmp_path / "s.xlsx", {"Skills": [["Name", "Description"], ["Sales", "=HYPERLINK(\"x\")"], ["Tab", "@cmd"]]}))
-    counts = export_configuration(tmp_path / "A.sqlite", tmp_path / "e.xlsx", ["skills"])
-    assert counts == {"Skills": 2}
-    wb = openpyxl.load_workbook(tmp_path / "e.xlsx")
-    cell = wb["Skills"]["B2"]
-    assert (cell.value, cell.data_type) == ('=HYPERLINK("x")', "s")
+def test_export_writes_text_never_formulas_and_keeps_phone_text(tmp_path: Path) -> None:
+    import_into(tmp_path, "A", write_xlsxwriter(tmp_path / "s.xlsx", {"Skills": [
+        ["Name", "Description"], ["=cmd|' /C calc'!A0", '=HYPERLINK("x")'], ["@SUM(A1)", "+1"], ["-2", "\tTab"]]}), "Skills")
+    import_into(tmp_path, "A", write_xlsxwriter(tmp_path / "b.xlsx", {"B": [["Number"], ["+358 40 1234567"], ["040 765 4321"]]}),
+                "BlockedNumbers")
+    assert export_configuration(tmp_path / "A.sqlite", tmp_path / "e.xlsx", ["skills"]) == {"Skills": 3}
+    ws = openpyxl.load_workbook(tmp_path / "e.xlsx")["Skills"]
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row]
+    assert {c.data_type for c in cells} == {"s"}
+    assert [c.value for c in cells] == ["=cmd|' /C calc'!A0", '=HYPERLINK("x")', "@SUM(A1)", "+1", "-2", "Tab"]
+    export_configuration(tmp_path / "A.sqlite", tmp_path / "n.xlsx", ["blocked numbers"])
+    ws = openpyxl.load_workbook(tmp_path / "n.xlsx")["BlockedNumbers"]
+    assert [(c.value, c.data_type) for c in ws["A"]] == [("Number", "s"), ("+358401234567", "s"), ("0407654321", "s")]
+
+
+def test_export_cli_subsets_and_errors(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    import_into(state, "system", write_openpyxl(tmp_path / "c.xlsx", {"Skills": [["Name"], ["Sales"]], "Queues": [["Name", "Skills"], ["Q", "Sales"]]}),
+                "Configuration")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "aimport", "export", "--state-dir", str(state), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    r = cli("-o", str(tmp_path / "q.xlsx"), "--items", "Queues, skills")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == ["Skills: 1 row(s)", "Queues: 1 row(s)"]
+    assert load(tmp_path / "q.xlsx") == {"Skills": [["Name", "Description"], ["Sales"]],
+                                         "Queues": [headers(CATALOG.by_key("queue")), ["", "Q", "", "", "", "Sales"]]}
+    r = cli("-o", str(tmp_path / "all.xlsx"))
+    assert r.returncode == 0 and "Users: 0 row(s)" in r.stdout
+    for args, message in [
+        (["-o", str(tmp_path / "x.xlsx"), "--items", "nonsense"], "unknown item 'nonsense'"),
+        (["-o", str(tmp_path / "x.xlsx"), "--items", "users,usergroups"], "usergroups cannot share a workbook"),
+        (["-o", str(tmp_path / "x.csv")], "give -o a .xlsx name"),
+        (["-o", str(tmp_path / "no" / "x.xlsx")], "no such folder"),
+    ]:
+        r = cli(*args)
+        assert r.returncode != 0 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = subprocess.run([sys.executable, "-m", "aimport", "export", "-o", str(tmp_path / "x.xlsx"), "--state-dir", str(tmp_path / "none")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no system store at" in r.stderr
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_user_groups_export_parents_first(tmp_path: Path) -> None:
+    import_into(tmp_path, "A", write_xlsxwriter(tmp_path / "g1.xlsx", {"G": [["Name"], ["Leaf"], ["Mid"], ["Root"]]}), "UserGroup")
+    import_into(tmp_path, "A", write_xlsxwriter(tmp_path / "g2.xlsx", {"G": [["Name", "Parent"], ["Mid", "Root"], ["Leaf", "Mid"]]}),
+                "UserGroup")
+    export_configuration(tmp_path / "A.sqlite", tmp_path / "a.xlsx", ["UserGroup"])
+    assert load(tmp_path / "a.xlsx")["UserGroups"][1:] == [["", "Root"], ["", "Mid", "", "Root"], ["", "Leaf", "", "Mid"]]
+    import_into(tmp_path, "B", tmp_path / "a.xlsx", "UserGroup")
+    export_configuration(tmp_path / "B.sqlite", tmp_path / "b.xlsx", ["user groups"])
+    assert load(tmp_path / "a.xlsx") == load(tmp_path / "b.xlsx")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aimport.worker import ImportOutcome, ImportRequest, run_import
 from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
@@ -50,7 +51,7 @@ def test_directory_without_external_id_duplicates_with_warning(tmp_path: Path) -
 def test_queues_reference_calendar_and_skills(tmp_path: Path) -> None:
     imp(tmp_path, write_text(tmp_path / "c.txt", [["Name"], ["Office"]]), "Calendar")
     imp(tmp_path, write_text(tmp_path / "s.txt", [["Name"], ["Sales"], ["Billing"]]), "Skills")
-    rows = [["External ID", "Name", "Channel", "Calendar", "Skills", "Priority"],
+    rows: list[Any] = [["External ID", "Name", "Channel", "Calendar", "Skills", "Priority"],
             ["Q1", "Sales queue", "voice", "Office", "Sales; Billing", 3],
             ["Q2", "Bad cal", "Voice", "Nope", "", ""],
             ["Q3", "Bad skill", "Chat", "", "Sales;Ghost", ""],
@@ -70,7 +71,7 @@ def test_queues_reference_calendar_and_skills(tmp_path: Path) -> None:
 def test_presence_and_blocked_numbers(tmp_path: Path) -> None:
     o = imp(tmp_path, write_openpyxl(tmp_path / "p.xlsx", {"P": [["Name", "Status"], ["Lunch", "away"], ["X", "Sleeping"]]}), "Presence")
     assert (o.totals["created"], o.totals["rejected"]) == (1, 1)
-    rows = [["Number", "Description", "Valid Until"], ["+358 40 123 4567", "a", "2027-01-31"], ["00358-40-1234567", "dup", ""],
+    rows: list[Any] = [["Number", "Description", "Valid Until"], ["+358 40 123 4567", "a", "2027-01-31"], ["00358-40-1234567", "dup", ""],
             ["(09) 555 0100", "b", 46000], ["call me", "c", ""]]
     o = imp(tmp_path, write_openpyxl(tmp_path / "b.xlsx", {"B": rows}), "BlockedNumbers")
     assert (o.totals["created"], o.totals["rejected"]) == (2, 2)
@@ -85,38 +86,8 @@ def test_scripts_choice_needs_options(tmp_path: Path) -> None:
             ["Survey", "Q3", "Pick", "Choice", "", ""], ["Survey", "Q1", "again", "Text", "", ""]]
     o = imp(tmp_path, write_text(tmp_path / "sc.txt", rows), "Scripts")
     assert (o.totals["created"], o.totals["rejected"]) == (2, 2)
-    assert "row 4 column Options: Options: a Choice question needs its options" in log(o)
+    assert "row 4 column Options: a Choice question needs its options" in log(o)
     assert "row 5 column Script/QuestionId: duplicate" in log(o)
-
-
-def test_configuration_workbook_dependency_order_any_order(tmp_path: Path) -> None:
-    imp(tmp_path, write_text(tmp_path / "g.txt", [["Name"], ["Agents"]]), "UserGroup")
-    sheets = {
-        "Users": [["Login", "First Name", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"],
-                  ["ann", "Ann", "Lee", "Agents", "Default", "Sales", "Sales:5;Billing", "Agent"],
-                  ["bob", "Bob", "Ray", "Nobody", "", "", "", ""], ["cid", "", "X", "", "", "", "", ""]],
-        "Queues": [["Name", "Calendar", "Skills"], ["Sales", "Office", "Sales"]],
-        "Notes": [["anything"]],
-        "Skills": [["Name"], ["Sales"], ["Billing"]],
-        "Calendars": [["Name", "TimeZone"], ["Office", "Europe/Berlin"]],
-        "Presence Profiles": [["Name", "Status"], ["Default", "Available"]],
-    }
-    o = imp(tmp_path, write_openpyxl(tmp_path / "conf.xlsx", sheets), "Configuration")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 6, 2)
-    assert [s["sheet"] for s in o.sheets] == ["Calendars", "Skills", "Presence Profiles", "Queues", "Users"]
-    assert {s["sheet"]: s["created"] for s in o.sheets}["Users"] == 1
-    text = log(o)
-    assert "sheet 'Notes' is not a configuration sheet and was skipped" in text
-    assert "row 3 column UserGroup: no user group named 'Nobody'" in text and "row 4 column FirstName" in text
-    assert db(tmp_path, "SELECT u.login, s.name, l.level FROM users u JOIN users__skills l ON l.owner = u.id "
-                        "JOIN skills s ON s.id = l.target ORDER BY l.pos") == [("ann", "Sales", 5), ("ann", "Billing", 1)]
-
-
-def test_configuration_without_known_sheet_and_not_xlsx(tmp_path: Path) -> None:
-    o = imp(tmp_path, write_openpyxl(tmp_path / "x.xlsx", {"Sheet1": [["Name"], ["a"]]}), "Configuration")
-    assert (o.status, o.error_code) == ("failed", "NO_KNOWN_SHEET")
-    o = imp(tmp_path, write_text(tmp_path / "x.txt", [["Name"], ["a"]]), "Configuration")
-    assert (o.status, o.error_code) == ("failed", "UNSUPPORTED_FORMAT")
 
 
 def test_every_folder_has_an_importer(tmp_path: Path) -> None:
@@ -125,3 +96,106 @@ def test_every_folder_has_an_importer(tmp_path: Path) -> None:
     for t in IMPORT_TYPES:
         o = imp(tmp_path, write_text(tmp_path / f"{t}.txt", [["Name"], ["a"]]), t)
         assert o.error_code != "NOT_SUPPORTED_YET", t
+
+
+def test_user_group_moves_identifies_by_external_id_and_guards_deletes(tmp_path: Path) -> None:
+    imp(tmp_path, write_text(tmp_path / "g.txt", [["ExternalId", "Name", "Parent"], ["G1", "Root", ""], ["G2", "Sales", "Root"],
+                                                  ["G3", "Support", ""]]), "UserGroup")
+    rows = [["ExternalId", "Name", "Parent", "Delete"], ["G2", "Sales EMEA", "Support", ""], ["", "Child", "Later", ""],
+            ["", "Later", "", ""], ["", "Self", "Self", ""], ["", "Support", "", "D"], ["G1", "", "", "D"]]
+    o = imp(tmp_path, write_xlsxwriter(tmp_path / "g2.xlsx", {"Groups": rows}), "UserGroup")
+    assert (o.status, o.totals["updated"], o.totals["created"], o.totals["deleted"], o.totals["rejected"]) == ("partial", 1, 1, 1, 3)
+    text = log(o)
+    assert "row 3 column Parent: no user group named 'Later'" in text  # parents come first in a file
+    assert "row 5 column Parent: no user group named 'Self'" in text
+    assert "row 6 column Delete: the user group is still used by user group Sales EMEA" in text
+    assert db(tmp_path, "SELECT g.external_id, g.name, p.name FROM user_groups g LEFT JOIN user_groups p ON g.parent = p.id "
+                        "ORDER BY g.id") == [("G2", "Sales EMEA", "Support"), ("G3", "Support", None), (None, "Later", None)]
+
+
+def test_skill_and_queue_names_cannot_hold_the_list_separator(tmp_path: Path) -> None:
+    o = imp(tmp_path, write_text(tmp_path / "s.txt", [["Name"], ["Sales;Billing"], ["Sales"]]), "Skills")
+    assert (o.totals["created"], o.totals["rejected"]) == (1, 1)
+    assert "row 2 column Name: cannot contain ';'" in log(o)
+    o = imp(tmp_path, write_text(tmp_path / "q.txt", [["Name", "Id"], ["A;B", ""], ["Good", 999]]), "Queues")
+    assert (o.status, o.error_code, o.totals["rejected"]) == ("failed", "ALL_ROWS_REJECTED", 2)
+    assert "row 3 column Id: Id 999 does not exist" in log(o)
+
+
+def test_directory_updates_by_external_id_and_normalises_phones(tmp_path: Path) -> None:
+    rows = [["ExternalId", "FirstName", "Phone", "Mobile", "Email"], ["E1", "Ann", "+358 (9) 123-45", "0040 721 000", "a@x.fi"]]
+    assert imp(tmp_path, write_text(tmp_path / "d.txt", rows), "Directory").totals["created"] == 1
+    rows = [["ExternalId", "FirstName", "Phone"], ["E1", "Ann", "09 555"], ["E2", "Bo", "no phone"]]
+    o = imp(tmp_path, write_openpyxl(tmp_path / "d.xlsx", {"D": rows}), "Directory")
+    assert (o.totals["updated"], o.totals["rejected"]) == (1, 1)
+    assert "row 3 column Phone: 'no phone' is not a phone number" in log(o)
+    assert "WARNING" not in log(o)
+    assert db(tmp_path, "SELECT external_id, first_name, phone, mobile FROM directory_entries") == [("E1", "Ann", "09555", "+40721000")]
+
+
+def test_scripts_update_a_question_by_script_and_question_id(tmp_path: Path) -> None:
+    rows = [["Script", "QuestionId", "Question", "AnswerType", "Options"], ["S", "Q1", "Old?", "Text", ""], ["T", "Q1", "Other", "", ""]]
+    imp(tmp_path, write_text(tmp_path / "a.txt", rows), "Scripts")
+    rows = [["Script", "QuestionId", "Question", "AnswerType", "Options"], ["S", "Q1", "New?", "Choice", "A;B"], ["S", "Q2", "x", "Maybe", ""]]
+    o = imp(tmp_path, write_text(tmp_path / "b.txt", rows), "Scripts")
+    assert (o.totals["updated"], o.totals["rejected"]) == (1, 1)
+    assert "row 3 column AnswerType: 'Maybe' is not one of Text, Number, Date, Choice" in log(o)
+    assert db(tmp_path, "SELECT script, question_id, question, answer_type, options FROM script_questions ORDER BY id") == [
+        ("S", "Q1", "New?", "Choice", "A;B"), ("T", "Q1", "Other", None, None)]
+
+
+SAMPLES = {
+    "UserGroup": [["Name"], ["G"]], "Directory": [["Company"], ["ACME"]], "Queues": [["Name"], ["Q"]],
+    "Calendar": [["Name", "TimeZone"], ["C", "UTC"]], "Skills": [["Name"], ["S"]], "Presence": [["Name"], ["P"]],
+    "BlockedNumbers": [["Number"], ["+1 555"]], "Scripts": [["Script", "QuestionId", "Question"], ["S", "Q", "?"]],
+}
+
+
+def test_check_works_for_every_type_and_the_configuration_workbook(tmp_path: Path, capsys: Any) -> None:
+    import json
+
+    from aimport.cli import main
+
+    state = ["--state-dir", str(tmp_path / "state")]
+    for folder, rows in SAMPLES.items():
+        assert main(["check", str(write_text(tmp_path / f"{folder}.txt", rows)), "--type", folder, *state, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert (out["status"], out["totals"]["created"]) == ("succeeded", 1), folder
+    book = write_openpyxl(tmp_path / "c.xlsx", {"Users": [["Login", "FirstName", "Surname", "Queues"], ["ann", "A", "L", "Q"]],
+                                                "Queues": [["Name"], ["Q"]], "Extra": [["x"]]})
+    assert main(["check", str(book), "--type", "Configuration", *state]) == 0
+    out = capsys.readouterr().out
+    assert "sheet 'Extra' is not a configuration sheet and was skipped" in out and "status: would be succeeded" in out
+    assert [line.split()[:3] for line in out.splitlines() if line.startswith(("Queues", "Users"))] == [
+        ["Queues", "queue", "1"], ["Users", "user", "1"]]
+    assert main(["check", str(write_text(tmp_path / "bad.txt", [["Name", "Priority"], ["Q", 0]])), "--type", "queues", *state]) == 1
+    assert "row 2 column Priority: 0 is outside 1..10" in capsys.readouterr().out
+    assert db(tmp_path / "state", "SELECT COUNT(*) FROM queues") == [(0,)]
+
+
+def test_an_update_cannot_take_another_objects_name_and_renames_free_the_old_name(tmp_path: Path) -> None:
+    imp(tmp_path, write_text(tmp_path / "q.txt", [["ExternalId", "Name"], ["X1", "A"], ["X2", "B"]]), "Queues")
+    o = imp(tmp_path, write_text(tmp_path / "swap.txt", [["ExternalId", "Name"], ["X1", "B"], ["X2", "C"]]), "Queues")
+    assert (o.status, o.totals["rejected"], o.totals["updated"]) == ("partial", 1, 1)
+    assert "row 2 column Name: Name 'B' already belongs to another queue" in log(o)
+    o = imp(tmp_path, write_text(tmp_path / "ren.txt", [["ExternalId", "Name"], ["X1", "Z"], ["", "A"]]), "Queues")
+    assert (o.status, o.totals["updated"], o.totals["created"]) == ("succeeded", 1, 1)
+    assert db(tmp_path, "SELECT external_id, name FROM queues ORDER BY id") == [("X1", "Z"), ("X2", "C"), (None, "A")]
+    imp(tmp_path, write_openpyxl(tmp_path / "u.xlsx", {"Users": [["Login", "ExternalId", "FirstName", "Surname"],
+                                                                  ["ann", "E1", "A", "L"], ["bob", "E2", "B", "R"]]}), "Configuration")
+    o = imp(tmp_path, write_openpyxl(tmp_path / "u2.xlsx", {"Users": [["ExternalId", "Login", "FirstName", "Surname"], ["E2", "ann", "B", "R"]]}),
+            "Configuration")
+    assert (o.status, o.error_code) == ("failed", "ALL_ROWS_REJECTED")
+    assert "row 2 column Login: Login 'ann' already belongs to another user" in log(o)
+
+
+def test_names_listed_twice(tmp_path: Path) -> None:
+    sheets: dict[str, Any] = {"Skills": [["Name"], ["S"], ["T"]], "Queues": [["Name", "Skills"], ["Q", "S;T;S"]],
+                              "Users": [["Login", "FirstName", "Surname", "Skills", "Rights", "Queues"],
+                                        ["ann", "A", "L", "S:3;T;S:3", "Agent;agent", "Q;Q"], ["bob", "B", "R", "S:3;S:4", "", ""]]}
+    o = imp(tmp_path, write_openpyxl(tmp_path / "c.xlsx", sheets), "Configuration")
+    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 4, 1)
+    assert "row 3 column Skills: 'S' is listed twice with different levels" in log(o)
+    o = imp(tmp_path, write_openpyxl(tmp_path / "c2.xlsx", sheets), "Configuration")
+    assert (o.totals["unchanged"], o.totals["updated"]) == (4, 0)  # a name listed twice counts once, so nothing changes
+    assert db(tmp_path, "SELECT rights FROM users") == [('["Agent"]',)]

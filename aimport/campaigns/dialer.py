@@ -64,5 +64,9 @@ async def run_dialer(svc: Any) -> None:
                 "do not use --demo-dialer with a real contact center")
     rng = random.Random()
     while True:
-        await anyio.to_thread.run_sync(one_call, svc.settings.system_db, rng)
+        try:
+            await anyio.to_thread.run_sync(one_call, svc.settings.system_db, rng)
+        except Exception as exc:  # noqa: BLE001 - a simulation hiccup must never stop the service
+            log.warning(f"SIMULATION: demo dialer call skipped: {type(exc).__name__}: {exc}")
+            await anyio.sleep(1.0)
         await anyio.sleep(1.0 / rate)

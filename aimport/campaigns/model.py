@@ -86,7 +86,12 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     have = {r[1] for r in conn.execute("PRAGMA table_info(campaigns)")}
     for column, decl in ADDED.items():
         if column not in have:
-            conn.execute(f"ALTER TABLE campaigns ADD COLUMN {column} {decl}")
+            try:
+                conn.execute(f"ALTER TABLE campaigns ADD COLUMN {column} {decl}")
+            except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                if "duplicate column" not in str(exc):
+                    raise
+                continue
             if column == "started_at":  # campaigns from before: every valid one was started at import
                 conn.execute("UPDATE campaigns SET started_at = created_at WHERE status != ?", (INVALID,))
 

@@ -138,7 +138,11 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
             conn.execute("UPDATE campaigns SET export_ready = 1 WHERE id = ?", (c.id,))
             faults.point("mid_export")
 
-        write_export(conn, c, out, before_rename=ready)
+        try:
+            write_export(conn, c, out, before_rename=ready)
+        except BaseException:  # still running, so the rename did not happen (and the temp file is gone)
+            conn.execute("UPDATE campaigns SET export_ready = 0 WHERE id = ?", (c.id,))
+            raise
         _sync(export_dir, directory=True)
         faults.point("after_export_rename")
     detail = {"campaign": c.name, "file": name, "rows": model.counts(conn, c.id)["customers"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ def register(sub: Any) -> None:
     cl.add_argument("name")
     ex = csub.add_parser("export", help="write a campaign's export now (does not count as the automatic export)")
     ex.add_argument("name")
-    ex.add_argument("-o", "--output", type=Path, required=True, help="the .xlsx to write")
+    ex.add_argument("-o", "--output", type=Path, required=True,
+                    help="the .xlsx to write, or a folder (the file is then named yyyyMMdd_HHmmss_<campaign>.xlsx)")
     for sp in (ls, sh, rec, cl, ex):
         add_settings(sp, ["state_dir"])
         sp.set_defaults(handler=run)
@@ -46,7 +48,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from aimport import store
     from aimport.campaigns import model, results
-    from aimport.campaigns.exporter import write_export
+    from aimport.campaigns.exporter import safe_name, write_export
+    from aimport.layout import history_stamp
     from aimport.campaigns.model import CampaignError
 
     settings = settings_from(args)
@@ -75,8 +78,19 @@ def run(args: argparse.Namespace) -> int:
             c = results.close(conn, args.name)
             print(f"campaign {c.name} closed ({c.status}); the supervisor exports it")
         elif args.action == "export":
-            n = write_export(conn, model.require(conn, args.name), args.output)
-            print(f"written: {args.output} ({n} customers)")
+            c = model.require(conn, args.name)
+            out = args.output
+            if out.is_dir():
+                out = out / f"{history_stamp(dt.datetime.now())}_{safe_name(c.name)}.xlsx"
+            elif out.suffix.lower() != ".xlsx":
+                raise CommandError(f"the export is an Excel workbook: name it .xlsx, not {out.name!r}", 2)
+            if not out.parent.is_dir():
+                raise CommandError(f"no folder {out.parent} to write the export into")
+            try:
+                n = write_export(conn, c, out)
+            except OSError as exc:
+                raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
+            print(f"written: {out} ({n} customers)")
     except CampaignError as exc:
         raise CommandError(str(exc)) from None
     finally:

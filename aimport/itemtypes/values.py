@@ -135,14 +135,15 @@ def parse(f: Field, raw: Any) -> Any:
     if kind == "ref":
         return text
     if kind == "refs":
-        return split_list(text)
+        return list(dict.fromkeys(split_list(text)))  # a name listed twice counts once
     if kind == "list":
         out = []
         for p in split_list(text):
             match = [c for c in f.choices if c.lower() == p.lower()]
             if not match:
                 raise Invalid(f"{show(p)} is not one of {', '.join(f.choices)}")
-            out.append(match[0])
+            if match[0] not in out:
+                out.append(match[0])
         return out
     if kind == "levels":
         out_levels: list[Any] = []
@@ -152,7 +153,11 @@ def parse(f: Field, raw: Any) -> Any:
                 name, level = p, "1"
             if not re.fullmatch(r"\d+", level.strip()) or not 1 <= int(level) <= 10:
                 raise Invalid(f"{show(p)}: the level must be a number 1..10 (name:level)")
-            out_levels.append([name.strip(), int(level)])
+            seen = [x for x in out_levels if x[0] == name.strip()]
+            if seen and seen[0][1] != int(level):
+                raise Invalid(f"{show(name.strip())} is listed twice with different levels")
+            if not seen:
+                out_levels.append([name.strip(), int(level)])
         return out_levels
     raise Invalid(f"unknown field kind {kind}")
 

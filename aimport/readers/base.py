@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 Row = list[Any]
+Block = tuple[Sequence[int], list[Row]]  # (row numbers, rows): what ``RawSheet.blocks`` yields
+BLOCK_ROWS = 2000
 
 
 class ReadError(Exception):
@@ -25,6 +28,23 @@ class RawSheet:
     name: str
     rows: Callable[[], Iterator[tuple[int, Row]]]
     warnings: list[str] = field(default_factory=list)
+    # the same rows in blocks of up to BLOCK_ROWS (cheaper per row); None: use ``rows``
+    blocks: Callable[[], Iterator[Block]] | None = None
+
+    def iter_blocks(self) -> Iterator[Block]:
+        """The rows in blocks, from ``blocks`` when the reader has it, else chunked from ``rows``."""
+        if self.blocks is not None:
+            return self.blocks()
+        return _chunked(self.rows())
+
+
+def _chunked(rows: Iterator[tuple[int, Row]]) -> Iterator[Block]:
+    while True:
+        pairs = list(islice(rows, BLOCK_ROWS))
+        if not pairs:
+            return
+        nos, block = zip(*pairs)
+        yield nos, list(block)
 
 
 class Workbook(Protocol):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import codecs
 import csv
 import sys
+from itertools import islice
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from aimport.readers.base import RawSheet, ReadError, Row
+from aimport.readers.base import BLOCK_ROWS, Block, RawSheet, ReadError, Row
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -77,26 +78,78 @@ class TextWorkbook:
         return [self.path.stem]
 
     def sheet(self, name: str) -> RawSheet:
-        return RawSheet(name=name, rows=self._rows, warnings=[])
+        return RawSheet(name=name, rows=self._rows, warnings=[], blocks=self._blocks)
 
     def _rows(self) -> Iterator[tuple[int, Row]]:
+        for nos, rows in self._blocks():
+            yield from zip(nos, rows)
+
+    def _has_nul(self) -> bool:
+        """Whether the file may hold NUL characters (UTF-16: conservatively, any two zero bytes in a row)."""
+        needle = b"\x00" if self.codec.startswith("utf-8") else b"\x00\x00"
+        tail = b""
+        with open(self.path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                if needle in tail + chunk[:1] or needle in chunk:
+                    return True
+                tail = chunk[-1:]
+        return False
+
+    def _blocks(self) -> Iterator[Block]:
+        """Blocks of (line numbers, rows), blank rows left out; csv.reader runs at C speed over the file."""
+        line = 0
+        try:
+            with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
+                lines: Iterable[str] = fh
+                if self._has_nul():
+                    lines = (ln.replace("\x00", "") if "\x00" in ln else ln for ln in fh)
+                reader = csv.reader(lines, delimiter=self.delimiter)
+                while True:
+                    rows = list(islice(reader, BLOCK_ROWS))
+                    if not rows:
+                        return
+                    end = reader.line_num
+                    nos = range(line + 1, end + 1) if end - line == len(rows) else _line_numbers(rows, line)
+                    line = end
+                    joined = list(map("".join, rows))
+                    if not all(map(str.strip, joined)):  # blank rows (no cell with text) are skipped
+                        keep = [i for i, j in enumerate(joined) if j.strip()]
+                        nos, rows = [nos[i] for i in keep], [rows[i] for i in keep]
+                    if rows:
+                        yield nos, rows
+        except (UnicodeDecodeError, csv.Error):
+            raise self._exact_error() from None
+
+    def _exact_error(self) -> ReadError:
+        """Read again row by row to say exactly where the file goes wrong (an error path only)."""
         row_no = 0
         try:
             with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
-                lines = (line.replace("\x00", "") if "\x00" in line else line for line in fh)
-                reader = csv.reader(lines, delimiter=self.delimiter)
-                for row in reader:
+                reader = csv.reader((ln.replace("\x00", "") for ln in fh), delimiter=self.delimiter)
+                for _row in reader:
                     row_no = reader.line_num
-                    if row and any(row) and any(c.strip() for c in row):
-                        yield row_no, row
         except UnicodeDecodeError as exc:
-            raise ReadError(
+            return ReadError(
                 "BAD_ENCODING",
                 f"invalid {self.codec.upper().replace('-SIG', '')} bytes after line {row_no} "
                 f"(byte {exc.start} of a chunk): save the file as UTF-8 with BOM or Unicode text",
-            ) from None
+            )
         except csv.Error as exc:
-            raise ReadError("BAD_FORMAT", f"line {row_no + 1}: {exc}") from None
+            return ReadError("BAD_FORMAT", f"line {row_no + 1}: {exc}")
+        return ReadError("FILE_UNREADABLE", "the file changed while it was read")
 
     def close(self) -> None:
         pass
+
+
+def _line_numbers(rows: list[Row], start: int) -> list[int]:
+    """The last physical line of each record when quoted cells span lines (csv.reader's line_num)."""
+    out = []
+    line = start
+    for row in rows:
+        line += 1
+        for c in row:
+            if "\n" in c or "\r" in c:
+                line += c.count("\n") + c.count("\r") - c.count("\r\n")
+        out.append(line)
+    return out

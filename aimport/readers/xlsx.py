@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
-from aimport.readers.base import RawSheet, ReadError, Row
+from aimport.readers.base import BLOCK_ROWS, Block, RawSheet, ReadError, Row
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -81,10 +83,14 @@ def uncalculated_formulas(path: Path) -> list[str]:
         return [names.get(n) or n for n in hits]
 
 
-def _scan(zf: zipfile.ZipFile, name: str) -> bool:
+def _scan(zf: zipfile.ZipFile, name: str, limit: int = 4 << 20) -> bool:
+    """Look at the first ``limit`` bytes of a sheet part only (formulas are usually filled down)."""
     tail = b""
     with zf.open(name) as part:
-        for chunk in iter(lambda: part.read(1 << 20), b""):
+        for _ in range(limit >> 20):
+            chunk = part.read(1 << 20)
+            if not chunk:
+                break
             data = tail + chunk
             if b"<f" in data and UNCALCULATED.search(data):
                 return True
@@ -98,6 +104,23 @@ def _cell(value: Any) -> Any:
     return value
 
 
+class _Load(threading.Thread):
+    """Loads one sheet in the background: calamine parses the XML in Rust without the GIL."""
+
+    def __init__(self, wb: Any, name: str) -> None:
+        super().__init__(name=f"calamine {name}", daemon=True)
+        self.wb, self.sheet_name = wb, name
+        self.sheet: Any = None
+        self.error: Exception | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.sheet = self.wb.get_sheet_by_name(self.sheet_name)
+        except Exception as exc:  # noqa: BLE001 - re-raised as ReadError by the reader
+            self.error = exc
+
+
 class XlsxWorkbook:
     def __init__(self, path: Path, max_unzipped_bytes: int) -> None:
         from python_calamine import CalamineWorkbook
@@ -105,34 +128,67 @@ class XlsxWorkbook:
         preflight(path, max_unzipped_bytes)
         self.path = path
         self.warnings: list[str] = []
+        try:
+            self._wb = CalamineWorkbook.from_path(str(path))
+            self._names = list(self._wb.sheet_names)
+        except Exception as exc:  # calamine raises its own error types
+            raise ReadError("NOT_A_WORKBOOK", f"the workbook cannot be read: {exc}") from None
+        # the first sheet loads while the formula scan below runs (the workbook is busy until it is done)
+        self._load: _Load | None = _Load(self._wb, self._names[0]) if self._names else None
         for sheet in uncalculated_formulas(path):
             self.warnings.append(f"sheet {sheet!r} has formulas without a calculated value (the file was written by "
                                  "a program that does not calculate): they read as empty; open and save it in Excel first")
-        try:
-            self._wb = CalamineWorkbook.from_path(str(path))
-        except Exception as exc:  # calamine raises its own error types
-            raise ReadError("NOT_A_WORKBOOK", f"the workbook cannot be read: {exc}") from None
 
     def sheet_names(self) -> list[str]:
-        return list(self._wb.sheet_names)
+        return list(self._names)
 
     def sheet(self, name: str) -> RawSheet:
-        return RawSheet(name=name, rows=lambda: self._rows(name))
+        return RawSheet(name=name, rows=lambda: self._rows(name), blocks=lambda: self._blocks(name))
 
-    def _rows(self, name: str) -> Iterator[tuple[int, Row]]:
+    def _sheet(self, name: str) -> Any:
+        load, self._load = self._load, None
+        if load is not None:
+            load.join()
+            if load.sheet_name == name:
+                if load.error is not None:
+                    raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {load.error}") from None
+                return load.sheet
         try:
-            sheet = self._wb.get_sheet_by_name(name)
+            return self._wb.get_sheet_by_name(name)
         except Exception as exc:
             raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
-        # calamine yields rows from the sheet's first row (row 1) but columns from the
-        # first used column; the shift is the same for header and data rows.
+
+    def _rows(self, name: str) -> Iterator[tuple[int, Row]]:
+        for nos, rows in self._blocks(name):
+            yield from zip(nos, rows)
+
+    def _blocks(self, name: str) -> Iterator[Block]:
+        """Blocks of (row numbers, rows); rows of empty cells only are left out, whole floats become ints.
+
+        calamine yields rows from the sheet's first row (row 1) but columns from the
+        first used column; the shift is the same for header and data rows.
+        """
+        it = self._sheet(name).iter_rows()
         float_ = float
-        for i, row in enumerate(sheet.iter_rows()):
-            if row.count("") == len(row):
-                continue
-            yield i + 1, [_cell(c) if type(c) is float_ else c for c in row]
+        done = 0
+        while True:
+            rows = list(islice(it, BLOCK_ROWS))
+            if not rows:
+                return
+            nos: Sequence[int] = range(done + 1, done + 1 + len(rows))
+            done += len(rows)
+            if not all(map(any, rows)):  # some row may hold empty cells only
+                keep = [i for i, r in enumerate(rows) if r.count("") != len(r)]
+                nos, rows = [nos[i] for i in keep], [rows[i] for i in keep]
+            if float_ in set(map(type, chain.from_iterable(rows))):
+                rows = [[_cell(c) if type(c) is float_ else c for c in r] for r in rows]
+            if rows:
+                yield nos, rows
 
     def close(self) -> None:
+        if self._load is not None:
+            self._load.join()
+            self._load = None
         try:
             self._wb.close()
         except Exception:

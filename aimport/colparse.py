@@ -1,0 +1,105 @@
+"""Column-at-a-time parsing of a block of rows: the staging fast path.
+
+A block (up to 2000 rows) is transposed into columns with C-level builtins
+(``itemgetter``, ``zip``, ``map``) and each column is checked as a whole:
+stripped, length-checked, phone numbers matched against their normal form.
+Only when every cell of the block is acceptable as it stands does the block
+take this path; any block with a cell that needs rejecting, a Delete flag or
+an unusual value raises :class:`Slow`, and the caller parses that block row by
+row (``Stage._parse_row``), which logs the reasons exactly as before. So the
+result (staged tuples, REJECT lines) is the same either way; this path only
+makes the common case about five times cheaper.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, Sequence
+
+from aimport.headers import HeaderMap
+from aimport.itemtypes.schema import DELETE, Field, ItemType
+from aimport.itemtypes.values import FAST_TEXT, Invalid, parse
+
+# a phone number normalise_phone() returns unchanged: no separators, no leading 00
+CLEAN_PHONE = re.compile(r"(?!00)\+?[0-9*#]{2,32}")
+STR_ONLY = {str}
+
+
+class Slow(Exception):
+    """The block needs the row-by-row path (a rejection to log, a Delete flag, ...)."""
+
+
+def parse_block(t: ItemType, header: HeaderMap, nos: Sequence[int], rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Staged tuples ``(row_no, del, v0..vn)`` for every row of the block, or raise Slow."""
+    idxs = [i for i, _ in header.columns]
+    need = max(idxs) + 1
+    if min(map(len, rows)) < need:  # short rows: missing cells are empty, as in _parse_row
+        rows = [r + [None] * (need - len(r)) if len(r) < need else r for r in rows]
+    columns: list[Sequence[Any]] = (
+        list(zip(*map(itemgetter(*idxs), rows))) if len(idxs) > 1 else [[r[idxs[0]] for r in rows]]
+    )
+    values: dict[str, list[Any]] = {}
+    for (_, f), col in zip(header.columns, columns):
+        if f is DELETE:
+            if any(c is not None and (type(c) is not str or c.strip()) for c in col):
+                raise Slow  # a Delete flag (or junk in the column): row by row
+            continue
+        values[f.name] = _column(f, col)
+    for name in header.mandatory:
+        if None in values[name]:
+            raise Slow
+    if t.mandatory_any:
+        present = [values[n] for n in t.mandatory_any if n in values]
+        if not present or not all(map(any, zip(*present))):
+            raise Slow
+    if t.row_check is not None:
+        names = list(values)
+        for vals in zip(*values.values()):
+            if t.row_check({n: v for n, v in zip(names, vals) if v is not None}):
+                raise Slow
+    staged = [
+        [None if v is None else json.dumps(v) for v in values[name]] if is_list else values[name]
+        for name, is_list in header.staged
+    ]
+    return list(zip(nos, repeat(0), *staged))
+
+
+def _column(f: Field, col: Sequence[Any]) -> list[Any]:
+    """Parsed values of one column (None for empty cells), or raise Slow."""
+    kind = f.kind
+    if kind in ("text", "ref", "phone") and set(map(type, col)) == STR_ONLY:
+        stripped = list(map(str.strip, col))
+        if kind == "phone":
+            if not all(map(CLEAN_PHONE.fullmatch, filter(None, stripped))):
+                return _cells(f, col)  # separators to remove, or a bad number
+        elif f.max_length is not None and max(map(len, stripped)) > f.max_length:
+            raise Slow
+        return [s or None for s in stripped] if "" in stripped else stripped
+    return _cells(f, col)
+
+
+def _cells(f: Field, col: Sequence[Any]) -> list[Any]:
+    """Cell by cell, exactly as _parse_row does it; an invalid cell makes the block Slow."""
+    fast = FAST_TEXT.get(f.kind)
+    out: list[Any] = []
+    append = out.append
+    try:
+        for raw in col:
+            if raw is None:
+                append(None)
+                continue
+            if type(raw) is str:
+                text = raw.strip()
+                if not text:
+                    append(None)
+                    continue
+                if fast is not None:
+                    append(fast(f, text))
+                    continue
+            append(parse(f, raw))
+    except Invalid:
+        raise Slow from None
+    return out

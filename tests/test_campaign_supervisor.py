@@ -1,0 +1,158 @@
+"""The supervisor's pass: start/expire/complete, announce at least once, and the export's states after a crash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from aimport import store
+from aimport.campaigns import model, results
+from aimport.campaigns.exporter import temp_path, write_export
+from aimport.campaigns.supervisor import Event, acknowledge, tick
+from tests.campaign_helpers import campaign_file, imp, with_script
+from tests.helpers import write_text
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    with_script(tmp_path)
+    for name in ("Alpha", "Beta"):
+        o = imp(tmp_path, campaign_file(tmp_path / f"{name}.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign")
+        assert o.status == "succeeded"
+    return tmp_path / "system.sqlite"
+
+
+def run(db: Path, export_dir: Path, failures: dict[int, str] | None = None, ack: bool = True) -> list[Event]:
+    events = tick(db, export_dir, failures)
+    if ack:
+        acknowledge(db, [e.ack for e in events if e.ack])
+    return events
+
+
+def kinds(events: list[Event]) -> list[tuple[str, str]]:
+    return [(e.kind, e.detail["campaign"]) for e in events]
+
+
+def conn_of(db: Path) -> sqlite3.Connection:
+    return store.open_store(db)
+
+
+def test_announced_at_least_once_then_exported_once(db: Path, tmp_path: Path) -> None:
+    export_dir = tmp_path / "Export"
+    assert kinds(run(db, export_dir, ack=False)) == [("campaign_started", "Alpha"), ("campaign_started", "Beta")]
+    assert kinds(run(db, export_dir)) == [("campaign_started", "Alpha"), ("campaign_started", "Beta")]  # not acked: again
+    assert run(db, export_dir) == []
+    results.close(conn_of(db), "Alpha")
+    events = run(db, export_dir)
+    assert kinds(events) == [("campaign_completed", "Alpha"), ("campaign_exported", "Alpha")]
+    assert (events[1].detail["how"], events[1].detail["recovered"], events[1].detail["rows"]) == ("written", False, 2)
+    assert run(db, export_dir) == []
+    assert [p.name for p in export_dir.iterdir()] == [events[1].detail["file"]]
+
+
+def prepare_crash(db: Path, export_dir: Path, state: str) -> tuple[str, float | None]:
+    """Leave Alpha's export as a crash at ``state`` would; returns the planned name and the final file's mtime."""
+    run(db, export_dir)
+    conn = conn_of(db)
+    results.close(conn, "Alpha")
+    name = "20260101_000000_Alpha.xlsx"
+    out = export_dir / name
+    export_dir.mkdir(exist_ok=True)
+    conn.execute("UPDATE campaigns SET export_name = ?, completion_announced = 1 WHERE name = 'Alpha'", (name,))
+    if state == "writing":
+        temp_path(out).write_bytes(b"PK half a file")
+    if state in ("ready", "renamed", "taken"):
+        write_export(conn, model.require(conn, "Alpha"), out)
+        conn.execute("UPDATE campaigns SET export_ready = 1 WHERE name = 'Alpha'")
+    if state == "ready":
+        os.replace(out, temp_path(out))
+    if state == "taken":
+        out.unlink()
+    return name, out.stat().st_mtime if out.exists() else None
+
+
+@pytest.mark.parametrize("state, how", [("planned", "written"), ("writing", "written"), ("ready", "renamed"),
+                                        ("renamed", "found"), ("taken", "missing")])
+def test_restart_at_every_export_state_gives_one_export(db: Path, tmp_path: Path, state: str, how: str) -> None:
+    export_dir = tmp_path / "Export"
+    name, mtime = prepare_crash(db, export_dir, state)
+    [e] = run(db, export_dir)
+    assert (e.kind, e.detail["file"], e.detail["how"], e.detail["recovered"]) == ("campaign_exported", name, how, True)
+    files = sorted(p.name for p in export_dir.iterdir())
+    if state == "taken":  # the rename happened and another program took the file: never written twice
+        assert files == [] and "not written twice" in e.detail["warning"]
+    else:
+        assert files == [name]
+        assert openpyxl.load_workbook(export_dir / name)["Customers"].max_row == 3
+    if state == "renamed":
+        assert (export_dir / name).stat().st_mtime == mtime
+    assert run(db, export_dir) == [] and model.require(conn_of(db), "Alpha").exported_at
+
+
+def test_failed_export_reported_once_and_others_continue(db: Path, tmp_path: Path) -> None:
+    export_dir = tmp_path / "Export"
+    run(db, export_dir)
+    conn = conn_of(db)
+    results.close(conn, "Alpha")
+    results.close(conn, "Beta")
+    conn.execute("UPDATE campaigns SET export_name = 'no-such-dir/x.xlsx' WHERE name = 'Alpha'")
+    failures: dict[int, str] = {}
+    events = run(db, export_dir, failures)
+    assert [(e.kind, e.detail["campaign"]) for e in events if "export" in e.kind] == [
+        ("campaign_export_failed", "Alpha"), ("campaign_exported", "Beta")]
+    assert [e.kind for e in run(db, export_dir, failures)] == []  # the same failure is not reported again
+    assert not [p for p in export_dir.rglob(".*")]
+    conn.execute("UPDATE campaigns SET export_name = NULL WHERE name = 'Alpha'")
+    assert [e.kind for e in run(db, export_dir, failures)] == ["campaign_exported"]
+
+
+def test_start_date_expiry_in_time_zone_and_nobody_left(tmp_path: Path) -> None:
+    with_script(tmp_path)
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    o = imp(tmp_path, campaign_file(tmp_path / "Later.xlsx", 1, {"StartDate": tomorrow}), "OutboundCampaign")
+    assert o.extra["result_fields"]["campaign_status"] == "Passive"
+    imp(tmp_path, campaign_file(tmp_path / "Kiribati.xlsx", 1, {"TimeZone": "Pacific/Kiritimati"}), "OutboundCampaign")
+    imp(tmp_path, campaign_file(tmp_path / "Samoa.xlsx", 1, {"TimeZone": "Pacific/Pago_Pago"}), "OutboundCampaign")
+    db, export_dir = tmp_path / "system.sqlite", tmp_path / "Export"
+    conn = conn_of(db)
+    with pytest.raises(model.CampaignError, match="Passive"):
+        results.record(conn, "Later", "C0", "Busy")
+    assert kinds(run(db, export_dir)) == [("campaign_started", "Kiribati"), ("campaign_started", "Samoa")]
+    # UTC+14 is always at least a day ahead of UTC-11: Samoa's today has passed in Kiribati, not in Samoa
+    samoa = dt.datetime.now(dt.timezone(dt.timedelta(hours=-11))).date()
+    conn.execute("UPDATE campaigns SET end_date = ? WHERE name IN ('Kiribati', 'Samoa')", (samoa.isoformat(),))
+    conn.execute("UPDATE campaigns SET start_date = ? WHERE name = 'Later'", (dt.date.today().isoformat(),))
+    with pytest.raises(model.CampaignError, match="ended on"):
+        results.record(conn, "Kiribati", "C0", "Busy")
+    events = run(db, export_dir)
+    assert ("campaign_started", "Later") in kinds(events)
+    assert [e.detail for e in events if e.kind == "campaign_completed"] == [
+        {"campaign": "Kiribati", "status": "Expired", "reason": f"end date {samoa} passed", "customers": 1, "handled": 0, "calls": 0}]
+    assert results.record(conn, "Samoa", "C0", "Busy").number_of_calls == 1
+    conn.execute("UPDATE customers SET result = 'Filtered' WHERE campaign_id = (SELECT id FROM campaigns WHERE name = 'Later')")
+    events = run(db, export_dir)
+    assert ("campaign_completed", "Later") in kinds(events)
+    assert model.require(conn, "Later").completion_reason == "every customer handled"
+
+
+def test_export_columns_with_clashing_customer_data(tmp_path: Path) -> None:
+    with_script(tmp_path)
+    rows = [["ExternalId", "Phone1", "Result", "q1", "Region"], ["R1", "040 1", "old", "old answer", "North"]]
+    p = write_text(tmp_path / "Reimport.txt", rows)
+    imp(tmp_path, campaign_file(tmp_path / "Template.xlsx", 1, {"Script": "Survey"}), "OutboundCampaign")
+    assert imp(tmp_path, p, "OutboundCampaign").status == "succeeded"
+    conn = conn_of(tmp_path / "system.sqlite")
+    results.record(conn, "Reimport", "R1", "Successful", answers={"Q1": "No"})
+    out = tmp_path / "out.xlsx"
+    write_export(conn, model.require(conn, "Reimport"), out)
+    ws = openpyxl.load_workbook(out)["Customers"]
+    head = [c.value for c in ws[1]]
+    row = dict(zip(head, [c.value for c in ws[2]]))
+    assert len(set(head)) == len(head)
+    assert (row["Result (customer data)"], row["q1 (customer data)"], row["Region"]) == ("old", "old answer", "North")
+    assert (row["Result"], row["Q1"]) == ("Handled", "No")
