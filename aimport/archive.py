@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aimport import faults
+import anyio
+
+from aimport import faults, logs
 from aimport.layout import history_candidates, history_stamp, move_no_clobber, write_atomic
+
+if TYPE_CHECKING:
+    from aimport.job import JobContext
+    from aimport.worker import ImportOutcome
 
 RESULT_ORDER = ("status", "type", "file", "rows", "created", "updated", "deleted", "unchanged", "rejected",
                 "started", "finished", "duration_ms", "sha256", "error_code", "import_id", "actor")
@@ -42,6 +49,7 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
 
     The ``.result`` is the completion marker: when it exists, the other side files are complete.
     """
+    faults.oserror("side_files")
     write_atomic(dest.with_name(dest.name + ".log"), log_text)
     faults.point("mid_side_file")
     err = dest.with_name(dest.name + ".err")
@@ -54,3 +62,87 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
 
 def local_iso(at: dt.datetime) -> str:
     return at.astimezone().isoformat(timespec="milliseconds")
+
+
+async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
+                  outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None) -> None:
+    """Move to History/ and write side files; on disk trouble retry with backoff (file stays recoverable).
+
+    A retry after the move only writes the side files again (the file is never moved twice).
+    """
+    history = ctx.layout.history_dir(import_type)
+    dest: Path | None = src if src.parent == history else None  # recovery: already moved, side files missing
+    recorded = ""
+    delay = 1.0
+    while True:
+        try:
+            if dest is None and not src.exists():
+                await _vanished(ctx, import_id, import_type, src, outcome, duration_ms)
+                return
+            faults.oserror("archive")
+            if dest is None:
+                recorded = free_history_name(history, src.name, started)
+                await ctx.audit.set_history(import_id, recorded)
+                dest = move_to_history(src, history, recorded, started)
+            if recorded != dest.name and dest.parent == history and src.parent != history:
+                await ctx.audit.set_history(import_id, dest.name)
+                recorded = dest.name
+            log_path = outcome.log_path
+            log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
+            log_text += extra_log
+            fields = {
+                "status": outcome.status, "type": import_type, "file": file_name or src.name, **outcome.totals,
+                "started": local_iso(started), "finished": local_iso(dt.datetime.now()),
+                "duration_ms": duration_ms, "sha256": outcome.sha256, "error_code": outcome.error_code,
+                "import_id": import_id, "actor": ctx.settings.logon_user,
+            }
+            for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
+                fields.setdefault(k, 0)
+            fields.update(outcome.extra.get("result_fields", {}))
+            write_side_files(dest, log_text, fields, outcome.sheets)
+            break
+        except (OSError, sqlite3.Error) as exc:
+            where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"
+            await _event(ctx, "archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=delay)
+            logs.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {delay:g}s",
+                             extra={"import_id": import_id, "type": import_type, "file": src.name})
+            ctx.notify("archive_failed", import_type)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+    faults.point("after_archive")
+    await ctx.audit.finish_import(import_id, outcome.status, outcome.error_code, outcome.sha256,
+                                  outcome.totals, duration_ms)
+    kind = "failed" if outcome.status == "failed" else "finished"
+    await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
+                          error_code=outcome.error_code, **outcome.totals)
+    ctx.notify("import_done", import_type, outcome.status, outcome.totals, duration_ms / 1000)
+    t = outcome.totals
+    logs.get().info(
+        f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.get('rows', 0)}, created "
+        f"{t.get('created', 0)}, updated {t.get('updated', 0)}, deleted {t.get('deleted', 0)}, rejected {t.get('rejected', 0)})",
+        extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
+               "error_code": outcome.error_code})
+    if outcome.log_path:
+        outcome.log_path.unlink(missing_ok=True)
+
+
+async def _event(ctx: JobContext, kind: str, import_id: int | None, **detail: Any) -> None:
+    """An audit event that must not stop a retry loop (the audit trail may sit on the full disk)."""
+    try:
+        await ctx.audit.event(kind, import_id, **detail)
+    except sqlite3.Error as exc:
+        logs.get().error(f"cannot write the audit event {kind}: {exc}")
+
+
+async def _vanished(ctx: JobContext, import_id: int, import_type: str, src: Path, outcome: ImportOutcome,
+                    duration_ms: int) -> None:
+    """The file was removed from InProcess/ before it could be archived: the audit trail keeps the outcome."""
+    status, code = (outcome.status, outcome.error_code) if outcome.status != "failed" else ("failed", "FILE_VANISHED")
+    await ctx.audit.finish_import(import_id, status, code, outcome.sha256, outcome.totals, duration_ms)
+    await ctx.audit.event("file_vanished", import_id, file=src.name, type=import_type, status=outcome.status,
+                          error_code=outcome.error_code, **outcome.totals)
+    logs.get().error(f"{src.name} was removed from InProcess/ before it could be archived (outcome "
+                     f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
+                     extra={"import_id": import_id, "type": import_type, "file": src.name})
+    if outcome.log_path:
+        outcome.log_path.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ import signal
 
 POINTS = (
     "after_detect", "after_claim", "mid_parse", "mid_transaction", "after_commit",
-    "mid_side_file", "after_archive", "mid_export", "after_export_rename",
+    "mid_history_move", "mid_side_file", "after_archive", "mid_export", "after_export_rename",
 )
 _passes: dict[str, int] = {}
 
@@ -42,10 +42,23 @@ def delay(name: str) -> float:
 
 def oserror(name: str) -> None:
     """Raise an injected OSError at ``name`` (``AIMPORT_FAULT_OSERROR=name:N``) for the first N passes."""
+    if _injected(name):
+        raise OSError(28, f"No space left on device (injected at {name})")
+
+
+def store_error(name: str) -> None:
+    """Raise an injected SQLite "disk full" at ``name`` (``AIMPORT_FAULT_OSERROR=name:N``) for the first N passes."""
+    if _injected(name):
+        import sqlite3
+
+        raise sqlite3.OperationalError(f"database or disk is full (injected at {name})")
+
+
+def _injected(name: str) -> bool:
     for item in os.environ.get("AIMPORT_FAULT_OSERROR", "").split(","):
         point_name, _, count = item.partition(":")
         if point_name == name:
             key = "oserror:" + name
             _passes[key] = _passes.get(key, 0) + 1
-            if _passes[key] <= int(count or "1"):
-                raise OSError(28, f"No space left on device (injected at {name})")
+            return _passes[key] <= int(count or "1")
+    return False

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import os
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,11 +17,24 @@ import anyio
 from anyio import to_process
 
 from aimport import faults, logs, store
-from aimport.archive import free_history_name, local_iso, move_to_history, write_side_files
+from aimport.archive import archive
 from aimport.audit import Audit
 from aimport.layout import Layout
 from aimport.settings import Settings
 from aimport.worker import ImportOutcome, ImportRequest, run_import
+
+# failures that applied nothing and say nothing about the file: retried, never archived as failed
+TRANSIENT = {"STORE_UNAVAILABLE", "DISK_FULL", "STATE_UNWRITABLE"}
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+# SQLite errors that are about the environment (anything else from the store is not retried)
+STORE_TROUBLE = ("locked", "busy", "disk is full", "disk i/o", "unable to open", "readonly", "read-only")
+
+
+def is_transient(outcome: ImportOutcome) -> bool:
+    if outcome.error_code != "STORE_UNAVAILABLE":
+        return outcome.error_code in TRANSIENT
+    text = str(outcome.extra.get("error", "")).lower()
+    return not text or any(m in text for m in STORE_TROUBLE)
 
 
 @dataclass
@@ -34,6 +49,7 @@ class JobContext:
     observer: Any = None  # metrics hooks (aimport.metrics.Metrics) or None
     in_flight: set[Path] = field(default_factory=set)
     runner: Callable[[ImportRequest], Awaitable[ImportOutcome]] | None = None  # default: worker process
+    retry_transient: bool = True  # the service retries disk/store trouble; a foreground import reports it
 
     def import_key(self, import_id: int) -> str:
         return f"{self.audit_uuid}-{import_id}"
@@ -44,36 +60,49 @@ class JobContext:
             fn(*args)
 
 
-@contextmanager
-def held(path: Path) -> Iterator[None]:
-    """Hold an advisory lock on a claimed file: another instance's recovery leaves it alone."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        pass
-    try:
-        yield
-    finally:
-        os.close(fd)
+def lock(path: Path) -> tuple[int | None, bool]:
+    """Open ``path`` and take an exclusive advisory lock: ``(fd, held_elsewhere)``.
 
-
-def is_held_elsewhere(path: Path) -> bool:
+    ``fd`` is None when the file cannot be opened or locked (gone, unreadable, no lock
+    support on the file system); ``held_elsewhere`` is True when another process holds it.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
-        return False
+        return None, False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
+        return fd, False
+    except OSError as exc:
         os.close(fd)
+        return None, isinstance(exc, BlockingIOError)
+
+
+@contextmanager
+def held(path: Path, fd: int | None = None) -> Iterator[None]:
+    """Hold the lock on a claimed file until it is archived: another instance's recovery leaves it alone."""
+    if fd is None:
+        fd, _ = lock(path)
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def is_held_elsewhere(path: Path) -> bool:
+    fd, elsewhere = lock(path)
+    if fd is not None:
+        os.close(fd)
+    return elsewhere
 
 
 async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str) -> None:
-    """Claim ``path`` by renaming it into InProcess/ and import it."""
+    """Claim ``path`` by renaming it into InProcess/ and import it.
+
+    The file is locked before the rename, so from the moment it appears in InProcess/ its
+    lock tells another instance's start-up recovery that it is taken.
+    """
     dest = ctx.layout.in_process_dir(import_type) / path.name
     if faults.delay("before_claim"):
         await anyio.sleep(faults.delay("before_claim"))
@@ -81,47 +110,105 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="a file of the same name is still in InProcess; it will be taken after recovery")
         return
+    fd, elsewhere = lock(path)
+    if elsewhere:  # another instance is claiming it right now
+        return
     try:
         size = path.stat().st_size
         os.rename(path, dest)
     except FileNotFoundError:
+        _close(fd)
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="the file was gone before it could be claimed (removed, or taken by another instance)")
         return
     except OSError as exc:
+        _close(fd)
         await ctx.audit.event("claim_failed", None, file=path.name, type=import_type, error=str(exc))
         return
     faults.point("after_claim")
-    import_id = await ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user)
-    await ctx.audit.event("claimed", import_id, file=path.name, type=import_type, in_process=str(dest))
-    await run_claimed(ctx, import_id, dest, import_type)
+    try:
+        import_id = await ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user)
+        await ctx.audit.event("claimed", import_id, file=path.name, type=import_type, in_process=str(dest))
+    except BaseException:
+        _close(fd)
+        raise
+    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd)
 
 
-async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False) -> None:
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
+                      lock_fd: int | None = None) -> None:
     """Import a file already in InProcess/ (fresh claim or recovery) and archive it."""
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
     ctx.in_flight.add(dest)
     ctx.notify("import_started", import_type)
     try:
-        with held(dest):
+        with held(dest, lock_fd):
             await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
             logs.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
-            req = make_request(ctx, import_id, dest, import_type)
-            try:
-                if ctx.runner is not None:
-                    outcome = await ctx.runner(req)
-                else:
-                    outcome = await to_process.run_sync(run_import, req, cancellable=True, limiter=ctx.process_limiter)
-            except anyio.BrokenWorkerProcess:
-                outcome = ImportOutcome("failed", "WORKER_CRASHED", "", log_path=req.log_path)
-                with open(req.log_path or os.devnull, "a", encoding="utf-8") as fh:
-                    fh.write("the import worker process died (out of memory or killed); nothing was applied\n")
+            outcome = await run_until_done(ctx, import_id, dest, import_type)
             await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000))
     finally:
         ctx.in_flight.discard(dest)
         ctx.notify("import_finished", import_type)
+
+
+async def run_until_done(ctx: JobContext, import_id: int, dest: Path, import_type: str) -> ImportOutcome:
+    """Run the import; a failure the store's ledger contradicts takes the ledger's outcome (it committed).
+
+    Trouble with the state disk or the store (TRANSIENT) applied nothing: the file stays in
+    InProcess/ and the import is run again with backoff until it gets through.
+    """
+    req = make_request(ctx, import_id, dest, import_type)
+    delay = 1.0
+    while True:
+        outcome = await _run_worker(ctx, req)
+        if outcome.status != "failed":
+            return outcome
+        committed = await anyio.to_thread.run_sync(_ledger_or_none, ctx, import_id)
+        if committed is not None:
+            return committed
+        if not is_transient(outcome) or not ctx.retry_transient:
+            if outcome.error_code == "WORKER_CRASHED":
+                _note(req.log_path, "ERROR", "the import worker process died (out of memory or killed); nothing was applied")
+            return outcome
+        await ctx.audit.event("import_deferred", import_id, file=dest.name, type=import_type,
+                              error_code=outcome.error_code, error=outcome.extra.get("error", ""), retry_in_s=delay)
+        logs.get().error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.extra.get('error', 'see its .log')});"
+                         f" it stays in InProcess/, retrying in {delay:g}s",
+                         extra={"import_id": import_id, "type": import_type, "file": dest.name})
+        _note(req.log_path, "WARNING", f"nothing was applied ({outcome.error_code}); retrying in {delay:g}s")
+        await anyio.sleep(delay)
+        delay = min(delay * 2, 60.0)
+
+
+async def _run_worker(ctx: JobContext, req: ImportRequest) -> ImportOutcome:
+    try:
+        if ctx.runner is not None:
+            return await ctx.runner(req)
+        return await to_process.run_sync(run_import, req, cancellable=True, limiter=ctx.process_limiter)
+    except anyio.BrokenWorkerProcess:
+        return ImportOutcome("failed", "WORKER_CRASHED", "", log_path=req.log_path)
+    except OSError as exc:  # the worker could not write its log or scratch files: the state disk
+        return ImportOutcome("failed", "DISK_FULL" if exc.errno in DISK_ERRNOS else "STATE_UNWRITABLE", "",
+                             log_path=req.log_path, extra={"error": str(exc)})
+
+
+def _note(log_path: Path | None, level: str, text: str) -> None:
+    """Append a line to an import's work log (best effort: the disk may be the problem)."""
+    if log_path is None:
+        return
+    try:
+        with open(log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S} {level:<7} {text}\n")
+    except OSError:
+        pass
 
 
 def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str) -> ImportRequest:
@@ -134,65 +221,15 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str) 
     )
 
 
-async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
-                  outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None) -> None:
-    """Move to History/ and write side files; on disk trouble retry with backoff (file stays recoverable)."""
-    history = ctx.layout.history_dir(import_type)
-    delay = 1.0
-    while True:
-        try:
-            faults.oserror("archive")
-            if src.parent == history:  # recovery: already moved, only side files missing
-                dest = src
-            else:
-                name = free_history_name(history, src.name, started)
-                await ctx.audit.set_history(import_id, name)
-                dest = move_to_history(src, history, name, started)
-                if dest.name != name:
-                    await ctx.audit.set_history(import_id, dest.name)
-            log_path = outcome.log_path
-            log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
-            log_text += extra_log
-            fields = {
-                "status": outcome.status, "type": import_type, "file": file_name or src.name, **outcome.totals,
-                "started": local_iso(started), "finished": local_iso(dt.datetime.now()),
-                "duration_ms": duration_ms, "sha256": outcome.sha256, "error_code": outcome.error_code,
-                "import_id": import_id, "actor": ctx.settings.logon_user,
-            }
-            for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
-                fields.setdefault(k, 0)
-            fields.update(outcome.extra.get("result_fields", {}))
-            write_side_files(dest, log_text, fields, outcome.sheets)
-            break
-        except OSError as exc:
-            await ctx.audit.event("archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=delay)
-            logs.get().error(f"cannot archive {src.name}: {exc}; it stays in InProcess/, retrying in {delay:g}s",
-                             extra={"import_id": import_id, "type": import_type, "file": src.name})
-            ctx.notify("archive_failed", import_type)
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 60.0)
-    faults.point("after_archive")
-    await ctx.audit.finish_import(import_id, outcome.status, outcome.error_code, outcome.sha256,
-                                  outcome.totals, duration_ms)
-    kind = "failed" if outcome.status == "failed" else "finished"
-    await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
-                          error_code=outcome.error_code, **outcome.totals)
-    ctx.notify("import_done", import_type, outcome.status, outcome.totals, duration_ms / 1000)
-    t = outcome.totals
-    logs.get().info(
-        f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.get('rows', 0)}, created "
-        f"{t.get('created', 0)}, updated {t.get('updated', 0)}, deleted {t.get('deleted', 0)}, rejected {t.get('rejected', 0)})",
-        extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
-               "error_code": outcome.error_code})
-    if outcome.log_path:
-        outcome.log_path.unlink(missing_ok=True)
-
-
 def ledger_outcome(ctx: JobContext, import_id: int) -> ImportOutcome | None:
-    """The committed outcome of an import, if its transaction committed."""
-    conn = store.open_store(ctx.settings.system_db)
+    """The committed outcome of an import, if its transaction committed (a plain read: never waits for writers)."""
+    conn = store.connect(ctx.settings.system_db)
     try:
         row = store.ledger_get(conn, ctx.import_key(import_id))
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        row = None
     finally:
         conn.close()
     if row is None:
@@ -201,3 +238,10 @@ def ledger_outcome(ctx: JobContext, import_id: int) -> ImportOutcome | None:
     return ImportOutcome(row["status"], row["error_code"], row["sha256"], row["stats"].get("totals", {}),
                          row["stats"].get("sheets", []), ctx.settings.work_dir / f"{key}.log",
                          {"result_fields": row["stats"].get("result_fields", {})})
+
+
+def _ledger_or_none(ctx: JobContext, import_id: int) -> ImportOutcome | None:
+    try:
+        return ledger_outcome(ctx, import_id)
+    except sqlite3.Error:
+        return None  # the store cannot be read: the worker could not have committed either

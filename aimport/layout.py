@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from aimport import faults
+
 IMPORT_TYPES: tuple[str, ...] = (
     "UserGroup",
     "Directory",
@@ -111,6 +113,7 @@ def move_no_clobber(src: Path, dest_dir: Path, names: "list[str]") -> Path:
                     continue
                 os.replace(src, dest)
                 return dest
+            faults.point("mid_history_move")  # both names exist now: recovery must keep exactly one
             os.unlink(src)
             return dest
     raise FileExistsError(f"no free history name for {src.name}")

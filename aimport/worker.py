@@ -7,6 +7,7 @@ record the outcome in the store's ledger in one transaction.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sqlite3
@@ -105,6 +106,8 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
     digest = ""
     try:
         digest = sha256_of(req.path)
+        faults.oserror("work_dir")  # tests: the state disk is full when the import starts writing
+        faults.store_error("store")  # tests: the system store cannot be written
         log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "
                  f"(sha256 {digest[:12]}, {req.path.stat().st_size} bytes) for {req.actor}")
         if req.import_type == "OutboundCampaign":
@@ -120,12 +123,17 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
     except MemoryError:
         log.error("the file needs more memory than is available")
         outcome = ImportOutcome("failed", "TOO_LARGE", digest)
-    except sqlite3.OperationalError as exc:
+    except sqlite3.OperationalError as exc:  # the service retries these (aimport.job.TRANSIENT)
         log.error(f"the system store is not available: {exc}")
-        outcome = ImportOutcome("failed", "STORE_UNAVAILABLE", digest)
+        outcome = ImportOutcome("failed", "STORE_UNAVAILABLE", digest, extra={"error": str(exc)})
     except OSError as exc:
-        log.error(f"the file cannot be read: {exc.strerror or exc}")
-        outcome = ImportOutcome("failed", "FILE_UNREADABLE", digest)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):  # writing our own work files: the state disk
+            log.error(f"the state directory cannot be written: {exc}")
+            code = "STATE_UNWRITABLE" if exc.errno == errno.EROFS else "DISK_FULL"
+            outcome = ImportOutcome("failed", code, digest, extra={"error": str(exc)})
+        else:
+            log.error(f"the file cannot be read: {exc.strerror or exc}")
+            outcome = ImportOutcome("failed", "FILE_UNREADABLE", digest)
     except Exception as exc:  # noqa: BLE001 - bad input must never stop the service
         log.error(f"internal error: {type(exc).__name__}: {exc}")
         outcome = ImportOutcome("failed", "INTERNAL_ERROR", digest)

@@ -11,7 +11,8 @@ from tests.helpers import ServiceProcess, drop, query, result_of, wait_archived,
 
 pytestmark = pytest.mark.e2e
 ROWS = 5000
-STEPS = ["after_detect", "after_claim", "mid_parse", "mid_transaction", "after_commit", "mid_side_file", "after_archive"]
+STEPS = ["after_detect", "after_claim", "mid_parse", "mid_transaction", "after_commit", "mid_history_move", "mid_side_file",
+         "after_archive"]
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -41,6 +42,6 @@ def test_crash_at_step_then_restart(service: ServiceProcess, tmp_path: Path, ste
         assert recovered == []  # nothing was claimed: the file simply waited in its folder
     else:
         assert len(recovered) == 1
-        committed = step in ("after_commit", "mid_side_file", "after_archive")
+        committed = step in ("after_commit", "mid_history_move", "mid_side_file", "after_archive")
         assert recovered[0]["committed"] is committed
     assert query(service.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'service_started'") == [(2,)]

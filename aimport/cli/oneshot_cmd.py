@@ -152,7 +152,8 @@ async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple
         return holder["o"]
 
     async with Audit(settings.audit_db) as audit:
-        ctx = JobContext(settings, layout, audit, await audit.uuid(), anyio.CapacityLimiter(1), runner=runner)
+        ctx = JobContext(settings, layout, audit, await audit.uuid(), anyio.CapacityLimiter(1), runner=runner,
+                         retry_transient=False)
         import_id = await audit.start_import(t, file.name, size, now_iso(), settings.logon_user or "cli")
         await audit.event("claimed", import_id, file=file.name, type=t, via="aimport import")
         await run_claimed(ctx, import_id, dest, t)
