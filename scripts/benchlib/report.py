@@ -22,8 +22,10 @@ class Report:
         r = ours / base if base else 0.0
         self._add(case, f"{r:.2f}x ({ours:,.0f} vs {base:,.0f} rows/s)", f">= {target:g}x", "PASS" if r >= target else "FAIL", note)
 
-    def limit(self, case: str, value: float, limit: float, unit: str) -> None:
-        self._add(case, f"{value:,.1f} {unit}", f"<= {limit:g} {unit}", "PASS" if value <= limit else "FAIL", "")
+    def limit(self, case: str, value: float, limit: float, unit: str, strict: bool = False) -> None:
+        ok = value < limit if strict else value <= limit
+        self._add(case, f"{value:,.2f} {unit}" if strict else f"{value:,.1f} {unit}",
+                  f"{'<' if strict else '<='} {limit:g} {unit}", "PASS" if ok else "FAIL", "")
 
     def info(self, case: str, value: str) -> None:
         self._add(case, value, "", "", "")
