@@ -60,6 +60,12 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
     write_atomic(dest.with_name(dest.name + ".result"), result_text(fields, sheets))
 
 
+def _write_side_files_from(dest: Path, log_path: Path | None, extra_log: str, fields: dict[str, Any],
+                           sheets: list[dict[str, Any]]) -> None:
+    log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
+    write_side_files(dest, log_text + extra_log, fields, sheets)
+
+
 def local_iso(at: dt.datetime) -> str:
     return at.astimezone().isoformat(timespec="milliseconds")
 
@@ -83,13 +89,10 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
             if dest is None:
                 recorded = free_history_name(history, src.name, started)
                 await ctx.audit.set_history(import_id, recorded)
-                dest = move_to_history(src, history, recorded, started)
+                dest = await anyio.to_thread.run_sync(move_to_history, src, history, recorded, started)
             if recorded != dest.name and dest.parent == history and src.parent != history:
                 await ctx.audit.set_history(import_id, dest.name)
                 recorded = dest.name
-            log_path = outcome.log_path
-            log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
-            log_text += extra_log
             fields = {
                 "status": outcome.status, "type": import_type, "file": file_name or src.name, **outcome.totals,
                 "started": local_iso(started), "finished": local_iso(dt.datetime.now()),
@@ -99,7 +102,8 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
             for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
                 fields.setdefault(k, 0)
             fields.update(outcome.extra.get("result_fields", {}))
-            write_side_files(dest, log_text, fields, outcome.sheets)
+            # the disk work (reading the work log, three fsynced writes) runs off the event loop
+            await anyio.to_thread.run_sync(_write_side_files_from, dest, outcome.log_path, extra_log, fields, outcome.sheets)
             break
         except (OSError, sqlite3.Error) as exc:
             where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import ServiceProcess, drop, wait_archived, write_text
+from tests.helpers import ServiceProcess, drop, wait_archived, wait_for, write_text
 
 
 def test_json_logs(service: ServiceProcess, tmp_path: Path) -> None:
@@ -33,3 +33,13 @@ def test_json_logs(service: ServiceProcess, tmp_path: Path) -> None:
 def test_text_logs_are_for_humans(started: ServiceProcess) -> None:
     first = started.output().splitlines()[0]
     assert " INFO    aimport started: root " in first and not first.startswith("{")
+
+
+def test_a_late_heartbeat_is_logged(service: ServiceProcess) -> None:
+    """A held-up event loop shows in the log (threshold AIMPORT_LAG_WARN_MS, 100 ms by default; 0 here)."""
+    service.env["AIMPORT_LAG_WARN_MS"] = "0"
+    service.start()
+    wait_for(lambda: "the event loop was held up for" in service.output(), timeout=10)
+    service.stop()
+    line = next(x for x in service.output().splitlines() if "held up" in x)
+    assert " WARNING " in line and " ms " in line
