@@ -172,3 +172,15 @@ class ServiceProcess:
     @property
     def system_db(self) -> Path:
         return self.state / "system.sqlite"
+
+    def wait_done(self, import_type: str, file_name: str, count: int = 1, timeout: float = 30.0) -> list[Path]:
+        """Wait until ``file_name`` is archived (its .result written) and its audit trail is final.
+
+        The .result is written first, the audit row and the finished/failed event right after
+        it, so a test that reads the audit trail waits for both.
+        """
+        hist = wait_archived(self.layout, import_type, file_name, count, timeout)
+        wait_for(lambda: query(self.audit_db, "SELECT COUNT(*) FROM events WHERE kind IN ('finished', 'failed') "
+                               "AND json_extract(detail, '$.file') = ?", (file_name,))[0][0] >= count,
+                 timeout, what=f"the audit trail's finished event for {file_name}")
+        return hist

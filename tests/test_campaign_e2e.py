@@ -127,7 +127,7 @@ def test_campaign_files_import_side_by_side(service: ServiceProcess, tmp_path: P
     for f in files:
         drop(f, service.layout.type_dir("OutboundCampaign"))
     for n in names:
-        assert result_of(wait_archived(service.layout, "OutboundCampaign", n, timeout=60)[0])["campaign_status"] == "Active"
+        assert result_of(service.wait_done("OutboundCampaign", n, timeout=60)[0])["campaign_status"] == "Active"
     spans = query(service.audit_db, "SELECT started_at, finished_at FROM imports WHERE import_type = 'OutboundCampaign'")
     overlap = max(sum(1 for s, f in spans if s <= start < f) for start, _ in spans)
     assert overlap == 2  # side by side, and never above --max-concurrent

@@ -38,7 +38,7 @@ def test_limit_never_exceeded_and_reached(service: ServiceProcess, tmp_path: Pat
     for t, p in files:
         drop(p, layout.type_dir(t))
     for t, p in files:
-        [hist] = wait_archived(layout, t, p.name, timeout=120)
+        [hist] = service.wait_done(t, p.name, timeout=120)
         assert result_of(hist)["status"] == "succeeded"
     rows = query(service.audit_db, "SELECT import_type, started_at, finished_at FROM imports")
     assert len(rows) == 8
@@ -58,7 +58,7 @@ def test_kill_mid_transaction_then_restart_applies_exactly_once(service: Service
     assert (layout.in_process_dir("Skills") / "big.txt").exists()
     del service.env["AIMPORT_FAULT"]
     service.start()
-    [hist] = wait_archived(layout, "Skills", "big.txt")
+    [hist] = service.wait_done("Skills", "big.txt")
     assert result_of(hist)["created"] == "5000"
     assert query(service.system_db, "SELECT COUNT(*), COUNT(DISTINCT name) FROM skills") == [(5000, 5000)]
     assert query(service.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'recovered'")[0][0] == 1

@@ -152,7 +152,7 @@ def test_service_imports_a_configuration_workbook_with_per_sheet_counts(started:
     book = write_xlsxwriter(tmp_path / "config.xlsx", full_workbook() | {
         "Users": full_workbook()["Users"] + [["cy", "Cy", "Oz", "Night", "", "", "Nope:2", ""]]})
     book.rename(layout.type_dir("Configuration") / book.name)
-    [hist] = wait_archived(layout, "Configuration", "config.xlsx")
+    [hist] = started.wait_done("Configuration", "config.xlsx")
     res = result_of(hist)
     assert (res["status"], res["type"], res["rows"], res["created"], res["rejected"]) == ("partial", "Configuration", "10", "9", "1")
     assert {k: v for k, v in res.items() if k.startswith("sheet.Users.")} == {

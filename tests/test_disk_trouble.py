@@ -58,7 +58,7 @@ def test_state_disk_trouble_during_import_is_retried(service: ServiceProcess, tm
     drop(write_text(tmp_path / "later.txt", [["Name"], ["a"], ["b"]]), service.layout.type_dir("Skills"))
     wait_for(lambda: events(service, "import_deferred"), 10, what="import_deferred")
     assert (service.layout.in_process_dir("Skills") / "later.txt").exists()
-    [hist] = wait_archived(service.layout, "Skills", "later.txt", timeout=30)
+    [hist] = service.wait_done("Skills", "later.txt", timeout=30)
     res = result_of(hist)
     assert (res["status"], res["created"]) == ("succeeded", "2")
     deferred = events(service, "import_deferred")

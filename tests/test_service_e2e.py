@@ -22,7 +22,7 @@ def test_drop_by_rename_imports_and_archives(started: ServiceProcess, tmp_path: 
     layout = started.layout
     src = write_xlsxwriter(tmp_path / "skills.xlsx", {"My Skills": [["Name", "Description"], ["Sales", "s"], ["Support", "h"]]})
     drop(src, layout.type_dir("Skills"))
-    [hist] = wait_archived(layout, "Skills", "skills.xlsx")
+    [hist] = started.wait_done("Skills", "skills.xlsx")
     res = result_of(hist)
     assert (res["status"], res["type"], res["file"], res["rows"], res["created"]) == ("succeeded", "Skills", "skills.xlsx", "2", "2")
     for key in ("updated", "deleted", "unchanged", "rejected", "started", "finished", "duration_ms", "sha256"):
