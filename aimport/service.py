@@ -29,8 +29,6 @@ from aimport.settings import Settings, SettingsError, from_sources
 from aimport.users import LogonUserError, ensure_logon_user
 from aimport.watcher import Detector
 
-LAG_WARN_S = float(os.environ.get("AIMPORT_LAG_WARN_MS", "100")) / 1000  # a beat this late is logged
-
 
 class StartupError(Exception):
     """Start-up cannot continue; the message is one line for the operator."""
@@ -144,7 +142,7 @@ async def _heartbeat(svc: Service) -> None:
         svc.loop_lag_s = max(0.0, now - before - 0.25)
         svc.last_beat = now
         svc.extras["max_loop_lag_s"] = max(svc.extras.get("max_loop_lag_s", 0.0), svc.loop_lag_s)
-        if svc.loop_lag_s > LAG_WARN_S:
+        if svc.loop_lag_s * 1000 > svc.settings.lag_warn_ms:
             logs.get().warning(f"the event loop was held up for {svc.loop_lag_s * 1000:.0f} ms (health and new claims wait meanwhile)")
 
 

@@ -42,6 +42,7 @@ class Settings:
     max_pending: int = 1000  # paths held in memory; the folder is the queue
     max_unzipped_mb: int = 1024  # xlsx decompressed size cap (zip-bomb guard)
     audit_retention_days: int = 365
+    lag_warn_ms: int = 100  # a heartbeat this late is logged as a warning
     supervise_s: float = 5.0  # campaign supervisor interval
     demo_dialer: bool = False  # simulated call results (demo only)
     demo_rate: float = 5.0  # simulated calls per second

@@ -36,8 +36,8 @@ def test_text_logs_are_for_humans(started: ServiceProcess) -> None:
 
 
 def test_a_late_heartbeat_is_logged(service: ServiceProcess) -> None:
-    """A held-up event loop shows in the log (threshold AIMPORT_LAG_WARN_MS, 100 ms by default; 0 here)."""
-    service.env["AIMPORT_LAG_WARN_MS"] = "0"
+    """A held-up event loop shows in the log (threshold --lag-warn-ms, 100 ms by default; 0 here)."""
+    service.args += ["--lag-warn-ms", "0"]
     service.start()
     wait_for(lambda: "the event loop was held up for" in service.output(), timeout=10)
     service.stop()

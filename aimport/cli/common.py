@@ -28,6 +28,7 @@ SETTING_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "max_pending": ("file paths held in memory; the folder is the queue (AIMPORT_MAX_PENDING; default 1000)", {"type": int}),
     "max_unzipped_mb": ("refuse workbooks that unpack to more than this (AIMPORT_MAX_UNZIPPED_MB; default 1024)", {"type": int}),
     "audit_retention_days": ("prune finished audit rows older than this (AIMPORT_AUDIT_RETENTION_DAYS; default 365)", {"type": int}),
+    "lag_warn_ms": ("log a warning when the event-loop heartbeat is this late (AIMPORT_LAG_WARN_MS; default 100)", {"type": int}),
     "supervise_s": ("campaign supervisor interval in seconds (AIMPORT_SUPERVISE_S; default 5)", {"type": float}),
     "demo_rate": ("simulated calls per second with --demo-dialer (AIMPORT_DEMO_RATE; default 5)", {"type": float}),
 }
