@@ -218,6 +218,7 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str) 
         path=dest, import_type=import_type, import_key=key, system_db=s.system_db, work_dir=s.work_dir,
         actor=s.logon_user or "", max_unzipped_bytes=s.max_unzipped_mb << 20,
         campaign_template=s.campaign_template, log_path=s.work_dir / f"{key}.log",
+        date_order=s.date_order, text_fallback_encoding=s.text_fallback_encoding,
     )
 
 

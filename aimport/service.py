@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from aimport import logs, store
+from aimport import logs, staterecord, store
 from aimport.audit import Audit
 from aimport.campaigns import model as campaign_model
 from aimport.campaigns.supervisor import run_supervisor
@@ -72,6 +72,10 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
     layout = settings.layout
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+    try:  # lets `aimport status --state-dir STATE` find root, server and unit without flags
+        staterecord.write(settings.state_dir, staterecord.ServiceRecord(str(layout.root), settings.server, settings.unit))
+    except OSError as exc:
+        log.warning(f"cannot record root, server and unit in {settings.state_dir}: {exc.strerror or exc}")
     if settings.enabled:
         layout.ensure()
     else:

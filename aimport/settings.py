@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import socket
 import tomllib
@@ -46,6 +47,8 @@ class Settings:
     supervise_s: float = 5.0  # campaign supervisor interval
     demo_dialer: bool = False  # simulated call results (demo only)
     demo_rate: float = 5.0  # simulated calls per second
+    date_order: str = "auto"  # text dates with / . - separators: auto | DMY | MDY | YMD
+    text_fallback_encoding: str = "cp1252"  # text files without BOM that are not UTF-8; "none": refuse
     config: Path | None = None  # the TOML file these came from
 
     @property
@@ -79,6 +82,48 @@ class Settings:
             raise SettingsError("--log-format must be text or json")
 
 
+@dataclass(frozen=True)
+class SettingDoc:
+    """What a setting means, for ``--help`` and the generated settings reference (docs/reference/settings.md)."""
+
+    meaning: str
+    default: str | None = None  # shown instead of the field's default (e.g. "host name" for a computed one)
+
+
+# One entry per Settings field (a test fails when one is missing): the single place a setting is explained.
+SETTING_DOCS: dict[str, SettingDoc] = {
+    "root": SettingDoc("import root folder; the drop folders are `ROOT/SERVER_UNIT/Automatic/<Type>/`", "required"),
+    "server": SettingDoc("server name, first part of the SERVER_UNIT folder", "host name"),
+    "unit": SettingDoc("Batch Job Server virtual unit, second part of SERVER_UNIT"),
+    "state_dir": SettingDoc("holds system.sqlite, audit.sqlite, work/ and service.json; keep it on local disk, "
+                            "not on the share", "./state"),
+    "max_concurrent": SettingDoc("imports running at once, all types together (SIGHUP reloads it from the TOML file)"),
+    "settle_ms": SettingDoc("size and mtime must be stable this long before a file is taken"),
+    "poll": SettingDoc("poll the folders instead of using file-system events (network shares)", "off"),
+    "poll_ms": SettingDoc("polling interval with --poll"),
+    "rescan_s": SettingDoc("full rescan interval in seconds"),
+    "logon_user": SettingDoc("the user imports act as; needs the rights ImportExport and ManageCampaigns",
+                             "required when enabled"),
+    "enabled": SettingDoc("automatic import on; disabled: no folder is watched (a log line says so), the campaign "
+                          "supervisor and health checks keep running", "enabled"),
+    "campaign_template": SettingDoc("campaign whose settings new campaigns copy"),
+    "http": SettingDoc("HOST:PORT (or PORT, loopback) serving /healthz, /readyz and /metrics", "off"),
+    "log_format": SettingDoc("text, or json: one JSON object per line, for containers"),
+    "grace_s": SettingDoc("seconds running imports get to finish on SIGTERM/SIGINT"),
+    "max_pending": SettingDoc("file paths held in memory; the folder is the queue"),
+    "max_unzipped_mb": SettingDoc("refuse workbooks that unpack to more than this many MB (zip-bomb guard)"),
+    "audit_retention_days": SettingDoc("finished audit rows older than this many days are pruned"),
+    "lag_warn_ms": SettingDoc("an event-loop heartbeat this many ms late is logged as a warning"),
+    "supervise_s": SettingDoc("campaign supervisor interval in seconds"),
+    "demo_dialer": SettingDoc("SIMULATION ONLY: random call results for Active campaigns", "off"),
+    "demo_rate": SettingDoc("simulated calls per second with --demo-dialer"),
+    "date_order": SettingDoc("how text dates with / . - separators are read: DMY, MDY, YMD, or auto (a date that "
+                             "reads two ways, like 03/04/2027, is a rejected row)"),
+    "text_fallback_encoding": SettingDoc("encoding of a text file without BOM that is not UTF-8 (a WARNING says "
+                                         "so); none: such a file fails BAD_ENCODING"),
+}
+
+
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -99,6 +144,29 @@ def _convert(name: str, raw: Any) -> Any:
         return None if raw is None else str(raw)
     except (KeyError, ValueError):
         raise SettingsError(f"invalid value for {name}: {raw!r}") from None
+
+
+def _checked(name: str, value: Any) -> Any:
+    """Settings with a fixed set of values, in their canonical spelling (every command, not only run)."""
+    if name == "date_order":
+        canon = {o.lower(): o for o in ("auto", "DMY", "MDY", "YMD")}
+        if str(value).strip().lower() not in canon:
+            raise SettingsError(f"invalid value for date_order: {value!r} (use auto, DMY, MDY or YMD)")
+        return canon[str(value).strip().lower()]
+    if name == "text_fallback_encoding":
+        text = str(value).strip().lower()
+        if text == "none":
+            return text
+        try:
+            info = codecs.lookup(text)
+        except LookupError:
+            raise SettingsError(f"invalid value for text_fallback_encoding: {value!r} "
+                                "(an encoding such as cp1252 or latin-1, or none)") from None
+        if info.name.startswith(("utf-16", "utf-32")) or b"\n" != "\n".encode(info.name):
+            raise SettingsError(f"invalid value for text_fallback_encoding: {value!r} "
+                                "(the fallback must be a one-byte encoding such as cp1252, or none)")
+        return info.name
+    return value
 
 
 def setting_names() -> list[str]:
@@ -124,7 +192,7 @@ def from_sources(
     for name, value in flags.items():
         if value is not None and name in setting_names():
             values[name] = value
-    converted = {k: _convert(k, v) for k, v in values.items()}
+    converted = {k: _checked(k, _convert(k, v)) for k, v in values.items()}
     if cfg_path:
         converted["config"] = Path(cfg_path)
     return replace(Settings(), **converted)

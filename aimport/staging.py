@@ -19,7 +19,7 @@ from aimport.headers import HeaderMap, find_header
 from aimport.importlog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import Invalid, as_text, parse
-from aimport.readers.base import RawSheet
+from aimport.readers.base import RawSheet, rebase_1904
 from aimport.stagewriter import Flat, Writer
 
 BATCH = 2000
@@ -58,6 +58,8 @@ class Stage:
     def stage_sheet(self, t: ItemType, raw: RawSheet, log: ImportLog, progress: Progress | None = None) -> StagedSheet:
         flat = Flat(raw.iter_blocks())
         header = find_header(t, flat)
+        for note in raw.warnings:
+            log.warning(f"sheet {raw.name!r}: {note}")
         for name in header.unknown:
             log.warning(f"sheet {raw.name!r}: unknown column {name!r} ignored")
         if t.warn_without and t.warn_without not in {f.name for f in header.present}:
@@ -85,7 +87,10 @@ class Stage:
         self.conn.execute("BEGIN")
         writer = Writer(self.conn, table, insert, key)
         first = True
-        for nos, rows in flat.rest():
+        blocks = flat.rest()
+        if raw.date1904:  # plain-number date serials of a 1904 workbook count from 1904-01-01
+            blocks = rebase_1904(blocks, [i for i, f, _ in header.plan if f.kind in ("date", "dates")])
+        for nos, rows in blocks:
             if first:
                 first = False
                 if _is_note_row(rows[0]):  # a template's column guide

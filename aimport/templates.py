@@ -137,12 +137,17 @@ def write_txt(name: str, out: Path) -> Path:
     return out
 
 
-def write_all(out_dir: Path) -> list[Path]:
-    """The "Examples and Templates" folder: one .xlsx per drop folder (and Users), a .txt per item folder."""
+def write_all(out_dir: Path, examples: bool = False) -> list[Path]:
+    """The "Examples and Templates" folder: one .xlsx per drop folder (and Users), a .txt per item folder,
+    and with ``examples`` a filled example per import type, numbered in import order (aimport.examples)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_xlsx(folder, out_dir / f"{folder}.xlsx") for folder in IMPORT_TYPES]
     written.append(write_xlsx("Users", out_dir / "Users (Configuration).xlsx"))
     for folder in IMPORT_TYPES:
         if folder not in ("Configuration", "OutboundCampaign"):
             written.append(write_txt(folder, out_dir / f"{folder}.txt"))
+    if examples:
+        from aimport.examples import write_examples
+
+        written += write_examples(out_dir)
     return written

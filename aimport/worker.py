@@ -13,16 +13,18 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from aimport import faults, store
 from aimport.engine import Applier, SheetStats
-from aimport.headers import HeaderError
+from aimport.headers import HeaderError, find_header
 from aimport.importlog import ImportLog
 from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import ItemType
+from aimport.itemtypes.values import date_order
 from aimport.readers.base import ReadError, Workbook, open_workbook
 from aimport.staging import Stage, StagedSheet
+from aimport.stagewriter import Flat
 
 FAILURE_TEXT = {
     "NO_ROWS": "the file has a header row but no data rows: nothing to import",
@@ -43,6 +45,8 @@ class ImportRequest:
     max_unzipped_bytes: int = 1 << 30
     campaign_template: str = "Template"
     log_path: Path | None = None
+    date_order: str = "auto"  # settings.date_order: how text dates are read (values.date_order)
+    text_fallback_encoding: str = "cp1252"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
 
 
 @dataclass
@@ -72,11 +76,24 @@ def sha256_of(path: Path) -> str:
 
 
 def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[ItemType, str]]:
-    """Which sheet holds which item type, in the order they must be applied."""
+    """Which sheet holds which item type, in the order they must be applied.
+
+    Hidden and very hidden sheets are never imported (``sheet_names()`` leaves them out).
+    """
     names = wb.sheet_names()
     if not names:
+        if wb.hidden:
+            raise FileFailure("NO_ROWS", f"every sheet of the workbook is hidden ({_quoted(wb.hidden)}): "
+                              "hidden sheets are never imported; unhide the sheet that holds the data")
         raise FileFailure("NO_ROWS", "the workbook has no sheets")
     if import_type == "Configuration":
+        for name in wb.hidden:
+            hidden_type = CATALOG.config_sheet(name)
+            if hidden_type is not None:
+                log.warning(f"sheet {name!r} is hidden and was skipped: hidden sheets are never imported "
+                            f"(unhide it to import its {hidden_type.label}s)")
+            else:
+                log.info(f"hidden sheet {name!r} skipped")
         found: dict[str, tuple[ItemType, str]] = {}
         for name in names:
             t = CATALOG.config_sheet(name)
@@ -96,7 +113,35 @@ def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[It
     t = CATALOG.for_folder(import_type)
     if t is None:
         raise FileFailure("NOT_SUPPORTED_YET", f"import type {import_type} is not supported yet")
-    return [(t, names[0])]
+    return [(t, _pick_sheet(t, wb, log))]
+
+
+def _pick_sheet(t: ItemType, wb: Workbook, log: ImportLog) -> str:
+    """The first visible sheet whose header is a header of ``t`` (one sheet per single-type file)."""
+    names = wb.sheet_names()
+    taken, passed, first_error = names[0], [f"{n!r} (hidden)" for n in wb.hidden], None
+    if len(names) > 1:
+        for name in names:
+            try:
+                find_header(t, Flat(wb.sheet(name).iter_blocks()))
+            except HeaderError as exc:
+                if exc.code == "NO_HEADER":  # not this type's sheet (a lookup list, notes, a chart's data)
+                    passed.append(f"{name!r} (no {t.label} header)")
+                    first_error = first_error or exc
+                    continue
+            taken = name
+            break
+        else:
+            log.info(f"no visible sheet has a {t.label} header; sheets passed over: {', '.join(passed)}")
+            raise first_error or HeaderError("NO_HEADER", f"no sheet has a {t.label} header")
+        passed += [f"{n!r} (not read: one sheet is imported per file)" for n in names[names.index(taken) + 1:]]
+    if passed:
+        log.info(f"sheet {taken!r} taken as the {t.label} sheet; sheets passed over: {', '.join(passed)}")
+    return taken
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in names)
 
 
 def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None = None) -> ImportOutcome:
@@ -110,12 +155,13 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
         faults.store_error("store")  # tests: the system store cannot be written
         log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "
                  f"(sha256 {digest[:12]}, {req.path.stat().st_size} bytes) for {req.actor}")
-        if req.import_type == "OutboundCampaign":
-            from aimport.campaigns.importer import import_campaign  # imports this module: import here
+        with date_order(req.date_order):
+            if req.import_type == "OutboundCampaign":
+                from aimport.campaigns.importer import import_campaign  # imports this module: import here
 
-            outcome = import_campaign(req, log, digest)
-        else:
-            outcome = _import_items(req, log, digest, progress)
+                outcome = import_campaign(req, log, digest)
+            else:
+                outcome = _import_items(req, log, digest, progress)
     except (ReadError, FileFailure, HeaderError) as exc:
         log.error(exc.message)
         outcome = ImportOutcome("failed", exc.code, digest)
@@ -154,7 +200,7 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
 def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Callable[[str, int], None] | None) -> ImportOutcome:
     if req.import_type == "Configuration" and req.path.suffix.lower() != ".xlsx":
         raise FileFailure("UNSUPPORTED_FORMAT", "a Configuration import must be an Excel workbook (.xlsx)")
-    wb = open_workbook(req.path, req.max_unzipped_bytes)
+    wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
     stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite")

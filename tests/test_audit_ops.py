@@ -125,8 +125,8 @@ async def event(db: Path) -> None:
 
 
 def sql_blocks() -> dict[str, tuple[str, str]]:
-    """The ```sql blocks of docs/operations.md: title -> (database, text)."""
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text()
+    """The ```sql blocks of docs/operations/audit.md: title -> (database, text)."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "operations" / "audit.md").read_text()
     out = {}
     for block in re.findall(r"```sql\n(.*?)```", doc, re.S):
         lines = block.splitlines()

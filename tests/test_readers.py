@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from aimport.readers import ReadError, open_workbook
+from aimport.readers.text import TextWorkbook
 from tests.helpers import write_openpyxl, write_text, write_xlsxwriter
 
 ROWS = [["Name", "Phone 1", "Count"], ["Ägnes", "+358401234567", 3], ["Bob", "0401234567", 4.5]]
@@ -87,3 +88,24 @@ def test_bad_utf8_mid_file(tmp_path: Path) -> None:
     with pytest.raises(ReadError) as exc:
         rows_of(p)
     assert exc.value.code == "BAD_ENCODING"
+
+
+@pytest.mark.parametrize("bom", [codecs.BOM_UTF8, b""])
+def test_bad_bytes_are_located_in_the_file_not_in_a_chunk(tmp_path: Path, bom: bytes) -> None:
+    """Issue 13.7: the line and byte offset of the file, also past the first megabyte; refused without fallback."""
+    body = b"Name\r\n" + b"".join(b"row%07d\r\n" % i for i in range(200_000))  # 2.2 MB
+    p = tmp_path / "bad.txt"
+    p.write_bytes(bom + body + b"bad \xc3\x28 bytes\r\n")
+    offset = len(bom) + len(body) + 4
+    with pytest.raises(ReadError) as exc:
+        TextWorkbook(p, "\t", "none")
+    assert exc.value.code == "BAD_ENCODING"
+    assert f"invalid UTF-8 bytes at line 200002, byte {offset} of the file: c3 28" in exc.value.message
+
+
+def test_cp1252_fallback_past_the_first_chunk(tmp_path: Path) -> None:
+    p = tmp_path / "late.csv"
+    p.write_bytes(b"Name,Note\r\n" + b"x,y\r\n" * 300_000 + "Café,€\r\n".encode("cp1252"))
+    wb = TextWorkbook(p, None)
+    assert "read as Windows-1252" in wb.warnings[0] and "line 300002" in wb.warnings[0]
+    assert list(wb.sheet("late").rows())[-1] == (300002, ["Café", "€"])

@@ -106,10 +106,10 @@ def test_formula_without_a_calculated_value_reads_empty_with_a_warning(tmp_path:
 @WRITERS
 def test_dates_as_text_as_serials_and_as_dates(tmp_path: Path, writer: Writer) -> None:
     rows = [["Number", "Valid Until"], ["0401", "2027-01-31"], ["0402", 46388], ["0403", dt.datetime(2027, 2, 1)],
-            ["0404", "31.12.2027"], ["0405", "20270315"], ["0406", "46400"], ["0407", "31/12/2027"], ["0408", -3]]
+            ["0404", "31.12.2027"], ["0405", "20270315"], ["0406", "46400"], ["0407", "03/04/2027"], ["0408", -3]]
     o = imp(tmp_path, writer(tmp_path / "d.xlsx", {"B": rows}), "BlockedNumbers")
     assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 6, 2), log(o)
-    assert "row 8 column ValidUntil: '31/12/2027' is not a date (use YYYY-MM-DD)" in log(o)
+    assert "row 8 column ValidUntil: '03/04/2027' is ambiguous" in log(o)  # 31/12/2027 reads one way only: tests/test_real_text.py
     assert "row 9 column ValidUntil: -3 is not a valid Excel date serial" in log(o)
     assert db(tmp_path, "SELECT number, valid_until FROM blocked_numbers ORDER BY id") == [
         ("0401", "2027-01-31"), ("0402", "2027-01-01"), ("0403", "2027-02-01"), ("0404", "2027-12-31"),
@@ -216,3 +216,26 @@ def test_template_note_row_is_skipped_but_bracketed_data_is_not(tmp_path: Path) 
     assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1)
     o = imp(tmp_path, write_text(tmp_path / "b.txt", [["Name", "Description"], ["[Sales]", "[team]"]]), "Skills")
     assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1)
+
+
+def test_a_workbook_whose_every_sheet_is_hidden_fails_with_the_reason(tmp_path: Path) -> None:
+    """No spreadsheet program saves this (openpyxl refuses to), so the workbook part is edited by hand."""
+    import zipfile
+
+    src = tmp_path / "src.xlsx"
+    wb = xlsxwriter.Workbook(str(src))
+    a = wb.add_worksheet("Sheet")
+    a.write_row(0, 0, ["Name"])
+    a.write_row(1, 0, ["Sales"])
+    wb.add_worksheet("Lists").activate()
+    a.hide()
+    wb.close()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp_path / "h.xlsx", "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b'<sheet name="Lists"', b'<sheet state="veryHidden" name="Lists"')
+            zout.writestr(info, data)
+    o = imp(tmp_path, tmp_path / "h.xlsx", "Skills")
+    assert (o.status, o.error_code) == ("failed", "NO_ROWS"), log(o)
+    assert "every sheet of the workbook is hidden ('Sheet', 'Lists'): hidden sheets are never imported" in log(o)

@@ -150,3 +150,32 @@ def test_template_cli_formats_and_errors(tmp_path: Path) -> None:
         r = cli(*args)
         assert r.returncode == 2 if "folder" not in message else r.returncode == 1, (args, r.returncode, r.stderr)
         assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_examples_import_in_order_into_the_real_service(tmp_path: Path, service: Any) -> None:
+    """`template --all --examples`: a filled example per import type, numbered in the order that imports them
+    into an empty system; dropped one after the other into the real service, each one succeeds."""
+    from tests.helpers import result_of
+
+    r = cli("--all", "-o", str(tmp_path / "out"), "--examples")
+    assert r.returncode == 0, r.stderr
+    examples = sorted((tmp_path / "out").glob("[0-9][0-9] * example.xlsx"))
+    folders = [p.name.split(" ")[1] for p in examples]
+    assert sorted(folders) == sorted(IMPORT_TYPES)  # one example per import type
+    for earlier, later in (("UserGroup", "Configuration"), ("Calendar", "Queues"), ("Skills", "Queues"),
+                           ("Scripts", "OutboundCampaign"), ("Queues", "OutboundCampaign"), ("Presence", "Configuration")):
+        assert folders.index(earlier) < folders.index(later)
+    service.start()
+    for p, folder in zip(examples, folders):
+        dest = service.layout.type_dir(folder) / p.name
+        p.replace(dest)
+        [hist] = service.wait_done(folder, p.name)
+        res = result_of(hist)
+        log = hist.with_name(hist.name + ".log").read_text()
+        assert res["status"] == "succeeded", (p.name, log)
+        assert int(res["created"]) >= 1 and res["rejected"] == "0", (p.name, res)
+
+
+def test_examples_need_all(tmp_path: Path) -> None:
+    r = cli("Skills", "-o", str(tmp_path / "s.xlsx"), "--examples")
+    assert r.returncode == 2 and "--examples goes with --all" in r.stderr

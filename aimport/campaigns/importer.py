@@ -12,23 +12,12 @@ from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, INVALID, PASSIVE
 from aimport.headers import find_header
 from aimport.importlog import ImportLog
-from aimport.itemtypes.schema import Field, ItemType, norm_header
+from aimport.itemtypes.catalog import CUSTOMER
+from aimport.itemtypes.schema import Field, norm_header
 from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
 from aimport.readers.base import RawSheet, Workbook, open_workbook
 from aimport.worker import FileFailure, ImportOutcome, ImportRequest, commit_outcome
 
-CUSTOMER = ItemType(
-    key="customer", label="customer", table="customers", ref_key="ExternalId",
-    fields=(
-        Field("ExternalId", mandatory=True, description="customer id, unique in the campaign", max_length=200),
-        Field("Phone1", "phone", mandatory=True, description="first number to call"),
-        Field("Phone2", "phone"), Field("Phone3", "phone"),
-        Field("FirstName", max_length=200), Field("LastName", max_length=200), Field("Company", max_length=200),
-        Field("Priority", "int", min=1, max=10, description="1..10"),
-        Field("TimeZone", "timezone", description="IANA time zone of the customer"),
-    ),
-    identification=(("ExternalId",),),
-)
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
             "RedialInterval", "TimeZone")
 BATCH = 2000
@@ -57,7 +46,7 @@ def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | N
 
 
 def import_campaign(req: ImportRequest, log: ImportLog, digest: str) -> ImportOutcome:
-    wb = open_workbook(req.path, req.max_unzipped_bytes)
+    wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
     try:

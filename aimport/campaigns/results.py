@@ -9,12 +9,14 @@ from typing import Any
 
 from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, HANDLED, PASSIVE, CampaignError
+from aimport.itemtypes.values import Invalid, parse_date
 
 HANDLED_RESULTS = ("Successful", "Refusal", "Hang up", "Wrong person", "Auto-attendant", "Agent rejected")
 REDIAL_RESULTS = ("Busy", "No answer", "Answering machine", "Redial", "Instant redial")
 NEXT_NUMBER_RESULTS = ("Fax", "Modem", "Unknown", "Wrong number", "Bad address")
 ALL_RESULTS = HANDLED_RESULTS + REDIAL_RESULTS + NEXT_NUMBER_RESULTS
 MAX_CALLS = "Max. Calls"
+CELL_LIMIT = 32767  # characters in one spreadsheet cell (Excel's limit; the export writes .xlsx)
 
 
 @dataclass
@@ -33,11 +35,20 @@ def canonical_result(text: str) -> str:
     raise CampaignError(f"unknown call result {text!r}; use one of: {', '.join(ALL_RESULTS)}")
 
 
-def check_answers(questions: list[dict[str, Any]], answers: dict[str, str], successful: bool) -> dict[str, str]:
-    """Validate answers against the script; returns them keyed by question id."""
+def check_cell(what: str, text: str | None) -> None:
+    """Refuse text the export could not hold in one cell (never cut it at export)."""
+    if text is not None and len(text) > CELL_LIMIT:
+        raise CampaignError(f"{what} is {len(text):,} characters long; an exported cell holds at most "
+                            f"{CELL_LIMIT:,}")
+
+
+def check_answers(questions: list[dict[str, Any]], answers: dict[str, str], successful: bool,
+                  date_order: str = "auto") -> dict[str, str]:
+    """Validate answers against the script; returns them keyed by question id (dates as YYYY-MM-DD)."""
     by_id = {q["id"].lower(): q for q in questions}
     out: dict[str, str] = {}
     for key, value in answers.items():
+        check_cell(f"the answer to {key}", value)
         q = by_id.get(key.strip().lower())
         if q is None:
             known = ", ".join(q["id"] for q in questions) or "none (the campaign has no script)"
@@ -52,9 +63,9 @@ def check_answers(questions: list[dict[str, Any]], answers: dict[str, str], succ
                 raise CampaignError(f"answer {value!r} to {q['id']} is not a number") from None
         if q["type"] == "Date" and value:
             try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                raise CampaignError(f"answer {value!r} to {q['id']} is not a date (YYYY-MM-DD)") from None
+                value = parse_date(value, date_order)  # the importer's date rule, stored as YYYY-MM-DD
+            except Invalid as exc:
+                raise CampaignError(f"answer to {q['id']}: {exc}") from None
         if q["type"] == "Choice" and value:
             value = next(o for o in q["options"] if o.lower() == value.lower())
         out[q["id"]] = value
@@ -67,9 +78,11 @@ def check_answers(questions: list[dict[str, Any]], answers: dict[str, str], succ
 
 def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: str, *,
            classification: str | None = None, agent: str | None = None, answers: dict[str, str] | None = None,
-           at: dt.datetime | None = None) -> Recorded:
+           at: dt.datetime | None = None, date_order: str = "auto") -> Recorded:
     """Record one call attempt in its own transaction and apply the call-result table."""
     call_result = canonical_result(result)
+    check_cell("--agent", agent)
+    check_cell("--classification", classification)
     at = at or dt.datetime.now(dt.timezone.utc)
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -89,7 +102,8 @@ def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: st
         cid, current, calls, next_phone, *phones = row
         if current is not None:
             raise CampaignError(f"customer {external_id!r} is already finished ({current})")
-        checked = check_answers(model.script_questions(conn, c.script), answers or {}, call_result == "Successful")
+        checked = check_answers(model.script_questions(conn, c.script), answers or {}, call_result == "Successful",
+                                date_order)
         calls += 1
         phone = phones[next_phone - 1] if 0 < next_phone <= 3 else None
         new_result: str | None = None

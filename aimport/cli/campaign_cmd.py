@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
     ex.add_argument("-o", "--output", type=Path, required=True,
                     help="the .xlsx to write, or a folder (the file is then named yyyyMMdd_HHmmss_<campaign>.xlsx)")
     for sp in (ls, sh, rec, cl, ex):
-        add_settings(sp, ["state_dir"])
+        add_settings(sp, ["state_dir", "date_order"] if sp is rec else ["state_dir"])
         sp.set_defaults(handler=run)
 
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                     raise CommandError(f"--answer takes QUESTION=ANSWER, not {a!r}", 2)
                 answers[q] = v
             r = results.record(conn, args.name, args.external_id, args.result, classification=args.classification,
-                               agent=args.agent, answers=answers)
+                               agent=args.agent, answers=answers, date_order=settings.date_order)
             print(f"recorded: {r.external_id} call {r.number_of_calls}, customer "
                   f"{r.customer_result or 'to be called again'}; campaign {r.campaign_status}")
         elif args.action == "close":

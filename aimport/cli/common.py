@@ -5,33 +5,34 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from aimport.settings import Settings, from_sources
+from aimport import staterecord
+from aimport.settings import SETTING_DOCS, Settings, from_sources, read_toml, setting_names
 
-SETTING_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
-    "root": ("import root folder (AIMPORT_ROOT)", {"type": Path}),
-    "server": ("server name, first part of SERVER_UNIT (AIMPORT_SERVER; default: host name)", {}),
-    "unit": ("Batch Job Server virtual unit (AIMPORT_UNIT; default VUBJS)", {}),
-    "state_dir": ("folder for system.sqlite and audit.sqlite, on local disk (AIMPORT_STATE_DIR; default ./state)", {"type": Path}),
-    "max_concurrent": ("imports running at once, all types together (AIMPORT_MAX_CONCURRENT; default 2)", {"type": int}),
-    "settle_ms": ("size and mtime must be stable this long before a file is taken (AIMPORT_SETTLE_MS; default 1000)", {"type": int}),
-    "poll_ms": ("polling interval with --poll (AIMPORT_POLL_MS; default 500)", {"type": int}),
-    "rescan_s": ("full rescan interval in seconds (AIMPORT_RESCAN_S; default 60)", {"type": float}),
-    "logon_user": ("user automatic import acts as; needs ImportExport and ManageCampaigns (AIMPORT_LOGON_USER)", {}),
-    "campaign_template": ("campaign whose settings new campaigns copy (AIMPORT_CAMPAIGN_TEMPLATE; default Template)", {}),
-    "http": ("serve /healthz /readyz /metrics on HOST:PORT (AIMPORT_HTTP; default off)", {}),
-    "log_format": ("text or json (AIMPORT_LOG_FORMAT; default text)", {"choices": ["text", "json"]}),
-    "grace_s": ("seconds running imports get to finish on SIGTERM (AIMPORT_GRACE_S; default 30)", {"type": float}),
-    "max_pending": ("file paths held in memory; the folder is the queue (AIMPORT_MAX_PENDING; default 1000)", {"type": int}),
-    "max_unzipped_mb": ("refuse workbooks that unpack to more than this (AIMPORT_MAX_UNZIPPED_MB; default 1024)", {"type": int}),
-    "audit_retention_days": ("prune finished audit rows older than this (AIMPORT_AUDIT_RETENTION_DAYS; default 365)", {"type": int}),
-    "lag_warn_ms": ("log a warning when the event-loop heartbeat is this late (AIMPORT_LAG_WARN_MS; default 100)", {"type": int}),
-    "supervise_s": ("campaign supervisor interval in seconds (AIMPORT_SUPERVISE_S; default 5)", {"type": float}),
-    "demo_rate": ("simulated calls per second with --demo-dialer (AIMPORT_DEMO_RATE; default 5)", {"type": float}),
+# argparse keywords per flag; the help text comes from aimport.settings.SETTING_DOCS (one place for meanings)
+FLAG_KW: dict[str, dict[str, Any]] = {
+    "root": {"type": Path}, "server": {}, "unit": {}, "state_dir": {"type": Path}, "max_concurrent": {"type": int},
+    "settle_ms": {"type": int}, "poll_ms": {"type": int}, "rescan_s": {"type": float}, "logon_user": {},
+    "campaign_template": {}, "http": {}, "log_format": {"choices": ["text", "json"]}, "grace_s": {"type": float},
+    "max_pending": {"type": int}, "max_unzipped_mb": {"type": int}, "audit_retention_days": {"type": int},
+    "lag_warn_ms": {"type": int}, "supervise_s": {"type": float}, "demo_rate": {"type": float},
+    "date_order": {"choices": ["auto", "DMY", "MDY", "YMD"]}, "text_fallback_encoding": {},
 }
+
+
+def flag_help(name: str) -> str:
+    """``meaning (AIMPORT_NAME; default D)`` from the settings declaration."""
+    doc = SETTING_DOCS[name]
+    default = doc.default if doc.default is not None else getattr(Settings(), name)
+    return f"{doc.meaning} (AIMPORT_{name.upper()}; default {default})"
+
+
+SETTING_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {name: (flag_help(name), kw) for name, kw in FLAG_KW.items()}
 LOCATION = ("root", "server", "unit", "state_dir")
 
 
@@ -43,9 +44,28 @@ def add_settings(p: argparse.ArgumentParser, names: Sequence[str] = LOCATION) ->
         g.add_argument("--" + name.replace("_", "-"), dest=name, default=None, help=help_text, **kw)
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """Flags > AIMPORT_* variables > TOML file > what ``aimport run`` recorded in the state directory.
+
+    The recorded root, server and unit (STATE/service.json) fill in only what none of the others gives, so
+    ``aimport status`` works from the repository root after ``scripts/run``, and anywhere with --state-dir.
+    ``aimport run`` itself never takes them from a record.
+    """
+    env = os.environ if env is None else env
     flags = {k: v for k, v in vars(args).items() if v is not None}
-    return from_sources(flags, config=getattr(args, "config", None))
+    settings = from_sources(flags, env=env, config=getattr(args, "config", None))
+    if getattr(args, "command", None) == "run":
+        return settings
+    record = staterecord.read(settings.state_dir)
+    if record is None:
+        return settings
+    given = set(flags) | {n for n in setting_names() if env.get("AIMPORT_" + n.upper())}
+    if settings.config is not None:
+        given |= set(read_toml(settings.config))
+    fill = {n: getattr(record, n) for n in staterecord.RECORDED if n not in given}
+    if "root" in fill:
+        fill["root"] = Path(fill["root"])
+    return replace(settings, **fill)
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str = "table", out: Any = None) -> None:

@@ -19,7 +19,9 @@ def register(sub: Any) -> None:
         "and columns with a fixed value set get a drop-down list; fill it in and drop it as it is. "
         "--format txt writes a UTF-8-BOM tab-delimited file with a note row of [MANDATORY; ...] / "
         "[optional; ...] cells under the header, which the importer skips. "
-        "--all -o DIR writes the whole 'Examples and Templates' folder.",
+        "--all -o DIR writes the whole 'Examples and Templates' folder; with --examples it also holds a filled "
+        "example per import type, numbered in the order that imports them into an empty system "
+        "(01 UserGroup ... 10 OutboundCampaign): drop each into the folder its name starts with.",
         epilog="examples: aimport template Queues -o Queues.xlsx; aimport template Skills --format txt -o Skills.txt; "
         "aimport template Configuration -o Configuration.xlsx; aimport template --all -o 'Examples and Templates'",
     )
@@ -28,6 +30,8 @@ def register(sub: Any) -> None:
     t.add_argument("--format", choices=["xlsx", "txt"], default=None,
                    help="xlsx (default) or txt; without it, a .txt output name means txt")
     t.add_argument("--all", action="store_true", help="every template (.xlsx, and .txt where possible) into the folder -o")
+    t.add_argument("--examples", action="store_true",
+                   help="with --all: also a filled example per import type, numbered in import order")
     t.set_defaults(handler=do_template)
     e = sub.add_parser(
         "export", help="export configuration items as a Configuration workbook",
@@ -56,9 +60,11 @@ def do_template(args: argparse.Namespace) -> int:
                 raise CommandError("give either an import type or --all, not both", 2)
             if args.output.exists() and not args.output.is_dir():
                 raise CommandError(f"{args.output} is a file: --all writes into a folder", 2)
-            for p in templates.write_all(args.output):
+            for p in templates.write_all(args.output, examples=args.examples):
                 print(p)
             return 0
+        if args.examples:
+            raise CommandError("--examples goes with --all (it writes a folder)", 2)
         if not args.type:
             raise CommandError("name an import type, or use --all", 2)
         fmt = args.format or ("txt" if args.output.suffix.lower() == ".txt" else "xlsx")

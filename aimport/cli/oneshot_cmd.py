@@ -96,7 +96,8 @@ def do_check(args: argparse.Namespace) -> int:
     t = resolve_type(args.file, args.import_type)
     req = ImportRequest(path=args.file, import_type=t, import_key=f"check-{time.time_ns()}",
                         system_db=settings.system_db, work_dir=settings.work_dir, actor="check", dry_run=True,
-                        max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template)
+                        max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template,
+                        date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding)
     outcome = run_import(req)
     if args.json:
         json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": outcome.totals,

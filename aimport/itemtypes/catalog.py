@@ -145,6 +145,22 @@ USER = ItemType(
 
 ALL_TYPES: tuple[ItemType, ...] = (CALENDAR, SKILL, PRESENCE, SCRIPT, QUEUE, USER_GROUP, DIRECTORY, BLOCKED, USER)
 
+# the customers of an outbound campaign file: every row creates (aimport.campaigns.importer); not a store table
+CUSTOMER = ItemType(
+    key="customer", label="customer", table="customers", folder="OutboundCampaign", ref_key="ExternalId",
+    fields=(
+        Field("ExternalId", mandatory=True, description="customer id, unique in the campaign", max_length=200),
+        Field("Phone1", "phone", mandatory=True, description="first number to call"),
+        Field("Phone2", "phone"), Field("Phone3", "phone"),
+        Field("FirstName", max_length=200), Field("LastName", max_length=200), Field("Company", max_length=200),
+        Field("Priority", "int", min=1, max=10, description="1..10"),
+        Field("TimeZone", "timezone", description="IANA time zone of the customer"),
+    ),
+    identification=(("ExternalId",),),
+)
+# every kind of file a header can belong to: the wrong-folder hint compares a header with each of them
+HINT_TYPES: tuple[ItemType, ...] = ALL_TYPES + (CUSTOMER,)
+
 
 @dataclass(frozen=True)
 class Catalog:

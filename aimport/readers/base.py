@@ -12,6 +12,20 @@ Block = tuple[Sequence[int], list[Row]]  # (row numbers, rows): what ``RawSheet.
 BLOCK_ROWS = 2000
 
 
+# Excel's error values: a cell holding one is never data (a failed lookup must not clear a stored value)
+ERROR_VALUES = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!",
+    "#BLOCKED!", "#CONNECT!", "#FIELD!", "#BUSY!", "#UNKNOWN!", "#PYTHON!", "#EXTERNAL!",
+})
+DAYS_1904 = 1462  # a 1904-system serial plus this is the same day's 1900-system serial
+
+
+class CellError(str):
+    """A cell whose value is an error (``#N/A``, ``#REF!`` ...); its text is the error. Staging rejects the row."""
+
+    __slots__ = ()
+
+
 class ReadError(Exception):
     """The file cannot be read; ``code`` goes to ``.err``, ``message`` to ``.log``."""
 
@@ -30,12 +44,23 @@ class RawSheet:
     warnings: list[str] = field(default_factory=list)
     # the same rows in blocks of up to BLOCK_ROWS (cheaper per row); None: use ``rows``
     blocks: Callable[[], Iterator[Block]] | None = None
+    date1904: bool = False  # plain-number date serials count from 1904-01-01 (the workbook's date system)
 
     def iter_blocks(self) -> Iterator[Block]:
         """The rows in blocks, from ``blocks`` when the reader has it, else chunked from ``rows``."""
         if self.blocks is not None:
             return self.blocks()
         return _chunked(self.rows())
+
+
+def rebase_1904(blocks: Iterator[Block], columns: Sequence[int]) -> Iterator[Block]:
+    """Blocks with the plain-number date serials in ``columns`` moved from the 1904 to the 1900 date system."""
+    for nos, rows in blocks:
+        for row in rows:
+            for i in columns:
+                if i < len(row) and type(row[i]) in (int, float):
+                    row[i] += DAYS_1904
+        yield nos, rows
 
 
 def _chunked(rows: Iterator[tuple[int, Row]]) -> Iterator[Block]:
@@ -49,6 +74,7 @@ def _chunked(rows: Iterator[tuple[int, Row]]) -> Iterator[Block]:
 
 class Workbook(Protocol):
     warnings: list[str]
+    hidden: dict[str, str]  # hidden sheets (name -> "hidden" | "veryHidden"); sheet_names() leaves them out
 
     def sheet_names(self) -> list[str]: ...
 
@@ -60,8 +86,11 @@ class Workbook(Protocol):
 TEXT_EXTENSIONS = {".txt": "\t", ".tsv": "\t", ".csv": None}
 
 
-def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30) -> Workbook:
-    """Open ``path`` with the reader for its extension, or raise ReadError."""
+def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30, text_fallback: str = "cp1252") -> Workbook:
+    """Open ``path`` with the reader for its extension, or raise ReadError.
+
+    ``text_fallback``: the encoding of a text file without BOM that is not UTF-8 ("none": refuse it).
+    """
     ext = path.suffix.lower()
     if ext == ".xlsx" or ext == ".xlsm":
         from aimport.readers.xlsx import XlsxWorkbook
@@ -70,7 +99,7 @@ def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30) -> Workbook:
     if ext in TEXT_EXTENSIONS:
         from aimport.readers.text import TextWorkbook
 
-        return TextWorkbook(path, TEXT_EXTENSIONS[ext])
+        return TextWorkbook(path, TEXT_EXTENSIONS[ext], text_fallback)
     if ext in (".xls", ".xlsb", ".ods"):
         raise ReadError(
             "UNSUPPORTED_FORMAT",

@@ -1,4 +1,4 @@
-"""Tab-delimited .txt and .csv reader: BOM-aware, streaming, delimiter detection."""
+"""Tab-delimited .txt and .csv reader: BOM-aware, fallback encoding, strict quotes, streaming."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import csv
 import sys
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from aimport.readers.base import BLOCK_ROWS, Block, RawSheet, ReadError, Row
+from aimport.readers.textscan import check_spans, codec_label, quote_error, scan_text
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -55,22 +56,33 @@ def sniff_delimiter(first_line: str) -> str:
 class TextWorkbook:
     """A text file is a workbook of one sheet named after the file."""
 
-    def __init__(self, path: Path, delimiter: str | None) -> None:
+    def __init__(self, path: Path, delimiter: str | None, fallback: str = "cp1252") -> None:
         self.path = path
         self.warnings: list[str] = []
+        self.hidden: dict[str, str] = {}  # a text file has no hidden sheets
+        self._width = 0  # the widest row so far (to spot a quote that swallowed whole rows)
         try:
             with open(path, "rb") as fh:
                 head = fh.read(65536)
         except PermissionError:
             raise ReadError("FILE_UNREADABLE", "the file cannot be read (permission denied)") from None
         self.codec, warning = sniff_encoding(head)
+        scan = scan_text(path, self.codec)
+        if scan.bad is not None and self.codec == "utf-8" and fallback != "none":
+            first_bad = scan.bad
+            scan = scan_text(path, fallback)
+            if scan.bad is None:
+                self.codec = fallback
+                warning = (f"the file has no byte order mark and is not valid UTF-8 ({first_bad.where()}): "
+                           f"read as {codec_label(fallback)} (setting text_fallback_encoding); "
+                           "save it as UTF-8 with BOM or Unicode text to be sure")
+        if scan.bad is not None:
+            raise scan.bad.error(self.codec, fallback)
+        self._nul = scan.has_nul
         if warning:
             self.warnings.append(warning)
         if delimiter is None:
-            try:
-                text = head.decode(self.codec, errors="replace")
-            except UnicodeDecodeError:
-                text = ""
+            text = head.decode(self.codec, errors="replace")
             delimiter = sniff_delimiter(text.lstrip("\ufeff").splitlines()[0] if text.strip() else "")
         self.delimiter = delimiter
 
@@ -84,32 +96,30 @@ class TextWorkbook:
         for nos, rows in self._blocks():
             yield from zip(nos, rows)
 
-    def _has_nul(self) -> bool:
-        """Whether the file may hold NUL characters (UTF-16: conservatively, any two zero bytes in a row)."""
-        needle = b"\x00" if self.codec.startswith("utf-8") else b"\x00\x00"
-        tail = b""
-        with open(self.path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                if needle in tail + chunk[:1] or needle in chunk:
-                    return True
-                tail = chunk[-1:]
-        return False
-
     def _blocks(self) -> Iterator[Block]:
-        """Blocks of (line numbers, rows), blank rows left out; csv.reader runs at C speed over the file."""
+        """Blocks of (line numbers, rows), blank rows left out; csv.reader runs at C speed over the file.
+
+        Strict quoting: a quoted cell ends at a quote followed by the delimiter or a line end, and the
+        file must not end inside one; a quote inside an unquoted cell (``5" floppy``) is just a character.
+        """
         line = 0
         try:
             with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
                 lines: Iterable[str] = fh
-                if self._has_nul():
+                if self._nul:
                     lines = (ln.replace("\x00", "") if "\x00" in ln else ln for ln in fh)
-                reader = csv.reader(lines, delimiter=self.delimiter)
+                reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
                 while True:
                     rows = list(islice(reader, BLOCK_ROWS))
                     if not rows:
                         return
                     end = reader.line_num
-                    nos = range(line + 1, end + 1) if end - line == len(rows) else _line_numbers(rows, line)
+                    self._width = max(self._width, max(map(len, rows)))
+                    if end - line == len(rows):
+                        nos: Sequence[int] = range(line + 1, end + 1)
+                    else:  # some cell runs over a line end: the quote must really be meant
+                        nos = _line_numbers(rows, line)
+                        check_spans(nos, rows, self.delimiter, self._width)
                     line = end
                     joined = list(map("".join, rows))
                     if not all(map(str.strip, joined)):  # blank rows (no cell with text) are skipped
@@ -121,21 +131,18 @@ class TextWorkbook:
             raise self._exact_error() from None
 
     def _exact_error(self) -> ReadError:
-        """Read again row by row to say exactly where the file goes wrong (an error path only)."""
-        row_no = 0
+        """Read again to say exactly where the file goes wrong (an error path only)."""
+        scan = scan_text(self.path, self.codec)
+        if scan.bad is not None:
+            return scan.bad.error(self.codec, "none")
+        start = 0
         try:
             with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
-                reader = csv.reader((ln.replace("\x00", "") for ln in fh), delimiter=self.delimiter)
+                reader = csv.reader((ln.replace("\x00", "") for ln in fh), delimiter=self.delimiter, strict=True)
                 for _row in reader:
-                    row_no = reader.line_num
-        except UnicodeDecodeError as exc:
-            return ReadError(
-                "BAD_ENCODING",
-                f"invalid {self.codec.upper().replace('-SIG', '')} bytes after line {row_no} "
-                f"(byte {exc.start} of a chunk): save the file as UTF-8 with BOM or Unicode text",
-            )
+                    start = reader.line_num
         except csv.Error as exc:
-            return ReadError("BAD_FORMAT", f"line {row_no + 1}: {exc}")
+            return quote_error(self.path, self.codec, self.delimiter, start + 1, str(exc))
         return ReadError("FILE_UNREADABLE", "the file changed while it was read")
 
     def close(self) -> None:

@@ -9,7 +9,10 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from aimport.readers.base import BLOCK_ROWS, Block, RawSheet, ReadError, Row
+from defusedxml import ElementTree
+
+from aimport.readers.base import BLOCK_ROWS, Block, CellError, RawSheet, ReadError, Row
+from aimport.readers.xlsxparts import book_info, error_cells, totals_rows
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -65,8 +68,6 @@ def uncalculated_formulas(path: Path) -> list[str]:
 
     Such cells read as empty: the importer uses the value Excel stored, never the formula text.
     """
-    from defusedxml import ElementTree
-
     with zipfile.ZipFile(path) as zf:
         parts = [n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
         hits = [n for n in parts if _scan(zf, n)]
@@ -129,46 +130,89 @@ class XlsxWorkbook:
         self.path = path
         self.warnings: list[str] = []
         try:
+            with zipfile.ZipFile(path) as zf:
+                self._info = book_info(zf)
+        except (KeyError, ElementTree.ParseError, ValueError) as exc:
+            raise ReadError("NOT_A_WORKBOOK", f"the workbook cannot be read: xl/workbook.xml: {exc}") from None
+        try:
             self._wb = CalamineWorkbook.from_path(str(path))
-            self._names = list(self._wb.sheet_names)
+            names = list(self._wb.sheet_names)
         except Exception as exc:  # calamine raises its own error types
             raise ReadError("NOT_A_WORKBOOK", f"the workbook cannot be read: {exc}") from None
+        self.hidden = {n: self._info.state(n) for n in names if self._info.state(n) != "visible"}
+        self._names = [n for n in names if n not in self.hidden]
+        self._last: tuple[str, Any] | None = None  # the sheet loaded last (a sheet is often asked for twice)
         # the first sheet loads while the formula scan below runs (the workbook is busy until it is done)
         self._load: _Load | None = _Load(self._wb, self._names[0]) if self._names else None
         for sheet in uncalculated_formulas(path):
-            self.warnings.append(f"sheet {sheet!r} has formulas without a calculated value (the file was written by "
-                                 "a program that does not calculate): they read as empty; open and save it in Excel first")
+            if sheet not in self.hidden:
+                self.warnings.append(f"sheet {sheet!r} has formulas without a calculated value (the file was written "
+                                     "by a program that does not calculate): they read as empty; open and save it in "
+                                     "Excel first")
 
     def sheet_names(self) -> list[str]:
+        """The visible sheets, in workbook order (hidden and very hidden sheets are never imported)."""
         return list(self._names)
 
     def sheet(self, name: str) -> RawSheet:
-        return RawSheet(name=name, rows=lambda: self._rows(name), blocks=lambda: self._blocks(name))
+        part = self._info.part(name)
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                totals = totals_rows(zf, part)
+        except (KeyError, ElementTree.ParseError, ValueError) as exc:
+            raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r}: a table part cannot be read: {exc}") from None
+        skip = {r for _, lo, hi in totals for r in range(lo, hi + 1)}
+        notes = [f"table {table!r}: its totals row {lo if lo == hi else f'{lo}-{hi}'} is not data and was skipped"
+                 for table, lo, hi in totals]
+        return RawSheet(name=name, rows=lambda: self._rows(name, skip), blocks=lambda: self._blocks(name, skip),
+                        warnings=notes, date1904=self._info.date1904)
 
     def _sheet(self, name: str) -> Any:
+        if self._last is not None and self._last[0] == name:
+            return self._last[1]
         load, self._load = self._load, None
+        sheet = None
         if load is not None:
             load.join()
             if load.sheet_name == name:
                 if load.error is not None:
                     raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {load.error}") from None
-                return load.sheet
-        try:
-            return self._wb.get_sheet_by_name(name)
-        except Exception as exc:
-            raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
+                sheet = load.sheet
+        if sheet is None:
+            try:
+                sheet = self._wb.get_sheet_by_name(name)
+            except Exception as exc:
+                raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
+        self._last = (name, sheet)
+        return sheet
 
-    def _rows(self, name: str) -> Iterator[tuple[int, Row]]:
-        for nos, rows in self._blocks(name):
+    def _errors(self, name: str) -> dict[int, list[tuple[int, CellError]]]:
+        """Row index -> (column index, error) of the sheet's error cells (0-based, as in the sheet)."""
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                found = error_cells(zf, self._info.part(name))
+        except (KeyError, ElementTree.ParseError, ValueError, zipfile.BadZipFile) as exc:
+            raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
+        by_row: dict[int, list[tuple[int, CellError]]] = {}
+        for (r, c), err in found.items():
+            by_row.setdefault(r, []).append((c, err))
+        return by_row
+
+    def _rows(self, name: str, skip: set[int]) -> Iterator[tuple[int, Row]]:
+        for nos, rows in self._blocks(name, skip):
             yield from zip(nos, rows)
 
-    def _blocks(self, name: str) -> Iterator[Block]:
+    def _blocks(self, name: str, skip: set[int]) -> Iterator[Block]:
         """Blocks of (row numbers, rows); rows of empty cells only are left out, whole floats become ints.
 
         calamine yields rows from the sheet's first row (row 1) but columns from the
-        first used column; the shift is the same for header and data rows.
+        first used column; the shift is the same for header and data rows. calamine reads
+        error cells as empty: they are put back as CellError; table totals rows (``skip``) are left out.
         """
-        it = self._sheet(name).iter_rows()
+        sheet = self._sheet(name)
+        it = sheet.iter_rows()
+        errors = self._errors(name)
+        first_col = sheet.start[1] if errors and sheet.start else 0
         float_ = float
         done = 0
         while True:
@@ -176,7 +220,12 @@ class XlsxWorkbook:
             if not rows:
                 return
             nos: Sequence[int] = range(done + 1, done + 1 + len(rows))
+            if errors:
+                _put_errors(rows, done, first_col, errors)
             done += len(rows)
+            if skip and not skip.isdisjoint(nos):
+                keep = [i for i, n in enumerate(nos) if n not in skip]
+                nos, rows = [nos[i] for i in keep], [rows[i] for i in keep]
             if not all(map(any, rows)):  # some row may hold empty cells only
                 keep = [i for i, r in enumerate(rows) if r.count("") != len(r)]
                 nos, rows = [nos[i] for i in keep], [rows[i] for i in keep]
@@ -186,6 +235,7 @@ class XlsxWorkbook:
                 yield nos, rows
 
     def close(self) -> None:
+        self._last = None
         if self._load is not None:
             self._load.join()
             self._load = None
@@ -193,3 +243,16 @@ class XlsxWorkbook:
             self._wb.close()
         except Exception:
             pass
+
+
+def _put_errors(rows: list[Row], done: int, first_col: int, errors: dict[int, list[tuple[int, CellError]]]) -> None:
+    """Put the error cells of rows ``done``.. (0-based row indexes) back into the block, in place."""
+    for r in range(done, done + len(rows)):
+        for c, err in errors.get(r, ()):
+            row = rows[r - done]
+            i = c - first_col
+            if i < 0:
+                continue
+            if i >= len(row):
+                row.extend([""] * (i + 1 - len(row)))
+            row[i] = err
