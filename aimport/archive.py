@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from aimport import faults, logs
-from aimport.layout import history_candidates, history_stamp, move_no_clobber, write_atomic
+from aimport.layout import display_name, history_candidates, history_stamp, move_no_clobber, write_atomic
 
 if TYPE_CHECKING:
     from aimport.job import JobContext
@@ -35,13 +35,25 @@ def move_to_history(src: Path, history_dir: Path, preferred: str, started: dt.da
     return move_no_clobber(src, history_dir, names[start:])
 
 
+def result_value(value: Any) -> str:
+    """One ``.result`` value on one line: a backslash is ``\\\\``, a line break ``\\n``/``\\r``, other control
+    characters ``\\xNN`` (so a file name with a newline cannot add or break a line)."""
+    text = "" if value is None else str(value)
+    return display_name(text.replace("\\", "\\\\"))
+
+
 def result_text(fields: dict[str, Any], sheets: list[dict[str, Any]]) -> str:
-    lines = [f"{k}: {'' if fields.get(k) is None else fields[k]}" for k in RESULT_ORDER if k in fields]
-    lines += [f"{k}: {v}" for k, v in fields.items() if k not in RESULT_ORDER]
+    lines = [f"{k}: {result_value(fields.get(k))}" for k in RESULT_ORDER if k in fields]
+    lines += [f"{k}: {result_value(v)}" for k, v in fields.items() if k not in RESULT_ORDER]
     for s in sheets:
         for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
-            lines.append(f"sheet.{s['sheet']}.{k}: {s.get(k, 0)}")
+            lines.append(f"sheet.{result_value(s['sheet'])}.{k}: {s.get(k, 0)}")
     return "\n".join(lines) + "\n"
+
+
+def _check_folders(ctx: JobContext, import_type: str) -> None:
+    for p in ctx.layout.type_problems(import_type):
+        raise NotADirectoryError(f"the folder {p.folder} {p.problem}; the file waits until it is a real folder again")
 
 
 def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: list[dict[str, Any]]) -> None:
@@ -86,6 +98,7 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
                 await _vanished(ctx, import_id, import_type, src, outcome, duration_ms)
                 return
             faults.oserror("archive")
+            _check_folders(ctx, import_type)  # History/ is a real folder inside the root, right before each use
             if dest is None:
                 recorded = free_history_name(history, src.name, started)
                 await ctx.audit.set_history(import_id, recorded)

@@ -72,6 +72,8 @@ def _column(f: Field, col: Sequence[Any]) -> list[Any]:
     kind = f.kind
     if kind in ("text", "ref", "phone") and set(map(type, col)) == STR_ONLY:
         stripped = list(map(str.strip, col))
+        if "\x00" in "".join(stripped):
+            raise Slow  # a NUL character: a rejected row (Stage._parse_row says where)
         if kind == "phone":
             if not all(map(CLEAN_PHONE.fullmatch, filter(None, stripped))):
                 return _cells(f, col)  # separators to remove, or a bad number
@@ -96,6 +98,8 @@ def _cells(f: Field, col: Sequence[Any]) -> list[Any]:
                 if not text:
                     append(None)
                     continue
+                if "\x00" in text:
+                    raise Slow
                 if fast is not None:
                     append(fast(f, text))
                     continue

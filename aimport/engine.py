@@ -14,10 +14,11 @@ from typing import Any, Callable
 
 from aimport import faults, store
 from aimport.importlog import ImportLog
-from aimport.itemtypes.catalog import CATALOG, Catalog
+from aimport.itemtypes.catalog import CATALOG, USER, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
 from aimport.staging import Stage, StagedSheet
+from aimport.users import LogonGuard
 
 
 @dataclass
@@ -45,7 +46,8 @@ class Reject(Exception):
 class Applier:
     """Applies staged sheets inside the caller's transaction on ``conn``."""
 
-    def __init__(self, conn: sqlite3.Connection, log: ImportLog, by: str, catalog: Catalog = CATALOG) -> None:
+    def __init__(self, conn: sqlite3.Connection, log: ImportLog, by: str, catalog: Catalog = CATALOG,
+                 logon_user: str | None = None) -> None:
         self.conn = conn
         self.log = log
         self.by = by
@@ -55,6 +57,9 @@ class Applier:
         self._plain = False
         self.stage_attached = False  # the caller ATTACHed the scratch database as "stage"
         self._creates: list[tuple[Any, ...]] = []
+        self._guard: LogonGuard | None = None
+        self._logon_user = logon_user
+        self._complete = True  # the sheet has every column a create needs, and staging checked each object
 
     def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetStats:
         t = staged.item
@@ -67,11 +72,18 @@ class Applier:
         self._bulk_names = [n for n in names if n != "Id"] if bulk else None
         self._plain = bulk and all(t.field(n).kind not in ("ref", "list") for n in self._bulk_names or ())
         self._creates = []
+        self._complete = _complete(t, set(names))
+        if t is USER and self._guard is None:
+            self._guard = LogonGuard.load(self.conn, self._logon_user)
         done = 0
         only: set[int] | None = None
-        if self._plain and "Id" not in names and self.stage_attached:
-            # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row
-            created, only = store.create_unmatched(self.conn, t, names, f"stage.{staged.table}", staged.duplicates, self.by)
+        if self._plain and "Id" not in names and self.stage_attached and _complete(t, set(names), some_of_any=True):
+            # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row, and so do
+            # rows without any of the mandatory_any values this file has (a create of those is rejected)
+            unsure = set() if self._complete else self._without_any(t, names, staged)
+            created, only = store.create_unmatched(self.conn, t, names, f"stage.{staged.table}",
+                                                   staged.duplicates | unsure, self.by)
+            only |= unsure
             stats.created += created
             faults.point("mid_transaction")
         for batch in stage.staged_rows(staged, only):
@@ -125,6 +137,10 @@ class Applier:
                              "leave Id empty to create, or identify by another column")
             if target is not None:
                 break
+        if t is USER and target is not None and self._guard is not None:
+            refusal = self._guard.refusal(target, delete, values, names)
+            if refusal:
+                raise Reject(*refusal)
         if delete:
             if target is None:
                 raise Reject("Delete", f"no existing {t.label} matches this row, nothing to delete")
@@ -141,6 +157,11 @@ class Applier:
                 if None not in key and ids.get(key, target) != target:
                     raise Reject("/".join(ident), f"{'/'.join(ident)} {show('/'.join(map(str, key)))} already belongs "
                                  f"to another {t.label}")
+        if target is None:
+            self._check_create(t, values)
+        elif not self._complete:
+            current = existing.get(target) or store.get_rows(self.conn, t, [target]).get(target, {})
+            self._check_object(t, {**current, **values})
         if target is None and self._plain:  # plain values, bulk create: nothing to resolve
             self._creates.append(tuple(values.get(n) for n in self._bulk_names or ()))
             return "created"
@@ -190,6 +211,33 @@ class Applier:
             self._refs.pop(t.key, None)
         return "updated"
 
+    def _without_any(self, t: ItemType, names: list[str], staged: StagedSheet) -> set[int]:
+        """Rows (not deletes, not duplicates) in which every mandatory_any column the file has is empty."""
+        empty = " AND ".join(f"v{i} IS NULL" for i, n in enumerate(names) if n in t.mandatory_any)
+        rows = {r for (r,) in self.conn.execute(f"SELECT row_no FROM stage.{staged.table} WHERE del = 0 AND {empty}")}
+        return rows - staged.duplicates
+
+    def _check_create(self, t: ItemType, values: dict[str, Any]) -> None:
+        """A row that creates needs every mandatory value (staging checked the columns the file has)."""
+        missing = [f.name for f in t.fields if f.mandatory and values.get(f.name) is None]
+        if missing:
+            why = (f"the file has no {missing[0]} column" if len(missing) == 1 else "the file has no such columns")
+            raise Reject(missing[0], f"no {t.label} matches this row, and creating one needs {', '.join(missing)} "
+                         f"({why})")
+        if not self._complete:
+            self._check_object(t, values)
+
+    @staticmethod
+    def _check_object(t: ItemType, obj: dict[str, Any]) -> None:
+        """The type's checks of a whole object, on the object as it would be stored."""
+        if t.mandatory_any and not any(obj.get(n) for n in t.mandatory_any):
+            raise Reject(None, f"one of {', '.join(t.mandatory_any)} is needed")
+        if t.row_check is not None:
+            reason = t.row_check({k: v for k, v in obj.items() if v is not None})
+            if reason:
+                column, _, why = reason.partition(": ")  # "Column: reason"
+                raise Reject(column, why or reason)
+
     def _remember(self, t: ItemType, values: dict[str, Any], rid: int, idmaps: dict[tuple[str, ...], dict[tuple[Any, ...], int]]) -> None:
         for ident, ids in idmaps.items():
             if all(values.get(n) is not None for n in ident) and ident != ("Id",):
@@ -226,3 +274,11 @@ class Applier:
             seen.add(node)
             chain.append(str(store.ref_name(self.conn, t, node)))
             node = store.ref_of(self.conn, t, f, node)
+
+
+def _complete(t: ItemType, names: set[str], some_of_any: bool = False) -> bool:
+    """Whether a sheet with these columns holds every value a create needs and staging decided the object checks
+    (``some_of_any``: one of the mandatory_any columns is enough)."""
+    anyof = any if some_of_any and t.mandatory_any else all
+    return (all(f.name in names for f in t.fields if f.mandatory)
+            and anyof(n in names for n in t.mandatory_any) and all(n in names for n in t.check_fields))

@@ -24,10 +24,15 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("ALL_ROWS_REJECTED", "failed", False, "every data row was rejected; nothing was applied"),
     ErrorCode("NO_ROWS", "failed", False, "the file (or sheet) has a header but no data rows, or the workbook has no sheets"),
     ErrorCode("EMPTY_FILE", "failed", False, "the file is 0 bytes"),
-    ErrorCode("NO_HEADER", "failed", False, "no row in the first 10 looks like a header of this import type "
+    ErrorCode("NO_HEADER", "failed", False, "no row in the first 10 looks like a header of this import type; when "
+              "it looks like another type's header the .log names the folder it belongs in "
               "(partial when it skips one sheet of a Configuration workbook)"),
-    ErrorCode("MISSING_COLUMN", "failed", False, "a mandatory column is missing from the header row "
-              "(partial when it skips one sheet of a Configuration workbook)"),
+    ErrorCode("MISSING_COLUMN", "failed", False, "the header row has no identification column (Id or one of the "
+              "type's keys; Directory also takes FirstName, LastName or Company to create), or a campaign's "
+              "customers sheet lacks ExternalId or Phone1 (partial when it skips one sheet of a Configuration workbook)"),
+    ErrorCode("WRONG_FOLDER", "failed", False, "the header row fits another import type better than this folder's "
+              "(it holds all the columns this type knows and more of the other's); the .log names the folder it "
+              "belongs in (partial when it skips one sheet of a Configuration workbook)"),
     ErrorCode("DUPLICATE_COLUMN", "failed", False, "the same column appears twice in the header row "
               "(partial when it skips one sheet of a Configuration workbook)"),
     ErrorCode("UNSUPPORTED_FORMAT", "failed", False, "extension is not .xlsx/.txt/.csv (e.g. .xls, .ods, .pdf), "

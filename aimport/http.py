@@ -41,14 +41,20 @@ def readyz(svc: Any, now: float) -> tuple[int, dict[str, Any]]:
     checks: dict[str, bool] = {}
     layout = s.layout
     if s.enabled:
-        checks["folders"] = all(layout.type_dir(t).is_dir() and layout.in_process_dir(t).is_dir() for t in IMPORT_TYPES)
+        checks["folders"] = not any(layout.type_problems(t) for t in IMPORT_TYPES)  # real folders, no links
         sched = svc.scheduler
         checks["recent_scan"] = bool(sched and sched.last_scan and now - sched.last_scan < 2 * s.rescan_s + 5)
-    checks["export_folder"] = layout.export_dir.is_dir()
+    checks["export_folder"] = layout.folder_problem(layout.export_dir) is None
+    state_disk = getattr(getattr(svc, "ctx", None), "state_disk", None)
+    disk = state_disk.problem if state_disk is not None else ""
+    checks["state_disk"] = not disk  # audit writes are getting through (false while they wait for space)
     checks["state_writable"] = os.access(s.state_dir, os.W_OK)
     checks["stores"] = all(os.access(p, os.W_OK) for p in (s.system_db, s.audit_db) if p.exists())
     ok = all(checks.values())
-    return (200 if ok else 503), {"status": "ready" if ok else "not ready", "checks": checks}
+    body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
+    if disk:
+        body["state_disk"] = disk
+    return (200 if ok else 503), body
 
 
 async def handle(svc: Any, stream: SocketStream) -> None:

@@ -16,10 +16,14 @@ from typing import Any, Awaitable, Callable, Iterator
 import anyio
 from anyio import to_process
 
-from aimport import faults, logs, store
+from aimport import faults, filestate, logs, store
 from aimport.archive import archive
 from aimport.audit import Audit
-from aimport.layout import Layout
+from aimport.claims import ClaimBook
+from aimport.filestate import FileIdentity
+from aimport import statedisk
+from aimport.statedisk import StateDisk
+from aimport.layout import Layout, display_name
 from aimport.settings import Settings
 from aimport.worker import ImportOutcome, ImportRequest, run_import
 
@@ -48,10 +52,16 @@ class JobContext:
     process_limiter: anyio.CapacityLimiter
     observer: Any = None  # metrics hooks (aimport.metrics.Metrics) or None
     in_flight: set[Path] = field(default_factory=set)
+    state_disk: StateDisk = field(default_factory=StateDisk)  # audit writes waiting out a full state disk
     runner: Callable[[ImportRequest], Awaitable[ImportOutcome]] | None = None  # default: worker process
     retry_transient: bool = True  # the service retries disk/store trouble; a foreground import reports it
+    claims: ClaimBook = field(init=False)  # import keys bound to the claimed files (aimport.claims)
+
+    def __post_init__(self) -> None:
+        self.claims = ClaimBook(self.settings.state_dir)
 
     def import_key(self, import_id: int) -> str:
+        """The ledger key of an import claimed before claim records existed (audit uuid + import id)."""
         return f"{self.audit_uuid}-{import_id}"
 
     def notify(self, name: str, *args: Any) -> None:
@@ -113,26 +123,41 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
     fd, elsewhere = lock(path)
     if elsewhere:  # another instance is claiming it right now
         return
+    claim = None
     try:
-        size = path.stat().st_size
+        ident = FileIdentity.of(os.fstat(fd) if fd is not None else path.stat())
+        size = ident.size
+        # the key is bound to the file before it enters InProcess/: recovery finds it from the file alone
+        claim = await anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name)
         os.rename(path, dest)
     except FileNotFoundError:
         _close(fd)
+        ctx.claims.forget(ident if claim is not None else None)
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="the file was gone before it could be claimed (removed, or taken by another instance)")
         return
     except OSError as exc:
         _close(fd)
-        await ctx.audit.event("claim_failed", None, file=path.name, type=import_type, error=str(exc))
+        ctx.claims.forget(ident if claim is not None else None)
+        await statedisk.event(ctx.state_disk, ctx.audit, "claim_failed", None, file=display_name(path.name),
+                              type=import_type, error=str(exc))
+        logs.get().error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
+                         f"{import_type} drop folder and is tried again at the next rescan",
+                         extra={"type": import_type, "file": display_name(path.name)})
         return
+    assert claim is not None
     faults.point("after_claim")
     try:
-        import_id = await ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user)
-        await ctx.audit.event("claimed", import_id, file=path.name, type=import_type, in_process=str(dest))
+        import_id = await statedisk.patiently(  # the file is in InProcess/: wait out a full state disk
+            ctx.state_disk, f"record the claim of {display_name(path.name)}",
+            lambda: ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user),
+            ctx.audit.db.rollback if ctx.audit.db is not None else None)
+        await statedisk.event(ctx.state_disk, ctx.audit, "claimed", import_id, file=path.name, type=import_type,
+                              in_process=str(dest), key=claim.key)
     except BaseException:
         _close(fd)
         raise
-    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd)
+    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=claim.key, claimed_as=ident)
 
 
 def _close(fd: int | None) -> None:
@@ -141,39 +166,75 @@ def _close(fd: int | None) -> None:
 
 
 async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
-                      lock_fd: int | None = None) -> None:
-    """Import a file already in InProcess/ (fresh claim or recovery) and archive it."""
+                      lock_fd: int | None = None, key: str | None = None,
+                      claimed_as: FileIdentity | None = None) -> None:
+    """Import a file already in InProcess/ (fresh claim or recovery) and archive it.
+
+    ``key`` is the file's claim key (a new claim is recorded when None); ``claimed_as`` the
+    file's identity when it was claimed: a file that changed since waits until it is stable.
+    """
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
     ctx.in_flight.add(dest)
     ctx.notify("import_started", import_type)
+    inode = filestate.identity(dest)
     try:
+        if key is None:
+            key = (await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name)).key \
+                if inode is not None else ctx.import_key(import_id)
         with held(dest, lock_fd):
             await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
             logs.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
-            outcome = await run_until_done(ctx, import_id, dest, import_type)
+            req = make_request(ctx, import_id, dest, import_type, key)
+            state = await anyio.to_thread.run_sync(filestate.check, dest, claimed_as)
+            if state.reason and state.now is not None:
+                req = await _wait_unchanged(ctx, import_id, req, state.reason)
+            else:
+                req.expect, req.check_writers = state.now, True
+            outcome = await run_until_done(ctx, import_id, req)
             await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000))
+        ctx.claims.forget(inode)
     finally:
         ctx.in_flight.discard(dest)
         ctx.notify("import_finished", import_type)
 
 
-async def run_until_done(ctx: JobContext, import_id: int, dest: Path, import_type: str) -> ImportOutcome:
+async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, change: str) -> ImportRequest:
+    """The claimed file changed (or is still open for writing): it waits in InProcess/ until it is stable."""
+    dest, settle_s = req.path, ctx.settings.settle_ms / 1000
+    text = (f"{dest.name} changed after it was claimed ({change}); nothing of it was applied; it waits in InProcess/ "
+            f"and is imported from scratch once it has not changed for {settle_s:g}s")
+    await statedisk.event(ctx.state_disk, ctx.audit, "file_changed", import_id, file=dest.name,
+                          type=req.import_type, change=change)
+    logs.get().warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
+    _note(req.log_path, "WARNING", text)
+    ident = await filestate.wait_stable(dest, settle_s)
+    req.expect = ident
+    req.check_writers = ident is not None and not await anyio.to_thread.run_sync(filestate.open_for_writing, dest)
+    return req
+
+
+async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) -> ImportOutcome:
     """Run the import; a failure the store's ledger contradicts takes the ledger's outcome (it committed).
 
     Trouble with the state disk or the store (TRANSIENT) applied nothing: the file stays in
-    InProcess/ and the import is run again with backoff until it gets through.
+    InProcess/ and the import is run again with backoff until it gets through. A file that
+    changed while it was read (FILE_CHANGED) was rolled back: it is imported again from scratch
+    once it is stable.
     """
-    req = make_request(ctx, import_id, dest, import_type)
+    dest, import_type = req.path, req.import_type
     delay = 1.0
     while True:
         outcome = await _run_worker(ctx, req)
         if outcome.status != "failed":
             return outcome
-        committed = await anyio.to_thread.run_sync(_ledger_or_none, ctx, import_id)
+        committed = await anyio.to_thread.run_sync(_ledger_or_none, ctx, req.import_key)
         if committed is not None:
             return committed
+        if outcome.error_code == "FILE_CHANGED":
+            req = await _wait_unchanged(ctx, import_id, req, str(outcome.extra.get("error", "")))
+            continue
         if not is_transient(outcome) or not ctx.retry_transient:
             if outcome.error_code == "WORKER_CRASHED":
                 _note(req.log_path, "ERROR", "the import worker process died (out of memory or killed); nothing was applied")
@@ -211,9 +272,9 @@ def _note(log_path: Path | None, level: str, text: str) -> None:
         pass
 
 
-def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str) -> ImportRequest:
+def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, key: str | None = None) -> ImportRequest:
     s = ctx.settings
-    key = ctx.import_key(import_id)
+    key = key or ctx.import_key(import_id)
     return ImportRequest(
         path=dest, import_type=import_type, import_key=key, system_db=s.system_db, work_dir=s.work_dir,
         actor=s.logon_user or "", max_unzipped_bytes=s.max_unzipped_mb << 20,
@@ -222,11 +283,11 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str) 
     )
 
 
-def ledger_outcome(ctx: JobContext, import_id: int) -> ImportOutcome | None:
-    """The committed outcome of an import, if its transaction committed (a plain read: never waits for writers)."""
+def ledger_outcome(ctx: JobContext, key: str) -> ImportOutcome | None:
+    """The committed outcome of the import ledgered under ``key`` (a plain read: never waits for writers)."""
     conn = store.connect(ctx.settings.system_db)
     try:
-        row = store.ledger_get(conn, ctx.import_key(import_id))
+        row = store.ledger_get(conn, key)
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
             raise
@@ -235,14 +296,13 @@ def ledger_outcome(ctx: JobContext, import_id: int) -> ImportOutcome | None:
         conn.close()
     if row is None:
         return None
-    key = ctx.import_key(import_id)
     return ImportOutcome(row["status"], row["error_code"], row["sha256"], row["stats"].get("totals", {}),
                          row["stats"].get("sheets", []), ctx.settings.work_dir / f"{key}.log",
                          {"result_fields": row["stats"].get("result_fields", {})})
 
 
-def _ledger_or_none(ctx: JobContext, import_id: int) -> ImportOutcome | None:
+def _ledger_or_none(ctx: JobContext, key: str) -> ImportOutcome | None:
     try:
-        return ledger_outcome(ctx, import_id)
+        return ledger_outcome(ctx, key)
     except sqlite3.Error:
         return None  # the store cannot be read: the worker could not have committed either

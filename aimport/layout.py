@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -59,13 +61,80 @@ class Layout:
         return dirs
 
     def ensure(self) -> list[Path]:
-        """Create every missing folder; return the ones that had to be created."""
-        created = []
-        for d in self.all_dirs():
-            if not d.is_dir():
-                d.mkdir(parents=True, exist_ok=True, mode=0o755)
-                created.append(d)
-        return created
+        """Create every missing folder; return the ones that had to be created (see :meth:`survey`)."""
+        return self.survey().created
+
+    def survey(self, import_types: tuple[str, ...] = IMPORT_TYPES) -> "FolderSurvey":
+        """Create missing folders where their parent is usable; report every folder that is not.
+
+        Never raises and never creates anything below a folder that is a link, a file or outside the root.
+        """
+        out = FolderSurvey()
+        chain = [self.root / f"{self.server}_{self.unit}", self.automatic]
+        for d in chain:
+            if not self._usable(d, out):
+                return out
+        for t in import_types:
+            if self._usable(self.type_dir(t), out):
+                self._usable(self.in_process_dir(t), out)
+                self._usable(self.history_dir(t), out)
+        self._usable(self.export_dir, out)
+        return out
+
+    def _usable(self, d: Path, out: "FolderSurvey") -> bool:
+        problem = self.folder_problem(d)
+        if problem == MISSING:
+            try:
+                d.mkdir(parents=d.parent == self.root, exist_ok=True, mode=0o755)
+                out.created.append(d)
+            except OSError as exc:
+                out.problems.append(FolderProblem(d, f"cannot be created ({exc.strerror or exc})"))
+                return False
+            problem = self.folder_problem(d)
+        if problem:
+            out.problems.append(FolderProblem(d, problem))
+            return False
+        return True
+
+    def folder_problem(self, d: Path) -> str | None:
+        """Why folder ``d`` (inside the root) must not be used now, or None when it is a real directory there.
+
+        The folder itself is opened with no-follow (a link in its place is refused), and its resolved
+        path must be exactly where it should be under the resolved root (no link on the way).
+        """
+        try:
+            fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return MISSING
+        except OSError as exc:
+            try:
+                st = os.lstat(d)
+            except OSError:
+                return f"cannot be opened ({exc.strerror or exc})"
+            if stat.S_ISLNK(st.st_mode):
+                return "is a symbolic link; aimport never follows links out of the import root"
+            if not stat.S_ISDIR(st.st_mode):
+                return "is not a folder (a file is in its place)"
+            return f"cannot be opened ({exc.strerror or exc})"
+        os.close(fd)
+        root = os.path.realpath(self.root)
+        try:
+            rel = os.path.relpath(os.path.abspath(d), os.path.abspath(self.root))
+        except ValueError:
+            return "is outside the import root"
+        if rel.startswith(os.pardir) or os.path.realpath(d) != os.path.normpath(os.path.join(root, rel)):
+            return "is reached through a symbolic link that leads outside the import root"
+        return None
+
+    def type_problems(self, import_type: str) -> list[FolderProblem]:
+        """The folders an import of ``import_type`` uses (drop, InProcess/, History/) that are not usable now."""
+        out = []
+        for d in (self.automatic, self.type_dir(import_type), self.in_process_dir(import_type), self.history_dir(import_type)):
+            problem = self.folder_problem(d)
+            if problem:
+                out.append(FolderProblem(d, problem))
+                break
+        return out
 
     def type_of(self, path: Path) -> str | None:
         """The import type whose drop folder directly holds ``path``."""
@@ -75,21 +144,74 @@ class Layout:
         return None
 
 
+MISSING = "is missing"
+HISTORY_NAME_MAX = 240  # bytes: + "." + ".result" + ".tmp" (the side file's temp name) stays under NAME_MAX (255)
+MAX_EXT_BYTES = 16
+
+
+@dataclass(frozen=True)
+class FolderProblem:
+    folder: Path
+    problem: str  # "is a symbolic link; ...", "is not a folder (...)", ...
+
+
+@dataclass
+class FolderSurvey:
+    created: list[Path] = field(default_factory=list)
+    problems: list[FolderProblem] = field(default_factory=list)
+
+
+def display_name(name: str) -> str:
+    """A file name as text that is safe in a log line, an audit event and a side file.
+
+    Bytes that are not UTF-8 show as ``\\xNN``; control characters (a newline) as ``\\n``, ``\\xNN``.
+    """
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        return text
+    return "".join(_CONTROL.get(ch, f"\\x{ord(ch):02x}") if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
+
+
+_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def is_utf8_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def history_stamp(at: datetime) -> str:
     """``yyyyMMdd_HHmmss`` in local time, 24-hour clock."""
     return at.astimezone().strftime("%Y%m%d_%H%M%S")
 
 
 def history_candidates(stamp: str, file_name: str) -> "list[str]":
-    """Names tried in order; the first free one wins (never overwrite)."""
+    """Names tried in order; the first free one wins (never overwrite).
+
+    A name longer than :data:`HISTORY_NAME_MAX` bytes is shortened: the stamp, the start of the name,
+    ``~`` and a short hash of the whole name, then the extension (``.result`` keeps the original name).
+    """
     stem, dot, ext = file_name.rpartition(".")
-    if not dot or not stem:
+    if not dot or not stem or len(ext.encode("utf-8", "surrogateescape")) > MAX_EXT_BYTES:
         stem, ext = file_name, ""
     else:
         ext = "." + ext
-    names = [f"{stamp}_{file_name}"]
-    names += [f"{stamp}_{stem} ({n}){ext}" for n in range(2, 10000)]
+    names = [_fit(stamp, stem, ext, "", file_name)]
+    names += [_fit(stamp, stem, ext, f" ({n})", file_name) for n in range(2, 10000)]
     return names
+
+
+def _fit(stamp: str, stem: str, ext: str, suffix: str, whole: str) -> str:
+    name = f"{stamp}_{stem}{suffix}{ext}"
+    if len(name.encode("utf-8", "surrogateescape")) <= HISTORY_NAME_MAX:
+        return name
+    tag = "~" + hashlib.sha256(whole.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    room = HISTORY_NAME_MAX - len(f"{stamp}_{tag}{suffix}{ext}".encode("utf-8", "surrogateescape"))
+    start = stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore").rstrip(" .")
+    return f"{stamp}_{start}{tag}{suffix}{ext}"
 
 
 def move_no_clobber(src: Path, dest_dir: Path, names: "list[str]") -> Path:

@@ -5,10 +5,55 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from dataclasses import dataclass
 from typing import Any
 
 LOGGER = "aimport"
 FIELDS = ("import_id", "type", "file", "status", "error_code")
+REPEAT_WINDOW_S = 60.0
+REPEAT_KEYS = 1000
+
+
+@dataclass
+class _Seen:
+    first: float
+    held: int = 0
+
+
+class RepeatFilter(logging.Filter):
+    """An identical WARNING or ERROR line is logged once per ``window_s``; the first one after the window
+    says how many were held back (300 SIGHUPs in a second give one line, not 300)."""
+
+    def __init__(self, window_s: float = REPEAT_WINDOW_S) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self.seen: dict[tuple[int, str], _Seen] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        text = record.getMessage()
+        key = (record.levelno, text)
+        now = time.monotonic()
+        seen = self.seen.get(key)
+        if seen is not None and now - seen.first < self.window_s:
+            seen.held += 1
+            return False
+        if seen is not None and seen.held:
+            record.msg, record.args = f"{text} (and {seen.held} identical line(s) held back in {self.window_s:g}s)", ()
+        if len(self.seen) >= REPEAT_KEYS:
+            for old in [k for k, v in self.seen.items() if now - v.first >= self.window_s] or list(self.seen)[:REPEAT_KEYS // 2]:
+                del self.seen[old]
+        self.seen[key] = _Seen(now)
+        return True
+
+
+def one_line(text: str) -> str:
+    """A log message on one line: a line break (from a file name, say) shows as ``\\n``."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,7 +76,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = " ".join(f"{k}={getattr(record, k)}" for k in FIELDS if getattr(record, k, None) is not None)
         base = f"{self.formatTime(record, '%Y-%m-%d %H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
-        return f"{base} [{extra}]" if extra else base
+        return one_line(f"{base} [{extra}]" if extra else base)
 
 
 def setup(fmt: str = "text", level: int = logging.INFO) -> logging.Logger:
@@ -39,6 +84,7 @@ def setup(fmt: str = "text", level: int = logging.INFO) -> logging.Logger:
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RepeatFilter())
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False

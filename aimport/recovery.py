@@ -38,7 +38,7 @@ async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
     flt = ImportFileFilter()
     for t in IMPORT_TYPES:
         folder = ctx.layout.in_process_dir(t)
-        if not folder.is_dir():
+        if ctx.layout.type_problems(t):  # a link or a file in a folder's place: never read (the folder check reports it)
             continue
         for path in sorted(folder.iterdir(), key=_mtime):
             if not flt.check(path).accept:

@@ -15,15 +15,17 @@ from pathlib import Path
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from aimport import faults, logs
+from aimport import faults, logs, statedisk
 from aimport.audit import now_iso
 from aimport.job import JobContext, claim_and_import
-from aimport.layout import IMPORT_TYPES
+from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
 from aimport.watcher import Detector
 
 PARALLEL_TYPES = {"OutboundCampaign"}
 PARALLEL_WORKERS = 16
-FOLDER_CHECK_S = 2.0  # deleted folders are re-created within this time  # consumers of a parallel lane; the limiter still bounds them
+FOLDER_CHECK_S = 2.0  # deleted folders are re-created (and unusable ones re-checked) within this time
+FOLDER_ADVICE = ("files of that type wait in their drop folder; replace it with a real folder (remove the link "
+                 "or file: aimport re-creates a missing folder); re-checked every 2 s")
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Scheduler:
     stop: anyio.Event = field(default_factory=anyio.Event)
     last_scan: float = 0.0
     lanes_done: anyio.Event = field(default_factory=anyio.Event)
+    unusable: dict[Path, str] = field(default_factory=dict)  # folder -> problem, reported once until it is fixed
 
     @property
     def queued(self) -> set[Path]:
@@ -83,8 +86,13 @@ class Scheduler:
                     if self.stop.is_set():
                         continue
                     async with self.limiter:
-                        if not self.stop.is_set():
-                            await claim_and_import(self.ctx, path, import_type, detected_at)
+                        if self.stop.is_set():
+                            continue
+                        problems = self.ctx.layout.type_problems(import_type)  # checked right before each use
+                        if problems:
+                            await self._folder_trouble(problems)  # the file stays in its drop folder
+                            continue
+                        await claim_and_import(self.ctx, path, import_type, detected_at)
                 except Exception:  # noqa: BLE001 - one file must never stop its lane
                     logs.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
                 finally:
@@ -106,7 +114,7 @@ class Scheduler:
                 if t is None or path in self.queued:
                     continue
                 self.queued.add(path)
-                await self.ctx.audit.event("detected", None, file=path.name, type=t)
+                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "detected", None, file=path.name, type=t)
                 self.ctx.notify("file_detected", t)
                 faults.point("after_detect")
                 sends[t].send_nowait((path, now_iso()))
@@ -115,10 +123,12 @@ class Scheduler:
         """Start-up scan, then a full rescan every ``rescan_s`` and a folder check every 2 s."""
         next_scan = 0.0
         while True:
-            created = self.detector.layout.ensure()
-            if created:
-                await self.ctx.audit.event("folders_recreated", None, folders=[str(p) for p in created])
-                logs.get().warning(f"re-created {len(created)} missing folder(s)")
+            survey = await anyio.to_thread.run_sync(self.detector.layout.survey)
+            if survey.created:
+                logs.get().warning(f"re-created {len(survey.created)} missing folder(s)")
+                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folders_recreated", None,
+                                      folders=[str(p) for p in survey.created])
+            await self._folder_trouble(survey.problems, everything=True)
             now = anyio.current_time()
             if now >= next_scan:
                 for path, reason in self.detector.scan(IMPORT_TYPES):
@@ -130,5 +140,21 @@ class Scheduler:
 
     async def _report(self, path: Path, reason: str) -> None:
         t = self.detector.layout.type_of(path)
-        await self.ctx.audit.event("ignored", None, file=path.name, type=t, reason=reason)
-        logs.get().warning(f"ignored {path.name}: {reason}", extra={"file": path.name, "type": t})
+        name = display_name(path.name)
+        logs.get().warning(f"ignored {name}: {reason}", extra={"file": name, "type": t})
+        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "ignored", None, file=name, type=t, reason=reason)
+
+    async def _folder_trouble(self, problems: list[FolderProblem], everything: bool = False) -> None:
+        """Report each unusable folder once (audit ``folder_unusable`` + an ERROR line) until it is usable again."""
+        for p in problems:
+            if self.unusable.get(p.folder) == p.problem:
+                continue
+            self.unusable[p.folder] = p.problem
+            logs.get().error(f"cannot use the folder {p.folder}: it {p.problem}; {FOLDER_ADVICE}")
+            await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folder_unusable", None, folder=str(p.folder),
+                                  problem=p.problem)
+        if everything:  # a full survey: folders not named any more are usable again
+            for folder in set(self.unusable) - {p.folder for p in problems}:
+                del self.unusable[folder]
+                logs.get().info(f"the folder {folder} is usable again")
+                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folder_usable", None, folder=str(folder))

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
-from aimport import logs, staterecord, store
+from aimport import logs, staterecord, statedisk, store
 from aimport.audit import Audit
 from aimport.campaigns import model as campaign_model
 from aimport.campaigns.supervisor import run_supervisor
 from aimport.job import JobContext
 from aimport.layout import IMPORT_TYPES
 from aimport.recovery import recover
-from aimport.scheduler import Scheduler
+from aimport.scheduler import FOLDER_ADVICE, Scheduler
 from aimport.settings import Settings, SettingsError, from_sources
 from aimport.users import LogonUserError, ensure_logon_user
 from aimport.watcher import Detector
@@ -76,29 +77,33 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
         staterecord.write(settings.state_dir, staterecord.ServiceRecord(str(layout.root), settings.server, settings.unit))
     except OSError as exc:
         log.warning(f"cannot record root, server and unit in {settings.state_dir}: {exc.strerror or exc}")
-    if settings.enabled:
-        layout.ensure()
-    else:
-        layout.export_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        created_user = prepare_store(settings)
+    survey = layout.survey(IMPORT_TYPES if settings.enabled else ())  # never raises; the scheduler reports
+    for problem in ([] if settings.enabled else survey.problems):
+        log.error(f"cannot use the folder {problem.folder}: it {problem.problem}")
+    disk = statedisk.StateDisk(settings.state_dir)
+    try:  # a full state disk at start is waited out (logged), never a start-up failure
+        created_user = await statedisk.patiently(disk, "set up the system store",
+                                                 lambda: anyio.to_thread.run_sync(prepare_store, settings),
+                                                 retry_if=statedisk.is_disk_trouble)
     except LogonUserError as exc:
         raise StartupError(str(exc)) from None
-    async with Audit(settings.audit_db) as audit:
+    async with statedisk.opened_audit(disk, Audit(settings.audit_db)) as audit:
         if created_user:
-            await audit.event("logon_user_created", None, login=settings.logon_user,
-                              rights=["ImportExport", "ManageCampaigns"])
+            await statedisk.event(disk, audit, "logon_user_created", None, login=settings.logon_user,
+                                  rights=["ImportExport", "ManageCampaigns"])
         from aimport.metrics import Metrics
 
         metrics = observer or Metrics()
-        ctx = JobContext(settings, layout, audit, await audit.uuid(),
-                         anyio.CapacityLimiter(settings.max_concurrent), metrics)
+        audit_uuid = await statedisk.patiently(disk, "read the audit trail's id", audit.uuid,
+                                               retry_if=statedisk.is_disk_trouble)
+        ctx = JobContext(settings, layout, audit, audit_uuid, anyio.CapacityLimiter(settings.max_concurrent),
+                         metrics, state_disk=disk)
         limiter = anyio.CapacityLimiter(settings.max_concurrent)
         svc = Service(settings, ctx, limiter, extras={"metrics": metrics})
         ctx.notify("limit_changed", settings.max_concurrent)
-        await audit.event("service_started", None, root=str(settings.root), server=settings.server,
-                          unit=settings.unit, enabled=settings.enabled, max_concurrent=settings.max_concurrent,
-                          pid=os.getpid())
+        await statedisk.event(ctx.state_disk, audit, "service_started", None, root=str(settings.root),
+                              server=settings.server, unit=settings.unit, enabled=settings.enabled,
+                              max_concurrent=settings.max_concurrent, pid=os.getpid())
         log.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
                  f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
         async with anyio.create_task_group() as root:
@@ -122,8 +127,11 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
                             "the campaign supervisor and health checks keep running")
                 await svc.stop.wait()
             root.cancel_scope.cancel()
-        await audit.event("service_stopped", None, pid=os.getpid(),
-                          max_loop_lag_ms=round(svc.extras.get("max_loop_lag_s", 0.0) * 1000, 1))
+        try:  # best effort: stopping must not wait for space on the state disk
+            await audit.event("service_stopped", None, pid=os.getpid(),
+                              max_loop_lag_ms=round(svc.extras.get("max_loop_lag_s", 0.0) * 1000, 1))
+        except sqlite3.Error as exc:
+            log.error(f"cannot record the audit event service_stopped: {exc}")
         log.info(f"aimport stopped (largest event-loop lag {svc.extras.get('max_loop_lag_s', 0.0) * 1000:.1f} ms)")
     return 0
 

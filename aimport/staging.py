@@ -23,6 +23,7 @@ from aimport.readers.base import RawSheet, rebase_1904
 from aimport.stagewriter import Flat, Writer
 
 BATCH = 2000
+NUL_REASON = "the cell holds a NUL character (an invisible control character); remove it and import the row again"
 Progress = Callable[[int], None]
 
 
@@ -132,6 +133,9 @@ class Stage:
                 text = raw.strip()
                 if not text:
                     continue
+                if "\x00" in text:  # never shown by a spreadsheet, never stored: the row says where it is
+                    log.rejected(sheet, row_no, f.name, NUL_REASON)
+                    return None
                 if fast is not None:  # text and phone cells, the common case, kept fast
                     try:
                         values[f.name] = fast(f, text)
@@ -160,10 +164,14 @@ class Stage:
                 if name not in values:
                     log.rejected(sheet, row_no, name, f"{name} is mandatory")
                     return None
-            if t.mandatory_any and not any(values.get(n) for n in t.mandatory_any):
+            # checks of the whole object, when this file's columns decide them (else the engine checks the
+            # stored object as updated: a file of ExternalId | Phone updates entries whose names it does not hold)
+            present = header.names
+            if t.mandatory_any and all(n in present for n in t.mandatory_any) and not any(
+                    values.get(n) for n in t.mandatory_any):
                 log.rejected(sheet, row_no, None, f"one of {', '.join(t.mandatory_any)} is needed")
                 return None
-            if t.row_check is not None:
+            if t.row_check is not None and all(n in present for n in t.check_fields):
                 reason = t.row_check(values)
                 if reason:
                     column, _, why = reason.partition(": ")  # "Column: reason"

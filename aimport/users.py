@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
+from typing import Any
 
 from aimport import store
 from aimport.itemtypes.catalog import USER
@@ -39,3 +41,32 @@ def ensure_logon_user(conn: sqlite3.Connection, login: str) -> bool:
             "needed for automatic import"
         )
     return False
+
+
+@dataclass(frozen=True)
+class LogonGuard:
+    """An import can never cut off the logon user: no delete, no new Login, no loss of a required right."""
+
+    login: str
+    rid: int | None
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection, login: str | None) -> "LogonGuard":
+        ids = store.find_ids(conn, USER, ("Login",), [(login,)]) if login else {}
+        return cls(login or "", next(iter(ids.values()), None))
+
+    def refusal(self, target: int, delete: bool, values: dict[str, Any], names: list[str]) -> tuple[str, str] | None:
+        """(column, reason) when the row would delete, rename or strip the logon user; None otherwise."""
+        if self.rid is None or target != self.rid:
+            return None
+        who = f"user {self.login!r} is the logon user automatic import acts as; "
+        if delete:
+            return "Delete", who + "an import cannot delete it"
+        if "Login" in names and values.get("Login") not in (None, self.login):
+            return "Login", who + "an import cannot change its Login (change --logon-user first)"
+        if "Rights" in names:
+            kept = set(values.get("Rights") or ())
+            missing = [r for r in REQUIRED_RIGHTS if r not in kept]
+            if missing:
+                return "Rights", who + f"it must keep the right{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+        return None

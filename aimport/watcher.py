@@ -19,7 +19,8 @@ import anyio
 from watchfiles import Change, awatch
 
 from aimport.filters import ImportFileFilter
-from aimport.layout import Layout
+from aimport import logs
+from aimport.layout import IMPORT_TYPES, Layout
 
 
 @dataclass
@@ -44,16 +45,20 @@ class Detector:
     overflowed: bool = False  # a path was refused because max_pending was reached
     wake: anyio.Event = field(default_factory=anyio.Event)
 
-    def observe(self, path: Path, now: float | None = None) -> str | None:
+    def observe(self, path: Path, now: float | None = None, folder_checked: bool = False) -> str | None:
         """Note a path; returns a reason when it is to be reported as ignored (once)."""
         if self.layout.type_of(path) is None:
             return None
+        if not folder_checked and self.layout.folder_problem(path.parent):
+            return None  # a drop folder that is a link or not a folder: never read (the folder check reports it)
         verdict = self.filter.check(path)
         if not verdict.accept:
             self.candidates.pop(path, None)
-            if verdict.reason == "symlink" and path not in self.reported:
+            if verdict.report and path not in self.reported:
+                if len(self.reported) >= self.max_pending:
+                    self.reported.clear()  # bounded memory: at worst an entry is reported again
                 self.reported.add(path)
-                return "symlink: never imported, left alone"
+                return verdict.report
             return None
         if path in self.candidates or path in self.busy:
             return None
@@ -105,12 +110,15 @@ class Detector:
         """Observe every entry of every drop folder; returns (path, reason) to report."""
         reports = []
         for t in import_types:
+            folder = self.layout.type_dir(t)
+            if self.layout.folder_problem(folder):
+                continue  # reported by the folder check; never read through a link or a file
             try:
-                entries = list(os.scandir(self.layout.type_dir(t)))
+                entries = list(os.scandir(folder))
             except OSError:
                 continue
             for e in entries:
-                reason = self.observe(Path(e.path))
+                reason = self.observe(Path(e.path), folder_checked=True)
                 if reason:
                     reports.append((Path(e.path), reason))
         return reports
@@ -139,5 +147,10 @@ async def watch_events(detector: Detector, report: Report, *, poll: bool, poll_m
                     reason = detector.observe(Path(path))
                     if reason:
                         await report(Path(path), reason)
-        except (FileNotFoundError, OSError, RuntimeError):
-            await anyio.sleep(1.0)  # the root vanished; the rescan re-creates it
+        except Exception as exc:  # noqa: BLE001 - (in an exception group) the root vanished, a name watchfiles
+            # cannot decode (not UTF-8): that batch of events is lost, so scan the folders instead of waiting for
+            # the periodic rescan; the watch starts again
+            logs.get().debug(f"file watch restarted after {type(exc).__name__}: {exc}")
+            await anyio.sleep(0.5)
+            for found, reason in detector.scan(IMPORT_TYPES):
+                await report(found, reason)

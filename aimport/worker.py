@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from aimport import faults, store
+from aimport import faults, filestate, store
 from aimport.engine import Applier, SheetStats
-from aimport.headers import HeaderError, find_header
+from aimport.headers import HeaderError, find_header, sheet_hint
 from aimport.importlog import ImportLog
 from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import ItemType
@@ -47,6 +47,8 @@ class ImportRequest:
     log_path: Path | None = None
     date_order: str = "auto"  # settings.date_order: how text dates are read (values.date_order)
     text_fallback_encoding: str = "cp1252"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
+    expect: filestate.FileIdentity | None = None  # the file as claimed: any change before COMMIT rolls back
+    check_writers: bool = False  # a process holding the file open for writing counts as a change
 
 
 @dataclass
@@ -58,6 +60,17 @@ class ImportOutcome:
     sheets: list[dict[str, Any]] = field(default_factory=list)
     log_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class FileChanged(Exception):
+    """The file changed while it was imported: roll back, nothing is ledgered (the service imports it again)."""
+
+
+def verify_unchanged(req: ImportRequest) -> None:
+    """Raise :class:`FileChanged` unless the file is still exactly the one whose bytes were hashed and read."""
+    state = filestate.check(req.path, req.expect, req.check_writers)
+    if state.reason:
+        raise FileChanged(state.reason)
 
 
 class FileFailure(Exception):
@@ -99,7 +112,8 @@ def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[It
             t = CATALOG.config_sheet(name)
             if t is None:
                 other = CATALOG.not_configuration(name)
-                hint = f"; {other.label}s import through the {other.folder} folder" if other else ""
+                hint = (f"; {other.label}s import through the {other.folder} folder" if other
+                        else sheet_hint(None, wb.sheet(name).rows()))  # a Skills file dropped here says so
                 log.warning(f"sheet {name!r} is not a configuration sheet and was skipped "
                             f"(known: {', '.join(x.sheet or '' for x in CATALOG.config_types())}){hint}")
             elif t.key in found:
@@ -150,6 +164,8 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
     log = ImportLog(req.log_path)
     digest = ""
     try:
+        req.expect = req.expect or filestate.identity(req.path)  # the bytes hashed and read are these
+        verify_unchanged(req)
         digest = sha256_of(req.path)
         faults.oserror("work_dir")  # tests: the state disk is full when the import starts writing
         faults.store_error("store")  # tests: the system store cannot be written
@@ -162,10 +178,16 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
                 outcome = import_campaign(req, log, digest)
             else:
                 outcome = _import_items(req, log, digest, progress)
+    except FileChanged as exc:
+        outcome = _changed(log, digest, str(exc))
     except (ReadError, FileFailure, HeaderError) as exc:
-        log.error(exc.message)
-        outcome = ImportOutcome("failed", exc.code, digest)
-        _record_failure(req, outcome)
+        change = _change(req)  # a file cut off mid-write reads as broken: that is not its final content
+        if change:
+            outcome = _changed(log, digest, change)
+        else:
+            log.error(exc.message)
+            outcome = ImportOutcome("failed", exc.code, digest)
+            _record_failure(req, outcome)
     except MemoryError:
         log.error("the file needs more memory than is available")
         outcome = ImportOutcome("failed", "TOO_LARGE", digest)
@@ -177,12 +199,17 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
             log.error(f"the state directory cannot be written: {exc}")
             code = "STATE_UNWRITABLE" if exc.errno == errno.EROFS else "DISK_FULL"
             outcome = ImportOutcome("failed", code, digest, extra={"error": str(exc)})
+        elif _change(req):
+            outcome = _changed(log, digest, _change(req))
         else:
             log.error(f"the file cannot be read: {exc.strerror or exc}")
             outcome = ImportOutcome("failed", "FILE_UNREADABLE", digest)
     except Exception as exc:  # noqa: BLE001 - bad input must never stop the service
-        log.error(f"internal error: {type(exc).__name__}: {exc}")
-        outcome = ImportOutcome("failed", "INTERNAL_ERROR", digest)
+        if _change(req):
+            outcome = _changed(log, digest, _change(req))
+        else:
+            log.error(f"internal error: {type(exc).__name__}: {exc}")
+            outcome = ImportOutcome("failed", "INTERNAL_ERROR", digest)
     t = outcome.totals
     if t:
         log.info(f"finished: {outcome.status}; rows {t.get('rows', 0)}, created {t.get('created', 0)}, "
@@ -195,6 +222,19 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
         outcome.extra["log_text"] = log.text()
     log.close()
     return outcome
+
+
+def _change(req: ImportRequest) -> str:
+    try:
+        verify_unchanged(req)
+    except FileChanged as exc:
+        return str(exc)
+    return ""
+
+
+def _changed(log: ImportLog, digest: str, change: str) -> ImportOutcome:
+    log.warning(f"the file changed while it was imported ({change}): everything was rolled back")
+    return ImportOutcome("failed", "FILE_CHANGED", digest, extra={"error": change})
 
 
 def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Callable[[str, int], None] | None) -> ImportOutcome:
@@ -236,7 +276,7 @@ def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, dig
     """Stage 2, in one transaction: every staged sheet, then the ledger row, then COMMIT."""
     conn.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
     conn.execute("BEGIN IMMEDIATE")
-    applier = Applier(conn, log, by=req.import_key)
+    applier = Applier(conn, log, by=req.import_key, logon_user=req.actor)  # the logon user cannot be cut off
     applier.stage_attached = True
     results: list[SheetStats] = []
     for s in staged:
@@ -256,6 +296,11 @@ def commit_outcome(conn: sqlite3.Connection, req: ImportRequest, outcome: Import
         stats["result_fields"] = outcome.extra["result_fields"]
     store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
                      outcome.status, outcome.error_code, stats)
+    if faults.delay("before_commit"):  # tests: a writer gets to change the file right before the check
+        import time
+
+        time.sleep(faults.delay("before_commit"))
+    verify_unchanged(req)  # inside the transaction: a file that changed since it was hashed rolls back
     if req.dry_run:
         conn.execute("ROLLBACK")
     else:

@@ -122,3 +122,40 @@ def test_customers_only_sheet_and_first_sheet(tmp_path: Path) -> None:
     o = imp(tmp_path, p, "OutboundCampaign")
     assert (o.status, o.totals["created"], o.sheets[0]["sheet"]) == ("succeeded", 1, "Leads")
     assert query(tmp_path / "system.sqlite", "SELECT company FROM customers") == [("ACME",)]
+
+
+def _campaign_xlsxwriter(path: Path, *, date_1904: bool, start_serial: int, contract_formula_error: str | None) -> Path:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
+    ws = wb.add_worksheet("Campaign")
+    ws.write_row(0, 0, ["Setting", "Value"])
+    ws.write_row(1, 0, ["StartDate"])
+    ws.write_number(1, 1, start_serial)  # a plain-number serial, as a date typed into an unformatted cell
+    ws.write_row(2, 0, ["EndDate", "2099-12-31"])
+    cs = wb.add_worksheet("Customers")
+    cs.write_row(0, 0, ["ExternalId", "Phone1", "Contract"])
+    cs.write_row(1, 0, ["C1", "040 1000001", "K-1"])
+    cs.write_row(2, 0, ["C2", "040 1000002"])
+    if contract_formula_error:
+        cs.write_formula(2, 2, "=VLOOKUP(A3,Contracts!A:B,2,FALSE)", None, contract_formula_error)
+    wb.close()
+    return path
+
+
+def test_campaign_error_cell_in_an_extra_column_is_a_rejected_row(tmp_path: Path) -> None:
+    """Issue 13.2 for campaigns: a failed lookup in a customer's extra column is never stored as its text."""
+    o = imp(tmp_path, _campaign_xlsxwriter(tmp_path / "Errors.xlsx", date_1904=False, start_serial=46000,
+                                           contract_formula_error="#N/A"), "OutboundCampaign")
+    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 1)
+    assert "row 3 column Contract: the cell holds the error value #N/A" in o.log_path.read_text()
+    assert query(tmp_path / "system.sqlite", "SELECT external_id, data FROM customers") == [("C1", '{"Contract": "K-1"}')]
+
+
+def test_campaign_dates_use_the_workbooks_1904_epoch(tmp_path: Path) -> None:
+    """Issue 13.5 for campaigns: a plain-number StartDate in a 1904 workbook is not four years early."""
+    imp(tmp_path, _campaign_xlsxwriter(tmp_path / "Mac.xlsx", date_1904=True, start_serial=45000,
+                                       contract_formula_error=None), "OutboundCampaign")
+    conn = store.open_store(tmp_path / "system.sqlite")
+    # 45000 days after 1904-01-01 (the 1904 system's day 0)
+    assert model.require(conn, "Mac").start_date == (dt.date(1904, 1, 1) + dt.timedelta(days=45000)).isoformat()

@@ -131,9 +131,13 @@ def test_no_known_sheet_not_xlsx_and_a_broken_sheet(tmp_path: Path) -> None:
     assert "the workbook has no known configuration sheet: expected one of Calendars, Skills, PresenceProfiles, Scripts, Queues, Users" in log(o)
     o = imp(tmp_path, write_text(tmp_path / "x.txt", [["Name"], ["a"]]))
     assert (o.status, o.error_code) == ("failed", "UNSUPPORTED_FORMAT")
-    o = imp(tmp_path, write_openpyxl(tmp_path / "y.xlsx", {"Skills": [["Name"], ["Sales"]], "Users": [["Login", "FirstName"], ["ann", "A"]]}))
+    o = imp(tmp_path, write_openpyxl(tmp_path / "y.xlsx", {"Skills": [["Name"], ["Sales"]], "Users": [["FirstName", "Surname"], ["A", "L"]]}))
     assert (o.status, o.error_code, o.totals["created"]) == ("partial", "MISSING_COLUMN", 1)
-    assert "sheet 'Users' skipped: mandatory column Surname missing" in log(o)
+    assert "sheet 'Users' skipped: no column that identifies a user: the header needs Id, ExternalId or Login" in log(o)
+    # a header without Surname is enough to update users; a row that would create one is rejected, the sheet is not
+    o = imp(tmp_path, write_openpyxl(tmp_path / "y2.xlsx", {"Skills": [["Name"], ["Sales2"]], "Users": [["Login", "FirstName"], ["ann", "A"]]}))
+    assert (o.status, o.error_code, o.totals["created"], o.totals["rejected"]) == ("partial", "ROWS_REJECTED", 1, 1)
+    assert "sheet 'Users' row 2 column Surname: no user matches this row, and creating one needs Surname" in log(o)
     o = imp(tmp_path, write_openpyxl(tmp_path / "z.xlsx", {"Skills": [["Name"]], "Users": [["Login", "FirstName", "Surname"]]}))
     assert (o.status, o.error_code) == ("failed", "NO_ROWS")
 

@@ -59,7 +59,7 @@ def test_mandatory_and_missing_column(tmp_path: Path) -> None:
     assert "row 2 column Name: Name is mandatory" in log_of(o)
     o = imp(tmp_path, write_text(tmp_path / "b.txt", [["Description"], ["x"]]), "Skills")
     assert (o.status, o.error_code) == ("failed", "MISSING_COLUMN")
-    assert "mandatory column Name missing" in log_of(o)
+    assert "no column that identifies a skill: the header needs Id or Name" in log_of(o)
 
 
 def test_unknown_column_is_a_warning(tmp_path: Path) -> None:

@@ -59,6 +59,10 @@ CASES = [
          [("Address", "Street 1\r\nCity, Country"), ("Next", "ok")]),
     Case("lo-quotes-and-lines.csv", "Skills", "succeeded", None,
          [("Floppy", '5" floppy, "3.5" too'), ("Two lines", "first line\nsecond, with a comma")]),
+    # issue 13.2 in text: a formula that failed is saved as its error text (#N/A, #DIV/0!): a rejected row
+    Case("lo-error-cells.csv", "Skills", "partial", "ROWS_REJECTED", [("Support", "Helps")],
+         ["row 2 column Description: the cell holds the error value #N/A",
+          "row 4 column Description: the cell holds the error value #DIV/0!"]),
     # issue 13.7: Excel's CSV is Windows-1252
     Case("excel-cp1252.csv", "Skills", "succeeded", None,
          [("Café", '5€ per cup, "strong"'), ("Smørrebrød", "Øre")],

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 from aimport.campaigns import model
 from aimport.itemtypes.schema import norm_header
+from aimport.layout import EXPORT, MISSING, Layout
 from aimport.sheetwriter import SheetWriter
 
 BASE = ["ExternalId", "Phone1", "Phone2", "Phone3", "FirstName", "LastName", "Company", "Priority", "TimeZone"]
@@ -28,6 +29,15 @@ def safe_name(name: str) -> str:
     if len(encoded) > MAX_NAME_BYTES:
         cleaned = encoded[:MAX_NAME_BYTES].decode("utf-8", "ignore").rstrip(" .")
     return cleaned or "campaign"
+
+
+def export_folder_problem(folder: Path) -> str | None:
+    """Why the service's ``ROOT/SERVER_UNIT/Automatic/Export`` must not be written now (a link, a file, a
+    way out of the root); None for a usable one and for any folder that is not an Export/ of a layout."""
+    if folder.name != EXPORT or folder.parent.name != "Automatic" or len(folder.parents) < 3:
+        return None
+    problem = Layout(folder.parents[2], "", "").folder_problem(folder)
+    return problem if problem != MISSING else None
 
 
 def temp_path(out: Path) -> Path:
@@ -70,6 +80,9 @@ def rows(conn: sqlite3.Connection, c: model.Campaign, questions: list[dict[str, 
 def write_export(conn: sqlite3.Connection, c: model.Campaign, out: Path,
                  before_rename: Callable[[], None] | None = None) -> int:
     """Write the export to a temp name and rename it to ``out``; returns customer rows written."""
+    problem = export_folder_problem(out.parent)
+    if problem:
+        raise NotADirectoryError(f"the folder {out.parent} {problem}; the export waits until it is a real folder again")
     questions = model.script_questions(conn, c.script)
     writer = SheetWriter(out)
     assert writer.tmp == temp_path(out)

@@ -15,11 +15,14 @@ from aimport.importlog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import Field, norm_header
 from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
-from aimport.readers.base import RawSheet, Workbook, open_workbook
+from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook, open_workbook
 from aimport.worker import FileFailure, ImportOutcome, ImportRequest, commit_outcome
 
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
             "RedialInterval", "TimeZone")
+DATE_SETTINGS = ("StartDate", "EndDate")
+TEXT_SETTING = Field("Setting", "text")  # Script, Queue, Name: any text, but never an error value
+TEXT_EXTRA = Field("Extra", "text")  # a customer's extra column: kept as text, never an error value
 BATCH = 2000
 STAGED = "external_id, phone1, phone2, phone3, first_name, last_name, company, priority, time_zone, data"
 
@@ -33,7 +36,8 @@ def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | N
     found: dict[str, Any] = {}
     if settings_sheet:
         known = {norm_header(s): s for s in SETTINGS}
-        for row_no, row in wb.sheet(settings_sheet).rows():
+        raw_sheet = wb.sheet(settings_sheet)
+        for row_no, row in raw_sheet.rows():
             key, value = as_text(row[0] if row else ""), row[1] if len(row) > 1 else None
             if norm_header(key) in ("setting", ""):
                 continue
@@ -41,7 +45,10 @@ def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | N
                 log.warning(f"sheet {settings_sheet!r} row {row_no}: unknown setting {key!r} ignored "
                             f"(known: {', '.join(SETTINGS)})")
                 continue
-            found[known[norm_header(key)]] = value if isinstance(value, (dt.date, int)) else as_text(value)
+            if raw_sheet.date1904 and known[norm_header(key)] in DATE_SETTINGS and isinstance(value, (int, float)):
+                value += DAYS_1904  # a plain-number serial in the workbook's own (1904) date system
+            keep = isinstance(value, (dt.date, int, float, CellError))
+            found[known[norm_header(key)]] = value if keep else as_text(value)
     return found, customers
 
 
@@ -134,7 +141,7 @@ def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, An
         if raw in (None, ""):
             continue
         try:
-            values[column] = parse(f, raw) if f else as_text(raw)
+            values[column] = parse(f or TEXT_SETTING, raw)
         except Invalid as exc:
             invalid.append(f"{key}: {exc}")
     if values["script"] and not model.script_exists(conn, values["script"]):
@@ -190,7 +197,15 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
             totals["rejected"] += 1
             continue
         seen[ext] = row_no
-        data = {text: as_text(row[i]) for i, text in extra if i < len(row) and as_text(row[i]) != ""}
+        data: dict[str, str] = {}
+        try:
+            for i, column in extra:
+                if i < len(row) and as_text(row[i]) != "":
+                    data[column] = parse(TEXT_EXTRA, row[i])
+        except Invalid as exc:  # an error value (a failed lookup) is never stored as its text
+            log.rejected(sheet.name, row_no, column, str(exc))
+            totals["rejected"] += 1
+            continue
         batch.append((row_no, ext, values["Phone1"], values.get("Phone2"), values.get("Phone3"), values.get("FirstName"),
                       values.get("LastName"), values.get("Company"), values.get("Priority"), values.get("TimeZone"),
                       json.dumps(data, ensure_ascii=False) if data else None))

@@ -15,7 +15,7 @@ from aimport.audit import Audit, now_iso
 from aimport.cli import CommandError
 from aimport.cli.common import add_settings, settings_from, table
 from aimport.itemtypes.catalog import CATALOG
-from aimport.layout import IMPORT_TYPES
+from aimport.layout import IMPORT_TYPES, Layout, display_name, is_utf8_name
 from aimport.settings import Settings
 from aimport.worker import ImportOutcome, ImportRequest, run_import
 
@@ -63,6 +63,21 @@ def resolve_type(path: Path, given: str | None) -> str:
     raise CommandError(f"cannot tell the import type of {path.name}: pass --type ({', '.join(IMPORT_TYPES)})", 2)
 
 
+def check_location(layout: Layout, file: Path, t: str) -> None:
+    """Refuse a file the service owns or would import too: in another type's drop folder, or in an InProcess/."""
+    if not is_utf8_name(file.name):
+        raise CommandError(f"the file name {display_name(file.name)} is not valid UTF-8: rename the file first", 2)
+    parent = file.absolute().parent.resolve()
+    for u in IMPORT_TYPES:
+        if parent == layout.in_process_dir(u).resolve():
+            raise CommandError(f"{display_name(file.name)} is in {u}/InProcess/, which belongs to the service; "
+                               "it is imported (or recovered) there", 2)
+        if u != t and parent == layout.type_dir(u).resolve():
+            raise CommandError(f"{display_name(file.name)} is in the {u} drop folder, so the service imports it as {u}; "
+                               f"importing it as {t} as well would import it twice: move it out of {u}/ first "
+                               f"(or drop it into {t}/)", 2)
+
+
 class Bar:
     """A one-line progress indicator on stderr: phase, rows, rate."""
 
@@ -95,7 +110,7 @@ def do_check(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {args.file}")
     t = resolve_type(args.file, args.import_type)
     req = ImportRequest(path=args.file, import_type=t, import_key=f"check-{time.time_ns()}",
-                        system_db=settings.system_db, work_dir=settings.work_dir, actor="check", dry_run=True,
+                        system_db=settings.system_db, work_dir=settings.work_dir, actor=settings.logon_user or "check", dry_run=True,
                         max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template,
                         date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding)
     outcome = run_import(req)
@@ -122,6 +137,7 @@ def do_import(args: argparse.Namespace) -> int:
     t = resolve_type(args.file, args.import_type)
     if settings.root is None:
         raise CommandError("--root (AIMPORT_ROOT) is required: the file is archived under ROOT/.../History")
+    check_location(settings.layout, args.file, t)
     bar = Bar(not args.quiet and sys.stderr.isatty())
     outcome, history = anyio.run(_import_one, settings, args.file, t, bar)
     bar.done()
@@ -135,7 +151,9 @@ async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple
     from aimport.service import prepare_store
 
     layout = settings.layout
-    layout.ensure()
+    layout.survey((t,))
+    for p in layout.type_problems(t):  # never write through a link out of the import root
+        raise CommandError(f"cannot import into {t}: the folder {p.folder} {p.problem}")
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     prepare_store(settings)
     dest = layout.in_process_dir(t) / file.name

@@ -40,6 +40,7 @@ SKILL = ItemType(
     fields=(ID, Field("Name", mandatory=True, description="skill name (unique, no ';')", max_length=200), Field("Description", max_length=2000)),
     identification=(("Id",), ("Name",)),
     row_check=_listable_name,
+    check_fields=("Name",),
 )
 PRESENCE = ItemType(
     key="presence", label="presence profile", table="presence_profiles", folder="Presence",
@@ -66,6 +67,7 @@ SCRIPT = ItemType(
     ),
     identification=(("Id",), ("Script", "QuestionId")),
     row_check=_choice_needs_options,
+    check_fields=("AnswerType", "Options"),
 )
 QUEUE = ItemType(
     key="queue", label="queue", table="queues", folder="Queues", sheet="Queues", config_order=4,
@@ -81,6 +83,7 @@ QUEUE = ItemType(
     ),
     identification=(("Id",), ("ExternalId",), ("Name",)),
     row_check=_listable_name,
+    check_fields=("Name",),
 )
 USER_GROUP = ItemType(
     key="usergroup", label="user group", table="user_groups", folder="UserGroup", sheet="UserGroups",
@@ -157,6 +160,7 @@ CUSTOMER = ItemType(
         Field("TimeZone", "timezone", description="IANA time zone of the customer"),
     ),
     identification=(("ExternalId",),),
+    creates_only=True,
 )
 # every kind of file a header can belong to: the wrong-folder hint compares a header with each of them
 HINT_TYPES: tuple[ItemType, ...] = ALL_TYPES + (CUSTOMER,)

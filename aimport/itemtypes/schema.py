@@ -61,7 +61,9 @@ class ItemType:
     config_order: int | None = None  # position in the Configuration workbook
     ref_key: str = "Name"  # the field other types use to refer to this one
     mandatory_any: tuple[str, ...] = ()  # at least one of these must be set
-    row_check: RowCheck | None = None  # extra per-row validation; returns a reason
+    row_check: RowCheck | None = None  # extra per-row validation of the whole object; returns a reason
+    check_fields: tuple[str, ...] = ()  # the fields row_check reads (a file without them is checked in the store)
+    creates_only: bool = False  # every row creates (campaign customers): the header needs every mandatory column
     warn_without: str | None = None  # warn once when this column is missing
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

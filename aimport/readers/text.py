@@ -9,7 +9,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from aimport.readers.base import BLOCK_ROWS, Block, RawSheet, ReadError, Row
+from aimport.readers.base import BLOCK_ROWS, ERROR_VALUES, Block, CellError, RawSheet, ReadError, Row
 from aimport.readers.textscan import check_spans, codec_label, quote_error, scan_text
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -105,9 +105,7 @@ class TextWorkbook:
         line = 0
         try:
             with open(self.path, encoding=self.codec, newline="", errors="strict") as fh:
-                lines: Iterable[str] = fh
-                if self._nul:
-                    lines = (ln.replace("\x00", "") if "\x00" in ln else ln for ln in fh)
+                lines: Iterable[str] = fh  # a NUL stays in its cell: staging rejects that row (sheet, row, column)
                 reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
                 while True:
                     rows = list(islice(reader, BLOCK_ROWS))
@@ -126,6 +124,8 @@ class TextWorkbook:
                         keep = [i for i, j in enumerate(joined) if j.strip()]
                         nos, rows = [nos[i] for i in keep], [rows[i] for i in keep]
                     if rows:
+                        if any("#" in j for j in joined):
+                            _mark_errors(rows)
                         yield nos, rows
         except (UnicodeDecodeError, csv.Error):
             raise self._exact_error() from None
@@ -147,6 +147,14 @@ class TextWorkbook:
 
     def close(self) -> None:
         pass
+
+
+def _mark_errors(rows: list[Row]) -> None:
+    """A cell that is exactly a spreadsheet error value (``#N/A``: "Save as text" of a failed formula) is no data."""
+    for row in rows:
+        for i, cell in enumerate(row):
+            if cell.strip() in ERROR_VALUES:
+                row[i] = CellError(cell.strip())
 
 
 def _line_numbers(rows: list[Row], start: int) -> list[int]:

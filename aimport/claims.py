@@ -1,0 +1,68 @@
+"""Claim records: the import key of a claimed file, bound to the file itself.
+
+Before a file is renamed into InProcess/ a record named after its device and inode is
+written to ``<state-dir>/claims/`` holding a fresh import key; the worker ledgers its
+transaction under that key in the system store. Whether a claimed file already committed is
+decided from the file (its inode leads to the key) and the store's ledger, so losing or
+replacing the audit trail can never make a committed file be applied again. The record is
+removed once the file is archived; a file dropped again later (even the same inode moved back
+from History/) is a new claim with a new key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from aimport.filestate import FileIdentity
+from aimport.layout import write_atomic
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    key: str  # the ledger key of the claimed file's import
+    import_type: str
+    file_name: str
+    size: int
+    mtime_ns: int
+
+
+class ClaimBook:
+    """The claim records of one state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir / "claims"
+
+    def _path(self, ident: FileIdentity) -> Path:
+        return self.dir / f"{ident.dev:x}-{ident.ino:x}.claim"
+
+    def record(self, ident: FileIdentity, import_type: str, file_name: str) -> ClaimRecord:
+        """A new claim of the file ``ident`` (written durably before the claim rename)."""
+        rec = ClaimRecord(uuid.uuid4().hex, import_type, file_name, ident.size, ident.mtime_ns)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+        write_atomic(self._path(ident), json.dumps(asdict(rec), ensure_ascii=False) + "\n")
+        return rec
+
+    def lookup(self, path: Path, import_type: str, file_name: str | None = None) -> ClaimRecord | None:
+        """The claim of the file at ``path`` (any of its names), if it was claimed as ``import_type``
+        (and under ``file_name`` when given)."""
+        try:
+            ident = FileIdentity.of(os.stat(path))
+            data = json.loads(self._path(ident).read_text(encoding="utf-8"))
+            rec = ClaimRecord(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+        if rec.import_type != import_type or (file_name is not None and rec.file_name != file_name):
+            return None
+        return rec
+
+    def forget(self, ident: FileIdentity | None) -> None:
+        if ident is None:
+            return
+        try:
+            self._path(ident).unlink(missing_ok=True)
+        except OSError:
+            pass  # a stale record is harmless: the next claim of that inode writes a new key

@@ -1,0 +1,128 @@
+"""Is a claimed file still being written? Its identity (device, inode, size, mtime) and open writers.
+
+A file is only committed if it is the same file, unchanged, from the claim to the commit: the
+identity is compared at the claim, when the worker starts, after reading and right before
+COMMIT. Where the platform tells (Linux, local file systems), a file another process still
+holds open for writing counts as changing too: a writer pausing longer than the settle time
+has not finished.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024 if os.uname().sysname == "Linux" else None)
+# a file that has not changed for this long is taken even if a process still holds it open for writing
+WRITER_GRACE_S = 60.0
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> "FileIdentity":
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def describe(self) -> str:
+        return f"{self.size} bytes, inode {self.ino}"
+
+    def change_from(self, before: "FileIdentity") -> str:
+        """What changed since ``before``, in words (empty when nothing did)."""
+        if (self.dev, self.ino) != (before.dev, before.ino):
+            return "it was replaced by another file"
+        if self.size != before.size:
+            return f"its size changed from {before.size} to {self.size} bytes"
+        if self.mtime_ns != before.mtime_ns:
+            return "it was written to (its modification time changed)"
+        return ""
+
+
+def identity(path: Path) -> FileIdentity | None:
+    try:
+        return FileIdentity.of(os.stat(path))
+    except OSError:
+        return None
+
+
+def open_for_writing(path: Path) -> bool | None:
+    """True when another process holds ``path`` open for writing; None when the platform cannot tell.
+
+    A read lease is refused (EAGAIN) while any process has the file open for writing; it is
+    released at once (no owner is set, so no signal is ever sent).
+    """
+    if F_SETLEASE is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None  # EINVAL/EPERM: no leases here (network share, owner)
+    finally:
+        try:
+            fcntl.fcntl(fd, F_SETLEASE, fcntl.F_UNLCK)
+        except OSError:
+            pass
+        os.close(fd)
+    return False
+
+
+@dataclass
+class Unsettled:
+    """Why a claimed file is not ready to import (empty ``reason``: it is)."""
+
+    now: FileIdentity | None
+    reason: str = ""
+
+
+def check(path: Path, expected: FileIdentity | None, writers: bool = True) -> Unsettled:
+    """Compare ``path`` with ``expected``; with ``writers``, an open writer is a change too."""
+    now = identity(path)
+    if now is None:
+        return Unsettled(None, "it is gone")
+    if expected is not None:
+        changed = now.change_from(expected)
+        if changed:
+            return Unsettled(now, changed)
+    if writers and open_for_writing(path):
+        return Unsettled(now, "a process still has it open for writing")
+    return Unsettled(now)
+
+
+async def wait_stable(path: Path, settle_s: float, grace_s: float = WRITER_GRACE_S) -> FileIdentity | None:
+    """Wait until ``path`` has not changed for ``settle_s`` and no process writes it; its identity then.
+
+    A file unchanged for ``grace_s`` is taken even if a process keeps it open (some tools never
+    close). None when the file is gone.
+    """
+    step = min(max(settle_s / 4, 0.05), 1.0)
+    last = identity(path)
+    since = unchanged_since = time.monotonic()
+    while True:
+        if last is None:
+            return None
+        await anyio.sleep(step)
+        now = identity(path)
+        t = time.monotonic()
+        if now != last:
+            last, since, unchanged_since = now, t, t
+            continue
+        if t - since < settle_s:
+            continue
+        if await anyio.to_thread.run_sync(open_for_writing, path) and t - unchanged_since < grace_s:
+            since = t  # still open for writing: the writer may only be pausing
+            continue
+        return now
