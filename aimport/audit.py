@@ -17,6 +17,8 @@ from typing import Any
 
 import aiosqlite
 
+from aimport import logs
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imports (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,21 +65,86 @@ def instance_name() -> str:
 
 
 class Audit:
-    """Async writer of the audit trail; one connection for the service's life."""
+    """Async writer of the audit trail; one connection for the service's life.
+
+    A database deleted or replaced under the running service is noticed (before each write and
+    by :meth:`watch`): it is reported, and a new one is opened at the same path with an
+    ``audit_trail_recreated`` event. Import keys never depend on it (aimport.claims).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db: aiosqlite.Connection | None = None
+        self.inode: tuple[int, int] | None = None  # the file the connection writes to
+        self.last_id = 0  # the highest import id handed out (a recreated trail continues after it)
 
     async def __aenter__(self) -> "Audit":
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        lost = not self.path.exists() and (self.path.parent / "claims").is_dir()  # files were claimed here before
+        await self._open()
+        if lost:
+            await self._lost("the audit trail was missing at start-up (deleted after the service stopped)")
+        return self
+
+    async def _open(self) -> None:
+        if not self.path.exists():  # a write-ahead log left by the deleted database must not be replayed into the new one
+            for suffix in ("-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self.db = await aiosqlite.connect(self.path, timeout=30.0)
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self.db.executescript(SCHEMA)
         await self.db.commit()
         os.chmod(self.path, 0o644)
-        return self
+        st = os.stat(self.path)
+        self.inode = (st.st_dev, st.st_ino)
+
+    def healthy(self) -> bool:
+        """True while the database the service writes to is the one at the audit trail's path."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return self.inode == (st.st_dev, st.st_ino)
+
+    async def ensure_current(self) -> None:
+        """Notice a deleted or replaced audit database and open (recreate) the one at the path."""
+        if self.db is None or self.healthy():
+            return
+        what = "deleted" if not self.path.exists() else "replaced by another file"
+        logs.get().error(f"the audit trail {self.path} was {what} while the service ran; its history is lost "
+                         "(the .result files in History/ keep every outcome); a new audit trail is started there. "
+                         "Nothing is imported twice: committed imports are known from the store's ledger")
+        old, self.db = self.db, None
+        try:
+            await old.close()  # the last connection removes the old -wal/-shm
+        except (sqlite3.Error, ValueError):
+            pass
+        try:
+            await self._open()
+            await self._lost(f"the audit trail was {what} while the service ran")
+        except (sqlite3.Error, OSError):
+            self.db = old if self.db is None else self.db
+            raise
+
+    async def _lost(self, reason: str) -> None:
+        if self.last_id:  # ids of imports still in flight are not handed out again
+            await self._db.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('imports', ?)",
+                                   (self.last_id,))
+        await self._db.execute("INSERT INTO events (at, import_id, kind, detail) VALUES (?, NULL, ?, ?)",
+                               (now_iso(), "audit_trail_recreated", json.dumps({"reason": reason})))
+        await self._db.commit()
+
+    async def watch(self, interval_s: float = 2.0) -> None:
+        """Check every ``interval_s`` that the audit database is still in place (the service runs this)."""
+        import anyio
+
+        while True:
+            await anyio.sleep(interval_s)
+            try:
+                await self.ensure_current()
+            except (sqlite3.Error, OSError) as exc:
+                logs.get().error(f"cannot recreate the audit trail {self.path}: {exc}; retrying")
 
     async def __aexit__(self, *exc: object) -> None:
         if self.db is not None:
@@ -102,6 +169,7 @@ class Audit:
         return value
 
     async def event(self, kind: str, import_id: int | None = None, **detail: Any) -> None:
+        await self.ensure_current()
         await self._db.execute(
             "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
             (now_iso(), import_id, kind, json.dumps(detail, default=str, ensure_ascii=False)),
@@ -110,20 +178,24 @@ class Audit:
 
     async def start_import(self, import_type: str, file_name: str, size: int | None,
                            detected_at: str, actor: str | None) -> int:
+        await self.ensure_current()
         cur = await self._db.execute(
             "INSERT INTO imports (import_type, file_name, size_bytes, status, detected_at, started_at, actor, instance) "
             "VALUES (?, ?, ?, 'in_process', ?, ?, ?, ?)",
             (import_type, file_name, size, detected_at, now_iso(), actor, instance_name()),
         )
         await self._db.commit()
+        self.last_id = max(self.last_id, int(cur.lastrowid or 0))
         return int(cur.lastrowid or 0)
 
     async def set_history(self, import_id: int, history_name: str) -> None:
+        await self.ensure_current()
         await self._db.execute("UPDATE imports SET history_name = ? WHERE id = ?", (history_name, import_id))
         await self._db.commit()
 
     async def finish_import(self, import_id: int, status: str, error_code: str | None, sha256: str | None,
                             totals: dict[str, int], duration_ms: int) -> None:
+        await self.ensure_current()
         await self._db.execute(
             "UPDATE imports SET status=?, error_code=?, sha256=?, rows=?, created=?, updated=?, deleted=?, "
             "rejected=?, unchanged=?, finished_at=?, duration_ms=? WHERE id=?",
@@ -135,6 +207,18 @@ class Audit:
 
     async def history_name(self, import_id: int) -> str:
         async with self._db.execute("SELECT history_name FROM imports WHERE id = ?", (import_id,)) as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row and row[0] else ""
+
+    async def is_open(self, import_id: int) -> bool:
+        async with self._db.execute("SELECT status FROM imports WHERE id = ?", (import_id,)) as cur:
+            row = await cur.fetchone()
+        return row is not None and row[0] in ("queued", "in_process")
+
+    async def claim_key(self, import_id: int) -> str:
+        """The claim key recorded with an import's ``claimed`` event ('' for imports claimed before keys)."""
+        async with self._db.execute("SELECT json_extract(detail, '$.key') FROM events WHERE import_id = ? "
+                                    "AND kind = 'claimed' ORDER BY id DESC LIMIT 1", (import_id,)) as cur:
             row = await cur.fetchone()
         return str(row[0]) if row and row[0] else ""
 

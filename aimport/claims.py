@@ -1,8 +1,9 @@
 """Claim records: the import key of a claimed file, bound to the file itself.
 
 Before a file is renamed into InProcess/ a record named after its device and inode is
-written to ``<state-dir>/claims/`` holding a fresh import key; the worker ledgers its
-transaction under that key in the system store. Whether a claimed file already committed is
+written to ``<state-dir>/claims/``; once the claim has its audit row, the record gets the
+import key (``<audit uuid>-<import id>``) before the worker starts, and the worker ledgers its
+transaction under that key in the system store. A record without a key: nothing was started. Whether a claimed file already committed is
 decided from the file (its inode leads to the key) and the store's ledger, so losing or
 replacing the audit trail can never make a committed file be applied again. The record is
 removed once the file is archived; a file dropped again later (even the same inode moved back
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from aimport.layout import write_atomic
 
 @dataclass(frozen=True)
 class ClaimRecord:
-    key: str  # the ledger key of the claimed file's import
+    key: str  # the ledger key of the claimed file's import ("" until the import is started)
     import_type: str
     file_name: str
     size: int
@@ -39,9 +39,9 @@ class ClaimBook:
     def _path(self, ident: FileIdentity) -> Path:
         return self.dir / f"{ident.dev:x}-{ident.ino:x}.claim"
 
-    def record(self, ident: FileIdentity, import_type: str, file_name: str) -> ClaimRecord:
-        """A new claim of the file ``ident`` (written durably before the claim rename)."""
-        rec = ClaimRecord(uuid.uuid4().hex, import_type, file_name, ident.size, ident.mtime_ns)
+    def record(self, ident: FileIdentity, import_type: str, file_name: str, key: str = "") -> ClaimRecord:
+        """Record the claim of the file ``ident`` (durably: before the rename, and again with its key)."""
+        rec = ClaimRecord(key, import_type, file_name, ident.size, ident.mtime_ns)
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o755)
         write_atomic(self._path(ident), json.dumps(asdict(rec), ensure_ascii=False) + "\n")
         return rec

@@ -50,6 +50,9 @@ def readyz(svc: Any, now: float) -> tuple[int, dict[str, Any]]:
     checks["state_disk"] = not disk  # audit writes are getting through (false while they wait for space)
     checks["state_writable"] = os.access(s.state_dir, os.W_OK)
     checks["stores"] = all(os.access(p, os.W_OK) for p in (s.system_db, s.audit_db) if p.exists())
+    audit = getattr(getattr(svc, "ctx", None), "audit", None)
+    if audit is not None and hasattr(audit, "healthy"):
+        checks["audit_trail"] = audit.healthy()  # False while a deleted or replaced audit database is not yet recreated
     ok = all(checks.values())
     body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
     if disk:

@@ -152,12 +152,14 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
             ctx.state_disk, f"record the claim of {display_name(path.name)}",
             lambda: ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user),
             ctx.audit.db.rollback if ctx.audit.db is not None else None)
+        key = ctx.import_key(import_id)
+        await anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name, key)
         await statedisk.event(ctx.state_disk, ctx.audit, "claimed", import_id, file=path.name, type=import_type,
-                              in_process=str(dest), key=claim.key)
+                              in_process=str(dest), key=key)
     except BaseException:
         _close(fd)
         raise
-    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=claim.key, claimed_as=ident)
+    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident)
 
 
 def _close(fd: int | None) -> None:
@@ -179,9 +181,10 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
     ctx.notify("import_started", import_type)
     inode = filestate.identity(dest)
     try:
-        if key is None:
-            key = (await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name)).key \
-                if inode is not None else ctx.import_key(import_id)
+        if key is None:  # claimed by the caller (aimport import): bind the key to the file now
+            key = ctx.import_key(import_id)
+            if inode is not None:
+                await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name, key)
         with held(dest, lock_fd):
             await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
             logs.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),

@@ -72,7 +72,7 @@ class Layout:
         out = FolderSurvey()
         chain = [self.root / f"{self.server}_{self.unit}", self.automatic]
         for d in chain:
-            if not self._usable(d, out):
+            if not self._usable(d, out, record=False):  # (created with the first folder below, as always)
                 return out
         for t in import_types:
             if self._usable(self.type_dir(t), out):
@@ -81,12 +81,13 @@ class Layout:
         self._usable(self.export_dir, out)
         return out
 
-    def _usable(self, d: Path, out: "FolderSurvey") -> bool:
+    def _usable(self, d: Path, out: "FolderSurvey", record: bool = True) -> bool:
         problem = self.folder_problem(d)
         if problem == MISSING:
             try:
                 d.mkdir(parents=d.parent == self.root, exist_ok=True, mode=0o755)
-                out.created.append(d)
+                if record:
+                    out.created.append(d)
             except OSError as exc:
                 out.problems.append(FolderProblem(d, f"cannot be created ({exc.strerror or exc})"))
                 return False

@@ -110,6 +110,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
             root.start_soon(_signals, svc)
             root.start_soon(_heartbeat, svc)
             root.start_soon(_retention, svc)
+            root.start_soon(audit.watch)  # a deleted or replaced audit.sqlite is noticed and recreated
             for name, starter in _optional_tasks(settings):
                 root.start_soon(starter, svc, name=name)
             if settings.enabled:
@@ -161,7 +162,11 @@ async def _heartbeat(svc: Service) -> None:
 async def _retention(svc: Service) -> None:
     """Prune finished audit rows older than --audit-retention-days, at start and daily."""
     while True:
-        pruned = await svc.ctx.audit.prune(svc.settings.audit_retention_days)
+        try:
+            pruned = await svc.ctx.audit.prune(svc.settings.audit_retention_days)
+        except sqlite3.Error as exc:  # the state disk may be full: tried again tomorrow, never a stop
+            logs.get().error(f"audit retention: cannot prune the audit trail now: {exc}")
+            pruned = 0
         if pruned:
             logs.get().info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
         await anyio.sleep(86400)
@@ -193,9 +198,12 @@ async def _reload(svc: Service) -> None:
         return
     old = svc.limiter.total_tokens
     if fresh.max_concurrent >= 1 and fresh.max_concurrent != old:
+        try:  # recorded before it shows (metrics); never waits for the state disk: SIGTERM comes this way too
+            await svc.ctx.audit.event("settings_reloaded", None, max_concurrent=fresh.max_concurrent, previous=old)
+        except sqlite3.Error as exc:
+            log.error(f"cannot record the audit event settings_reloaded: {exc}")
         svc.limiter.total_tokens = fresh.max_concurrent
         svc.ctx.process_limiter.total_tokens = fresh.max_concurrent
-        await svc.ctx.audit.event("settings_reloaded", None, max_concurrent=fresh.max_concurrent, previous=old)
         log.info(f"max concurrent imports changed from {old} to {fresh.max_concurrent}")
         svc.ctx.notify("limit_changed", fresh.max_concurrent)
     else:

@@ -98,6 +98,14 @@ CASES = [
     *[Case(f"good_{w}.xlsx", "Directory", "succeeded", None, DIRECTORY,
            [("007", "Anna", "Lee", "Acme", "+35840123", "12"), ("0042", "Bob", "Ray", "Initech", "0401234567", "12")])
       for w in ("openpyxl", "xlsxwriter", "libreoffice")],
+    # pandas' to_excel: NaN is an empty cell, floats keep their value, ids stay text; with pandas' default
+    # index=True the row index is an unnamed first column (a warning, never data)
+    *[Case(f"{name}.xlsx", "Directory", "succeeded", None, DIRECTORY,
+           [("007", "Anna", "Lee", "Acme", "+35840123", "12"), ("0042", "Bob", "Ray", None, "0401234567", "12.5")])
+      for name in ("good_pandas", "good_pandas_index")],
+    Case("blocked_dates_pandas.xlsx", "BlockedNumbers", "succeeded", None,
+         "SELECT number, description, valid_until FROM blocked_numbers ORDER BY id",
+         [("+358401", "one", "2027-12-31"), ("0402", "two", None)]),
 ]
 
 

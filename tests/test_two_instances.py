@@ -40,3 +40,30 @@ def test_no_file_imported_twice(tmp_path: Path) -> None:
     finally:
         for s in (a, b):
             s.stop()
+
+
+def test_second_instance_on_one_state_dir_leaves_a_running_import_alone(tmp_path: Path) -> None:
+    """Instance B's start-up recovery must not touch instance A's running import (issue 12.4)."""
+    from tests.helpers import result_of, wait_archived, write_text
+
+    a = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state",
+                       env={"AIMPORT_PAUSE": "before_commit:4000"}).start()  # A's import waits before its COMMIT
+    b = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state")
+    try:
+        rows = [["ExternalId", "LastName"]] + [[f"E{i}", f"Last {i}"] for i in range(500)]
+        staged = write_text(tmp_path / "held.txt", rows)
+        os.replace(staged, a.layout.type_dir("Directory") / "held.txt")
+        wait_for(lambda: query(a.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'started'")[0][0] == 1, 30,
+                 what="A importing")
+        b.start()  # the same state directory: both log to the same file
+        wait_for(lambda: b.output().count("INFO    watching ") >= 2, 30, what="B recovered and watching")
+        assert query(a.audit_db, "SELECT status FROM imports") == [("in_process",)]  # A is still importing
+        [hist] = wait_archived(a.layout, "Directory", "held.txt", timeout=60)
+        wait_for(lambda: query(a.audit_db, "SELECT status FROM imports") == [("succeeded",)], 30, what="A finished")
+        assert result_of(hist)["rows"] == "500"
+        assert query(a.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'recovered'") == [(0,)]
+        assert query(a.audit_db, "SELECT status, error_code FROM imports") == [("succeeded", None)]
+        assert query(a.system_db, "SELECT COUNT(*) FROM directory_entries") == [(500,)]
+    finally:
+        for s in (b, a):
+            s.stop()
