@@ -2,7 +2,7 @@
 
 One declaration, one page: settings from ``aimport.settings`` and the ``run`` parser, the command line
 from the argparse parsers, error codes from ``aimport.errors``, the audit schema from the SQL in
-``aimport.audit``, item types from ``aimport.itemtypes.catalog``. ``--check`` writes nothing and exits 1
+``aimport.store.audit``, item types from ``aimport.itemtypes.catalog``. ``--check`` writes nothing and exits 1
 naming every page that is out of date (CI runs it; ``tests/test_docs.py`` does the same).
 """
 
@@ -108,7 +108,7 @@ def errors_page() -> str:
 
 
 def audit_page() -> str:
-    from aimport.audit import SCHEMA
+    from aimport.store.audit import SCHEMA
 
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
@@ -166,7 +166,7 @@ PAGES: tuple[Page, ...] = (
     Page("settings.md", "aimport/settings.py and the run parser", settings_page),
     Page("cli.md", "the argparse parsers in aimport/cli", cli_page),
     Page("error-codes.md", "aimport/errors.py", errors_page),
-    Page("audit-schema.md", "the SQL in aimport/audit.py", audit_page),
+    Page("audit-schema.md", "the SQL in aimport/store/audit.py", audit_page),
     Page("item-types.md", "aimport/itemtypes/catalog.py", item_types_page),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import write_openpyxl, write_text
 
 SCRIPT_ROWS = [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"],

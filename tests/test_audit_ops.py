@@ -19,7 +19,7 @@ from typing import Any, Callable
 import anyio
 import pytest
 
-from aimport.audit import Audit
+from aimport.store.audit import Audit
 from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_openpyxl, write_text
 
 

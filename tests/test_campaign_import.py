@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from aimport import store
+from aimport.store import system as store
 from aimport.campaigns import model
 from tests.campaign_helpers import campaign_file, imp, with_script
-from aimport.worker import ImportRequest, run_import
+from aimport.importing.run import ImportRequest, run_import
 from tests.helpers import query, write_openpyxl, write_text
 
 

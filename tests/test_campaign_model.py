@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aimport import store
+from aimport.store import system as store
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError
 from tests.campaign_helpers import campaign_file, imp, with_script

@@ -10,9 +10,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from aimport import store
+from aimport.store import system as store
 from aimport.campaigns import model, results
-from aimport.campaigns.exporter import temp_path, write_export
+from aimport.campaigns.exportfile import temp_path, write_export
 from aimport.campaigns.supervisor import Event, acknowledge, tick
 from tests.campaign_helpers import campaign_file, imp, with_script
 from tests.helpers import write_text

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import ServiceProcess, query, result_of, wait_archived, write_openpyxl, write_text, write_xlsxwriter
 
 USERS_HEADER = ["Login", "First Name", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]
@@ -71,7 +71,7 @@ def test_any_subset_and_per_sheet_counts_in_the_result(tmp_path: Path) -> None:
     o = imp(tmp_path, write_openpyxl(tmp_path / "b.xlsx", {"users": [USERS_HEADER[:3], ["ann", "A", "L"]],
                                                          "SKILLS": [["Name", "Description"], ["Sales", "new"], ["Billing", ""]]}))
     assert [(s["sheet"], s["rows"], s["created"], s["updated"]) for s in o.sheets] == [("SKILLS", 2, 1, 1), ("users", 1, 1, 0)]
-    from aimport.archive import result_text
+    from aimport.service.archive import result_text
 
     text = result_text({"status": o.status}, o.sheets)
     assert "sheet.SKILLS.updated: 1\n" in text and "sheet.users.created: 1\n" in text

@@ -105,8 +105,8 @@ def test_audit_trail_deleted_while_running_is_recreated(service: ServiceProcess,
 async def _readyz_with_deleted_audit(tmp_path: Path) -> tuple[int, int]:
     from types import SimpleNamespace
 
-    from aimport.audit import Audit
-    from aimport.http import readyz
+    from aimport.store.audit import Audit
+    from aimport.service.health import readyz
     from aimport.settings import from_sources
 
     s = from_sources({"root": str(tmp_path / "root"), "state_dir": str(tmp_path / "state"), "enabled": False})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aimport.worker import ImportRequest, run_import
+from aimport.importing.run import ImportRequest, run_import
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 

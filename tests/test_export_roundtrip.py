@@ -17,9 +17,9 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings, strategies as st
 from python_calamine import CalamineWorkbook
 
-from aimport.export import export_configuration, headers
+from aimport.workbooks.configexport import export_configuration, headers
 from aimport.itemtypes.catalog import CATALOG
-from aimport.worker import ImportRequest, run_import
+from aimport.importing.run import ImportRequest, run_import
 from tests.helpers import write_openpyxl, write_xlsxwriter
 
 # any printable text: letters, digits, punctuation and symbols in every script, inner spaces; not ';'

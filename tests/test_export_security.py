@@ -7,9 +7,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from aimport import store
+from aimport.store import system as store
 from aimport.campaigns import model, results
-from aimport.campaigns.exporter import safe_name
+from aimport.campaigns.exportfile import safe_name
 from aimport.campaigns.supervisor import acknowledge, tick
 from tests.campaign_helpers import campaign_file, imp, with_script
 

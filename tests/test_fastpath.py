@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from aimport import colparse, staging
-from aimport.importlog import ImportLog
+from aimport.importing import columns as colparse
+from aimport.importing import stage as staging
+from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG
 from aimport.readers.base import open_workbook
 from tests.helpers import write_openpyxl, write_text, write_xlsxwriter

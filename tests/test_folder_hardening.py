@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aimport import logs
+from aimport import servicelog
 from aimport.layout import HISTORY_NAME_MAX, Layout
 from tests.helpers import ServiceProcess, drop, query, result_of, wait_for, write_text
 
@@ -88,7 +88,7 @@ def test_symlinked_folders_are_reported_and_never_used(service: ServiceProcess, 
 def test_export_into_a_symlinked_export_folder_is_refused(tmp_path: Path) -> None:
     from aimport.campaigns import results
     from aimport.campaigns.supervisor import acknowledge, tick
-    from aimport import store
+    from aimport.store import system as store
     from tests.campaign_helpers import campaign_file, imp, with_script
 
     with_script(tmp_path)
@@ -147,8 +147,8 @@ def test_newline_in_a_file_name_keeps_the_result_one_line_per_field(started: Ser
 
 
 def test_claim_failed_is_logged_as_well_as_audited(tmp_path: Path) -> None:
-    from aimport.audit import Audit, list_events, now_iso
-    from aimport.job import JobContext, claim_and_import
+    from aimport.store.audit import Audit, list_events, now_iso
+    from aimport.service.importjob import JobContext, claim_and_import
     from aimport.settings import Settings
 
     settings = Settings(root=tmp_path / "root", state_dir=tmp_path / "state", logon_user="admin")
@@ -160,7 +160,7 @@ def test_claim_failed_is_logged_as_well_as_audited(tmp_path: Path) -> None:
     lines: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
-    logs.get().addHandler(handler)
+    servicelog.get().addHandler(handler)
 
     async def go() -> None:
         async with Audit(settings.audit_db) as audit:
@@ -170,7 +170,7 @@ def test_claim_failed_is_logged_as_well_as_audited(tmp_path: Path) -> None:
     try:
         anyio.run(go)
     finally:
-        logs.get().removeHandler(handler)
+        servicelog.get().removeHandler(handler)
     assert [e["kind"] for e in list_events(settings.audit_db)] == ["claim_failed"]
     assert any("cannot claim c.txt" in line and "drop folder" in line for line in lines), lines
     assert f.exists()

@@ -113,7 +113,7 @@ def test_disabled_mode_sighup_without_config_and_methods(service: ServiceProcess
 
 
 def test_address_parsing() -> None:
-    from aimport.http import parse_address
+    from aimport.service.health import parse_address
 
     assert parse_address("8080") == ("127.0.0.1", 8080)
     assert parse_address(":8080") == ("127.0.0.1", 8080)
@@ -135,7 +135,7 @@ def fake_service(tmp_path: Path, **kw: object) -> SimpleNamespace:
 
 
 def test_health_and_readiness_decisions(tmp_path: Path) -> None:
-    from aimport.http import healthz, readyz
+    from aimport.service.health import healthz, readyz
 
     async def check() -> None:
         now = anyio.current_time()
@@ -154,7 +154,7 @@ def test_health_and_readiness_decisions(tmp_path: Path) -> None:
 
 
 def test_metrics_observer_is_per_service(tmp_path: Path) -> None:
-    from aimport.metrics import Metrics
+    from aimport.service.metrics import Metrics
 
     a, b = Metrics(), Metrics()
     a.file_detected("Skills")

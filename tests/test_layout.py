@@ -3,7 +3,7 @@ import os
 from pathlib import Path
 
 from aimport.layout import IMPORT_TYPES, Layout, history_candidates, history_stamp, move_no_clobber, write_atomic
-from aimport.filters import ImportFileFilter
+from aimport.service.filters import ImportFileFilter
 
 
 def test_all_folders_created(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ from typing import Any, Callable
 
 import pytest
 
-from aimport import store
+from aimport.store import system as store
 from aimport.itemtypes.catalog import CUSTOMER, HINT_TYPES
 from aimport.itemtypes.schema import ItemType
-from aimport.users import ensure_logon_user
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.logonuser import ensure_logon_user
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import ServiceProcess, query, result_of, write_openpyxl, write_text, write_xlsxwriter
 
 Rows = list[list[Any]]

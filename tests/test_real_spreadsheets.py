@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import query
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"

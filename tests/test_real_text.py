@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import query
 
 TEXT = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "text"
@@ -133,7 +133,7 @@ def test_fixtures_are_what_the_script_writes(tmp_path: Path) -> None:
 
 def test_settings_reach_the_import_request(tmp_path: Path) -> None:
     """date_order and text_fallback_encoding go from flags/env/TOML into the worker's ImportRequest."""
-    from aimport.job import JobContext, make_request
+    from aimport.service.importjob import JobContext, make_request
     from aimport.settings import from_sources
 
     toml = tmp_path / "a.toml"

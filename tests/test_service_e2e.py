@@ -135,7 +135,7 @@ def test_logon_user_required_and_rights_checked(tmp_path: Path) -> None:
     assert r.stderr.strip().splitlines() == ["aimport run: error: automatic import is enabled but no logon user is set (--logon-user or AIMPORT_LOGON_USER)"]
     import sqlite3
 
-    from aimport import store
+    from aimport.store import system as store
 
     conn = store.open_store(tmp_path / "s" / "system.sqlite")
     conn.execute("INSERT INTO users (login, first_name, surname, rights) VALUES ('ops', 'O', 'P', '[\"ImportExport\"]')")

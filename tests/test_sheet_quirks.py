@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
 
 WRITERS = pytest.mark.parametrize("writer", [write_openpyxl, write_xlsxwriter], ids=["openpyxl", "xlsxwriter"])
@@ -207,7 +207,7 @@ def test_configuration_workbook_without_a_known_sheet(tmp_path: Path, writer: Wr
 
 
 def test_template_note_row_is_skipped_but_bracketed_data_is_not(tmp_path: Path) -> None:
-    from aimport.templates import write_txt
+    from aimport.workbooks.templates import write_txt
 
     p = write_txt("Skills", tmp_path / "skills.txt")
     with open(p, "a", encoding="utf-8", newline="") as fh:

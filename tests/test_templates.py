@@ -12,8 +12,8 @@ import pytest
 
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
-from aimport.templates import write_txt, write_xlsx
-from aimport.worker import ImportRequest, run_import
+from aimport.workbooks.templates import write_txt, write_xlsx
+from aimport.importing.run import ImportRequest, run_import
 
 ITEM_FOLDERS = [t for t in IMPORT_TYPES if t not in ("Configuration", "OutboundCampaign")]
 SAMPLE: dict[str, dict[str, Any]] = {  # one valid row per item type (references left empty)

@@ -13,7 +13,8 @@ from typing import Any
 
 import anyio
 
-from aimport import logs, store
+from aimport import servicelog
+from aimport.store import system as store
 from aimport.campaigns import model, results
 from aimport.campaigns.model import ACTIVE, CampaignError
 
@@ -58,7 +59,7 @@ def one_call(system_db: Path, rng: random.Random) -> str | None:
 
 
 async def run_dialer(svc: Any) -> None:
-    log = logs.get()
+    log = servicelog.get()
     rate = max(0.1, float(svc.settings.demo_rate))
     log.warning(f"SIMULATION: the demo dialer records random call results ({rate:g}/s) for Active campaigns; "
                 "do not use --demo-dialer with a real contact center")

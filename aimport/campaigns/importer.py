@@ -7,16 +7,17 @@ import json
 import sqlite3
 from typing import Any
 
-from aimport import faults, store
+from aimport import faults
+from aimport.store import system as store
 from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, INVALID, PASSIVE
-from aimport.headers import find_header
-from aimport.importlog import ImportLog
+from aimport.importing.headers import find_header
+from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import Field, norm_header
 from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook, open_workbook
-from aimport.worker import FileFailure, ImportOutcome, ImportRequest, commit_outcome
+from aimport.importing.run import FileFailure, ImportOutcome, ImportRequest, commit_outcome
 
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
             "RedialInterval", "TimeZone")

@@ -25,9 +25,11 @@ from typing import Any
 
 import anyio
 
-from aimport import faults, logs, store
+from aimport import faults
+from aimport import servicelog
+from aimport.store import system as store
 from aimport.campaigns import model
-from aimport.campaigns.exporter import safe_name, temp_path, write_export
+from aimport.campaigns.exportfile import safe_name, temp_path, write_export
 from aimport.campaigns.model import ACTIVE, COMPLETE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
 
@@ -153,7 +155,7 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
 
 
 async def supervise_once(svc: Any, failures: dict[int, str]) -> None:
-    log = logs.get()
+    log = servicelog.get()
     events = await anyio.to_thread.run_sync(tick, svc.settings.system_db, svc.ctx.layout.export_dir, failures)
     acks: list[tuple[str, tuple[Any, ...]]] = []
     try:
@@ -177,7 +179,7 @@ async def supervise_once(svc: Any, failures: dict[int, str]) -> None:
 async def run_supervisor(svc: Any) -> None:
     """Long-running: a pass every ``supervise_s`` seconds; starts the demo dialer when asked."""
     settings = svc.settings
-    log = logs.get()
+    log = servicelog.get()
     failures: dict[int, str] = {}
     async with anyio.create_task_group() as tg:
         if settings.demo_dialer:

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from aimport import audit
+from aimport.store import audit
 from aimport.cli import CommandError
 from aimport.cli.common import add_settings, emit, settings_from, table
 
@@ -117,7 +117,7 @@ def _emit_more(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None
 
 
 def do_status(args: argparse.Namespace) -> int:
-    from aimport.status import collect
+    from aimport.cli.statusview import collect
 
     settings = settings_from(args)
     report = collect(settings)

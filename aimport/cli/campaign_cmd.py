@@ -46,9 +46,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aimport import store
+    from aimport.store import system as store
     from aimport.campaigns import model, results
-    from aimport.campaigns.exporter import safe_name, write_export
+    from aimport.campaigns.exportfile import safe_name, write_export
     from aimport.layout import history_stamp
     from aimport.campaigns.model import CampaignError
 

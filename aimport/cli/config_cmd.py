@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
 
 
 def do_template(args: argparse.Namespace) -> int:
-    from aimport import templates
+    from aimport.workbooks import templates
 
     try:
         if args.all:
@@ -86,7 +86,7 @@ def _parent_exists(path: Path) -> None:
 
 
 def do_export(args: argparse.Namespace) -> int:
-    from aimport.export import export_configuration
+    from aimport.workbooks.configexport import export_configuration
 
     settings = settings_from(args)
     if not settings.system_db.exists():

@@ -11,13 +11,13 @@ from typing import Any
 
 import anyio
 
-from aimport.audit import Audit, now_iso
+from aimport.store.audit import Audit, now_iso
 from aimport.cli import CommandError
 from aimport.cli.common import add_settings, settings_from, table
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES, Layout, display_name, is_utf8_name
 from aimport.settings import Settings
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 
 TYPE_HELP = "import type: " + ", ".join(IMPORT_TYPES) + " (default: the folder the file is in)"
 
@@ -147,8 +147,8 @@ def do_import(args: argparse.Namespace) -> int:
 
 
 async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple[ImportOutcome, Path]:
-    from aimport.job import JobContext, run_claimed
-    from aimport.service import prepare_store
+    from aimport.service.importjob import JobContext, run_claimed
+    from aimport.service.app import prepare_store
 
     layout = settings.layout
     layout.survey((t,))

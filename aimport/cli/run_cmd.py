@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from aimport import logs
+from aimport import servicelog
 from aimport.cli import CommandError
 from aimport.cli.common import SETTING_FLAGS, add_settings, settings_from
 
@@ -33,10 +33,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aimport.service import StartupError, run_service
+    from aimport.service.app import StartupError, run_service
 
     settings = settings_from(args)
-    logs.setup(settings.log_format)
+    servicelog.setup(settings.log_format)
     try:
         return anyio.run(run_service, settings)
     except StartupError as exc:

@@ -72,7 +72,7 @@ def xlsxwriter_rows(rows: list[list[Any]], header: list[str], out: Path) -> floa
 
 def _store_insert(db: Path, rows: Iterable[list[Any]]) -> None:
     """The same rows, unchecked, into the system store's real Directory table (its index, WAL, one transaction)."""
-    from aimport import store
+    from aimport.store import system as store
 
     for p in db.parent.glob(db.name + "*"):
         p.unlink()

@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from aimport import faults, filestate, store
-from aimport.engine import Applier, SheetStats
-from aimport.headers import HeaderError, find_header, sheet_hint
-from aimport.importlog import ImportLog
+from aimport import faults
+from aimport.importing import filestate
+from aimport.store import system as store
+from aimport.importing.apply import Applier, SheetStats
+from aimport.importing.headers import HeaderError, find_header, sheet_hint
+from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import ItemType
 from aimport.itemtypes.values import date_order
 from aimport.readers.base import ReadError, Workbook, open_workbook
-from aimport.staging import Stage, StagedSheet
-from aimport.stagewriter import Flat
+from aimport.importing.stage import Stage, StagedSheet
+from aimport.importing.stagetable import Flat
 
 FAILURE_TEXT = {
     "NO_ROWS": "the file has a header row but no data rows: nothing to import",
@@ -191,7 +193,7 @@ def run_import(req: ImportRequest, progress: Callable[[str, int], None] | None =
     except MemoryError:
         log.error("the file needs more memory than is available")
         outcome = ImportOutcome("failed", "TOO_LARGE", digest)
-    except sqlite3.OperationalError as exc:  # the service retries these (aimport.job.TRANSIENT)
+    except sqlite3.OperationalError as exc:  # the service retries these (aimport.service.importjob.TRANSIENT)
         log.error(f"the system store is not available: {exc}")
         outcome = ImportOutcome("failed", "STORE_UNAVAILABLE", digest, extra={"error": str(exc)})
     except OSError as exc:

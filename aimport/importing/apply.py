@@ -12,13 +12,14 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from aimport import faults, store
-from aimport.importlog import ImportLog
+from aimport import faults
+from aimport.store import system as store
+from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG, USER, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
-from aimport.staging import Stage, StagedSheet
-from aimport.users import LogonGuard
+from aimport.importing.stage import Stage, StagedSheet
+from aimport.importing.logonuser import LogonGuard
 
 
 @dataclass

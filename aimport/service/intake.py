@@ -18,8 +18,8 @@ from typing import Awaitable, Callable
 import anyio
 from watchfiles import Change, awatch
 
-from aimport.filters import ImportFileFilter
-from aimport import logs
+from aimport.service.filters import ImportFileFilter
+from aimport import servicelog
 from aimport.layout import IMPORT_TYPES, Layout
 
 
@@ -150,7 +150,7 @@ async def watch_events(detector: Detector, report: Report, *, poll: bool, poll_m
         except Exception as exc:  # noqa: BLE001 - (in an exception group) the root vanished, a name watchfiles
             # cannot decode (not UTF-8): that batch of events is lost, so scan the folders instead of waiting for
             # the periodic rescan; the watch starts again
-            logs.get().debug(f"file watch restarted after {type(exc).__name__}: {exc}")
+            servicelog.get().debug(f"file watch restarted after {type(exc).__name__}: {exc}")
             await anyio.sleep(0.5)
             for found, reason in detector.scan(IMPORT_TYPES):
                 await report(found, reason)

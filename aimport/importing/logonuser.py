@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from aimport import store
+from aimport.store import system as store
 from aimport.itemtypes.catalog import USER
 
 REQUIRED_RIGHTS = ("ImportExport", "ManageCampaigns")

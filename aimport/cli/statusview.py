@@ -6,9 +6,10 @@ import datetime as dt
 import os
 from typing import Any
 
-from aimport import audit, store
+from aimport.store import audit
+from aimport.store import system as store
 from aimport.campaigns import model as campaign_model
-from aimport.filters import ImportFileFilter
+from aimport.service.filters import ImportFileFilter
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
 from aimport.settings import Settings

@@ -18,17 +18,20 @@ from typing import Any
 
 import anyio
 
-from aimport import logs, staterecord, statedisk, store
-from aimport.audit import Audit
+from aimport import staterecord
+from aimport import servicelog
+from aimport.service import statedisk
+from aimport.store import system as store
+from aimport.store.audit import Audit
 from aimport.campaigns import model as campaign_model
 from aimport.campaigns.supervisor import run_supervisor
-from aimport.job import JobContext
+from aimport.service.importjob import JobContext
 from aimport.layout import IMPORT_TYPES
-from aimport.recovery import recover
-from aimport.scheduler import FOLDER_ADVICE, Scheduler
+from aimport.service.recovery import recover
+from aimport.service.lanes import FOLDER_ADVICE, Scheduler
 from aimport.settings import Settings, SettingsError, from_sources
-from aimport.users import LogonUserError, ensure_logon_user
-from aimport.watcher import Detector
+from aimport.importing.logonuser import LogonUserError, ensure_logon_user
+from aimport.service.intake import Detector
 
 
 class StartupError(Exception):
@@ -63,7 +66,7 @@ def prepare_store(settings: Settings) -> bool:
 
 async def run_service(settings: Settings, observer: Any = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
-    log = logs.get()
+    log = servicelog.get()
     try:
         settings.validate_for_run()
     except SettingsError as exc:
@@ -91,7 +94,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
         if created_user:
             await statedisk.event(disk, audit, "logon_user_created", None, login=settings.logon_user,
                                   rights=["ImportExport", "ManageCampaigns"])
-        from aimport.metrics import Metrics
+        from aimport.service.metrics import Metrics
 
         metrics = observer or Metrics()
         audit_uuid = await statedisk.patiently(disk, "read the audit trail's id", audit.uuid,
@@ -140,7 +143,7 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
 def _optional_tasks(settings: Settings) -> list[tuple[str, Any]]:
     tasks: list[tuple[str, Any]] = [("supervisor", run_supervisor)]
     if settings.http:
-        from aimport.http import serve_http
+        from aimport.service.health import serve_http
 
         tasks.append(("http", serve_http))
     return tasks
@@ -156,7 +159,7 @@ async def _heartbeat(svc: Service) -> None:
         svc.last_beat = now
         svc.extras["max_loop_lag_s"] = max(svc.extras.get("max_loop_lag_s", 0.0), svc.loop_lag_s)
         if svc.loop_lag_s * 1000 > svc.settings.lag_warn_ms:
-            logs.get().warning(f"the event loop was held up for {svc.loop_lag_s * 1000:.0f} ms (health and new claims wait meanwhile)")
+            servicelog.get().warning(f"the event loop was held up for {svc.loop_lag_s * 1000:.0f} ms (health and new claims wait meanwhile)")
 
 
 async def _retention(svc: Service) -> None:
@@ -165,15 +168,15 @@ async def _retention(svc: Service) -> None:
         try:
             pruned = await svc.ctx.audit.prune(svc.settings.audit_retention_days)
         except sqlite3.Error as exc:  # the state disk may be full: tried again tomorrow, never a stop
-            logs.get().error(f"audit retention: cannot prune the audit trail now: {exc}")
+            servicelog.get().error(f"audit retention: cannot prune the audit trail now: {exc}")
             pruned = 0
         if pruned:
-            logs.get().info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
+            servicelog.get().info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
         await anyio.sleep(86400)
 
 
 async def _signals(svc: Service) -> None:
-    log = logs.get()
+    log = servicelog.get()
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
             if signum == signal.SIGHUP:
@@ -185,7 +188,7 @@ async def _signals(svc: Service) -> None:
 
 async def _reload(svc: Service) -> None:
     """SIGHUP: re-read the config file (and environment) and apply what can change live."""
-    log = logs.get()
+    log = servicelog.get()
     if svc.settings.config is None:  # nothing to re-read: keep a --max-concurrent flag's value
         log.warning("SIGHUP: no --config file (AIMPORT_CONFIG) to reload; nothing changed")
         return

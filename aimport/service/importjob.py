@@ -16,16 +16,19 @@ from typing import Any, Awaitable, Callable, Iterator
 import anyio
 from anyio import to_process
 
-from aimport import faults, filestate, logs, store
-from aimport.archive import archive
-from aimport.audit import Audit
-from aimport.claims import ClaimBook
-from aimport.filestate import FileIdentity
-from aimport import statedisk
-from aimport.statedisk import StateDisk
+from aimport import faults
+from aimport.importing import filestate
+from aimport import servicelog
+from aimport.store import system as store
+from aimport.service.archive import archive
+from aimport.store.audit import Audit
+from aimport.service.claims import ClaimBook
+from aimport.importing.filestate import FileIdentity
+from aimport.service import statedisk
+from aimport.service.statedisk import StateDisk
 from aimport.layout import Layout, display_name
 from aimport.settings import Settings
-from aimport.worker import ImportOutcome, ImportRequest, run_import
+from aimport.importing.run import ImportOutcome, ImportRequest, run_import
 
 # failures that applied nothing and say nothing about the file: retried, never archived as failed
 TRANSIENT = {"STORE_UNAVAILABLE", "DISK_FULL", "STATE_UNWRITABLE"}
@@ -50,12 +53,12 @@ class JobContext:
     audit: Audit
     audit_uuid: str
     process_limiter: anyio.CapacityLimiter
-    observer: Any = None  # metrics hooks (aimport.metrics.Metrics) or None
+    observer: Any = None  # metrics hooks (aimport.service.metrics.Metrics) or None
     in_flight: set[Path] = field(default_factory=set)
     state_disk: StateDisk = field(default_factory=StateDisk)  # audit writes waiting out a full state disk
     runner: Callable[[ImportRequest], Awaitable[ImportOutcome]] | None = None  # default: worker process
     retry_transient: bool = True  # the service retries disk/store trouble; a foreground import reports it
-    claims: ClaimBook = field(init=False)  # import keys bound to the claimed files (aimport.claims)
+    claims: ClaimBook = field(init=False)  # import keys bound to the claimed files (aimport.service.claims)
 
     def __post_init__(self) -> None:
         self.claims = ClaimBook(self.settings.state_dir)
@@ -141,7 +144,7 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         ctx.claims.forget(ident if claim is not None else None)
         await statedisk.event(ctx.state_disk, ctx.audit, "claim_failed", None, file=display_name(path.name),
                               type=import_type, error=str(exc))
-        logs.get().error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
+        servicelog.get().error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
                          f"{import_type} drop folder and is tried again at the next rescan",
                          extra={"type": import_type, "file": display_name(path.name)})
         return
@@ -187,7 +190,7 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
                 await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name, key)
         with held(dest, lock_fd):
             await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
-            logs.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
+            servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
             req = make_request(ctx, import_id, dest, import_type, key)
             state = await anyio.to_thread.run_sync(filestate.check, dest, claimed_as)
@@ -210,7 +213,7 @@ async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, c
             f"and is imported from scratch once it has not changed for {settle_s:g}s")
     await statedisk.event(ctx.state_disk, ctx.audit, "file_changed", import_id, file=dest.name,
                           type=req.import_type, change=change)
-    logs.get().warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
+    servicelog.get().warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
     _note(req.log_path, "WARNING", text)
     ident = await filestate.wait_stable(dest, settle_s)
     req.expect = ident
@@ -244,7 +247,7 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
             return outcome
         await ctx.audit.event("import_deferred", import_id, file=dest.name, type=import_type,
                               error_code=outcome.error_code, error=outcome.extra.get("error", ""), retry_in_s=delay)
-        logs.get().error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.extra.get('error', 'see its .log')});"
+        servicelog.get().error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.extra.get('error', 'see its .log')});"
                          f" it stays in InProcess/, retrying in {delay:g}s",
                          extra={"import_id": import_id, "type": import_type, "file": dest.name})
         _note(req.log_path, "WARNING", f"nothing was applied ({outcome.error_code}); retrying in {delay:g}s")

@@ -11,11 +11,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
 
-from aimport import store
+from aimport.store import system as store
 from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import Field, ItemType, norm_header
 from aimport.itemtypes.values import format_value
-from aimport.sheetwriter import SheetWriter
+from aimport.workbooks.sheetwriter import SheetWriter
 
 
 def _names(t: ItemType) -> set[str]:

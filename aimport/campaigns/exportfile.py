@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 from aimport.campaigns import model
 from aimport.itemtypes.schema import norm_header
 from aimport.layout import EXPORT, MISSING, Layout
-from aimport.sheetwriter import SheetWriter
+from aimport.workbooks.sheetwriter import SheetWriter
 
 BASE = ["ExternalId", "Phone1", "Phone2", "Phone3", "FirstName", "LastName", "Company", "Priority", "TimeZone"]
 OUTCOME = ["Result", "Call Result", "Call Classification", "Number of Calls", "Agent", "Date and Time"]

@@ -139,7 +139,7 @@ def write_txt(name: str, out: Path) -> Path:
 
 def write_all(out_dir: Path, examples: bool = False) -> list[Path]:
     """The "Examples and Templates" folder: one .xlsx per drop folder (and Users), a .txt per item folder,
-    and with ``examples`` a filled example per import type, numbered in import order (aimport.examples)."""
+    and with ``examples`` a filled example per import type, numbered in import order (aimport.workbooks.examples)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_xlsx(folder, out_dir / f"{folder}.xlsx") for folder in IMPORT_TYPES]
     written.append(write_xlsx("Users", out_dir / "Users (Configuration).xlsx"))
@@ -147,7 +147,7 @@ def write_all(out_dir: Path, examples: bool = False) -> list[Path]:
         if folder not in ("Configuration", "OutboundCampaign"):
             written.append(write_txt(folder, out_dir / f"{folder}.txt"))
     if examples:
-        from aimport.examples import write_examples
+        from aimport.workbooks.examples import write_examples
 
         written += write_examples(out_dir)
     return written

@@ -92,7 +92,7 @@ def write_examples(out_dir: Path) -> list[Path]:
     """Write every example into ``out_dir`` as a filled-in template; returns the paths in import order."""
     import openpyxl
 
-    from aimport.templates import write_xlsx
+    from aimport.workbooks.templates import write_xlsx
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

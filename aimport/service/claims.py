@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aimport.filestate import FileIdentity
+from aimport.importing.filestate import FileIdentity
 from aimport.layout import write_atomic
 
 

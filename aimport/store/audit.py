@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from aimport import logs
+from aimport import servicelog
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imports (
@@ -69,7 +69,7 @@ class Audit:
 
     A database deleted or replaced under the running service is noticed (before each write and
     by :meth:`watch`): it is reported, and a new one is opened at the same path with an
-    ``audit_trail_recreated`` event. Import keys never depend on it (aimport.claims).
+    ``audit_trail_recreated`` event. Import keys never depend on it (aimport.service.claims).
     """
 
     def __init__(self, path: Path) -> None:
@@ -112,7 +112,7 @@ class Audit:
         if self.db is None or self.healthy():
             return
         what = "deleted" if not self.path.exists() else "replaced by another file"
-        logs.get().error(f"the audit trail {self.path} was {what} while the service ran; its history is lost "
+        servicelog.get().error(f"the audit trail {self.path} was {what} while the service ran; its history is lost "
                          "(the .result files in History/ keep every outcome); a new audit trail is started there. "
                          "Nothing is imported twice: committed imports are known from the store's ledger")
         old, self.db = self.db, None
@@ -144,7 +144,7 @@ class Audit:
             try:
                 await self.ensure_current()
             except (sqlite3.Error, OSError) as exc:
-                logs.get().error(f"cannot recreate the audit trail {self.path}: {exc}; retrying")
+                servicelog.get().error(f"cannot recreate the audit trail {self.path}: {exc}; retrying")
 
     async def __aexit__(self, *exc: object) -> None:
         if self.db is not None:

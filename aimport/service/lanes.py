@@ -15,11 +15,13 @@ from pathlib import Path
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from aimport import faults, logs, statedisk
-from aimport.audit import now_iso
-from aimport.job import JobContext, claim_and_import
+from aimport import faults
+from aimport import servicelog
+from aimport.service import statedisk
+from aimport.store.audit import now_iso
+from aimport.service.importjob import JobContext, claim_and_import
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
-from aimport.watcher import Detector
+from aimport.service.intake import Detector
 
 PARALLEL_TYPES = {"OutboundCampaign"}
 PARALLEL_WORKERS = 16
@@ -47,7 +49,7 @@ class Scheduler:
 
     async def run(self, grace_s: float, *, poll: bool, poll_ms: int, rescan_s: float) -> None:
         """Run until ``stop`` is set, then drain running imports within ``grace_s``."""
-        from aimport.watcher import watch_events
+        from aimport.service.intake import watch_events
 
         sends: dict[str, MemoryObjectSendStream[tuple[Path, str]]] = {}
         recvs: dict[str, MemoryObjectReceiveStream[tuple[Path, str]]] = {}
@@ -63,11 +65,11 @@ class Scheduler:
                 intake.cancel_scope.cancel()
             for s in sends.values():
                 s.close()
-            logs.get().info(f"stopping: no new claims; waiting up to {grace_s:g}s for {len(self.ctx.in_flight)} running import(s)")
+            servicelog.get().info(f"stopping: no new claims; waiting up to {grace_s:g}s for {len(self.ctx.in_flight)} running import(s)")
             with anyio.move_on_after(grace_s):
                 await self.lanes_done.wait()
             if not self.lanes_done.is_set():
-                logs.get().warning("grace period over: cancelling running imports (they roll back and are recovered at start)")
+                servicelog.get().warning("grace period over: cancelling running imports (they roll back and are recovered at start)")
             tg.cancel_scope.cancel()
 
     async def _lanes(self, recvs: dict[str, MemoryObjectReceiveStream[tuple[Path, str]]]) -> None:
@@ -94,7 +96,7 @@ class Scheduler:
                             continue
                         await claim_and_import(self.ctx, path, import_type, detected_at)
                 except Exception:  # noqa: BLE001 - one file must never stop its lane
-                    logs.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
+                    servicelog.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
                 finally:
                     self.queued.discard(path)
 
@@ -125,7 +127,7 @@ class Scheduler:
         while True:
             survey = await anyio.to_thread.run_sync(self.detector.layout.survey)
             if survey.created:
-                logs.get().warning(f"re-created {len(survey.created)} missing folder(s)")
+                servicelog.get().warning(f"re-created {len(survey.created)} missing folder(s)")
                 await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folders_recreated", None,
                                       folders=[str(p) for p in survey.created])
             await self._folder_trouble(survey.problems, everything=True)
@@ -141,7 +143,7 @@ class Scheduler:
     async def _report(self, path: Path, reason: str) -> None:
         t = self.detector.layout.type_of(path)
         name = display_name(path.name)
-        logs.get().warning(f"ignored {name}: {reason}", extra={"file": name, "type": t})
+        servicelog.get().warning(f"ignored {name}: {reason}", extra={"file": name, "type": t})
         await statedisk.event(self.ctx.state_disk, self.ctx.audit, "ignored", None, file=name, type=t, reason=reason)
 
     async def _folder_trouble(self, problems: list[FolderProblem], everything: bool = False) -> None:
@@ -150,11 +152,11 @@ class Scheduler:
             if self.unusable.get(p.folder) == p.problem:
                 continue
             self.unusable[p.folder] = p.problem
-            logs.get().error(f"cannot use the folder {p.folder}: it {p.problem}; {FOLDER_ADVICE}")
+            servicelog.get().error(f"cannot use the folder {p.folder}: it {p.problem}; {FOLDER_ADVICE}")
             await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folder_unusable", None, folder=str(p.folder),
                                   problem=p.problem)
         if everything:  # a full survey: folders not named any more are usable again
             for folder in set(self.unusable) - {p.folder for p in problems}:
                 del self.unusable[folder]
-                logs.get().info(f"the folder {folder} is usable again")
+                servicelog.get().info(f"the folder {folder} is usable again")
                 await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folder_usable", None, folder=str(folder))

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from aimport import faults, logs
+from aimport import faults
+from aimport import servicelog
 from aimport.layout import display_name, history_candidates, history_stamp, move_no_clobber, write_atomic
 
 if TYPE_CHECKING:
-    from aimport.job import JobContext
-    from aimport.worker import ImportOutcome
+    from aimport.service.importjob import JobContext
+    from aimport.importing.run import ImportOutcome
 
 RESULT_ORDER = ("status", "type", "file", "rows", "created", "updated", "deleted", "unchanged", "rejected",
                 "started", "finished", "duration_ms", "sha256", "error_code", "import_id", "actor")
@@ -121,7 +122,7 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
         except (OSError, sqlite3.Error) as exc:
             where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"
             await _event(ctx, "archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=delay)
-            logs.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {delay:g}s",
+            servicelog.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {delay:g}s",
                              extra={"import_id": import_id, "type": import_type, "file": src.name})
             ctx.notify("archive_failed", import_type)
             await anyio.sleep(delay)
@@ -134,7 +135,7 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
                           error_code=outcome.error_code, **outcome.totals)
     ctx.notify("import_done", import_type, outcome.status, outcome.totals, duration_ms / 1000)
     t = outcome.totals
-    logs.get().info(
+    servicelog.get().info(
         f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.get('rows', 0)}, created "
         f"{t.get('created', 0)}, updated {t.get('updated', 0)}, deleted {t.get('deleted', 0)}, rejected {t.get('rejected', 0)})",
         extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
@@ -148,7 +149,7 @@ async def _event(ctx: JobContext, kind: str, import_id: int | None, **detail: An
     try:
         await ctx.audit.event(kind, import_id, **detail)
     except sqlite3.Error as exc:
-        logs.get().error(f"cannot write the audit event {kind}: {exc}")
+        servicelog.get().error(f"cannot write the audit event {kind}: {exc}")
 
 
 async def _vanished(ctx: JobContext, import_id: int, import_type: str, src: Path, outcome: ImportOutcome,
@@ -158,7 +159,7 @@ async def _vanished(ctx: JobContext, import_id: int, import_type: str, src: Path
     await ctx.audit.finish_import(import_id, status, code, outcome.sha256, outcome.totals, duration_ms)
     await ctx.audit.event("file_vanished", import_id, file=src.name, type=import_type, status=outcome.status,
                           error_code=outcome.error_code, **outcome.totals)
-    logs.get().error(f"{src.name} was removed from InProcess/ before it could be archived (outcome "
+    servicelog.get().error(f"{src.name} was removed from InProcess/ before it could be archived (outcome "
                      f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
                      extra={"import_id": import_id, "type": import_type, "file": src.name})
     if outcome.log_path:

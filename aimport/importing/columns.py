@@ -19,7 +19,7 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any, Sequence
 
-from aimport.headers import HeaderMap
+from aimport.importing.headers import HeaderMap
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import FAST_TEXT, Invalid, parse
 

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from anyio.abc import SocketStream
 
-from aimport import logs
+from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
 
 CONTENT_TYPE_METRICS = "text/plain; version=0.0.4; charset=utf-8"
@@ -101,12 +101,12 @@ async def handle(svc: Any, stream: SocketStream) -> None:
 async def serve_http(svc: Any) -> None:
     host, port = parse_address(svc.settings.http)
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
-    logs.get().info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics)")
+    servicelog.get().info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics)")
     async def guarded(stream: SocketStream) -> None:
         try:
             await handle(svc, stream)
         except Exception:  # noqa: BLE001 - a bad request must never stop the service
-            logs.get().exception("HTTP request failed")
+            servicelog.get().exception("HTTP request failed")
 
     async with listener:
         await listener.serve(guarded)

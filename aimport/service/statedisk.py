@@ -18,7 +18,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 import anyio
 
-from aimport import logs
+from aimport import servicelog
 
 T = TypeVar("T")
 FIRST_DELAY_S = 1.0
@@ -97,12 +97,12 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
                     pass
             problem = describe(exc, disk.path)
             if disk.trouble(problem):
-                logs.get().error(f"cannot {what}: {problem}; retrying in {delay:g}s (then every {MAX_DELAY_S:g}s at most)")
+                servicelog.get().error(f"cannot {what}: {problem}; retrying in {delay:g}s (then every {MAX_DELAY_S:g}s at most)")
             await anyio.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_S)
             continue
         if disk.clear():
-            logs.get().info(f"the state disk is writable again (could {what})")
+            servicelog.get().info(f"the state disk is writable again (could {what})")
         return result
 
 

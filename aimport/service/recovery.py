@@ -1,7 +1,7 @@
 """Start-up recovery: finish what a crash interrupted, never applying a row twice.
 
 Whether a claimed file committed is decided from the file itself: its claim record
-(aimport.claims, found by its inode) holds the key its transaction is ledgered under in the
+(aimport.service.claims, found by its inode) holds the key its transaction is ledgered under in the
 system store, so a lost or replaced audit trail cannot make a committed file be applied
 again. A file in InProcess/ whose transaction committed is only archived again; one that did
 not commit is imported again from scratch. A file in History/ without its ``.result`` only
@@ -21,12 +21,12 @@ from typing import Any
 
 import anyio
 
-from aimport.archive import archive
-from aimport.filestate import identity
-from aimport.filters import ImportFileFilter
-from aimport.job import JobContext, ledger_outcome, lock, run_claimed
+from aimport.service.archive import archive
+from aimport.importing.filestate import identity
+from aimport.service.filters import ImportFileFilter
+from aimport.service.importjob import JobContext, ledger_outcome, lock, run_claimed
 from aimport.layout import IMPORT_TYPES
-from aimport.worker import ImportOutcome
+from aimport.importing.run import ImportOutcome
 
 NOTE = "{} recovered after a restart: {}\n"
 SIDE = (".log", ".result", ".err", ".tmp")
@@ -256,7 +256,7 @@ def _mtime(p: Path) -> int:
 
 
 def _now() -> str:
-    from aimport.audit import now_iso
+    from aimport.store.audit import now_iso
 
     return now_iso()
 

@@ -1,0 +1,1 @@
+"""The two SQLite databases: the system store (configuration items, ledger) and the audit trail."""

@@ -1,0 +1,1 @@
+"""Workbooks aimport writes: templates, filled examples and the Configuration export."""
