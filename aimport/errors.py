@@ -56,7 +56,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
               "full) and the error is about the store's file, not the input. The service retries it (an "
               "import_deferred event, the file stays in InProcess/), so it reaches an .err only from a foreground "
               "`aimport import` or a store error that is not about the environment"),
-    ErrorCode("FILE_CHANGED", "failed", True, "the file changed (or was still being written) while it was imported; "
+    ErrorCode("FILE_CHANGED", "failed", False, "the file changed (or was still being written) while it was imported; "
               "nothing was applied. Never final in the service: the file waits in InProcess/ until it is stable "
               "and is imported again from scratch (a file_changed event)"),
     ErrorCode("DISK_FULL", "failed", True, "the state directory is full while the import writes its scratch files; "
