@@ -64,7 +64,7 @@ class Layout:
         """Create every missing folder; return the ones that had to be created (see :meth:`survey`)."""
         return self.survey().created
 
-    def survey(self, import_types: tuple[str, ...] = IMPORT_TYPES) -> "FolderSurvey":
+    def survey(self, import_types: tuple[str, ...] = IMPORT_TYPES) -> FolderSurvey:
         """Create missing folders where their parent is usable; report every folder that is not.
 
         Never raises and never creates anything below a folder that is a link, a file or outside the root.
@@ -81,7 +81,7 @@ class Layout:
         self._usable(self.export_dir, out)
         return out
 
-    def _usable(self, d: Path, out: "FolderSurvey", record: bool = True) -> bool:
+    def _usable(self, d: Path, out: FolderSurvey, record: bool = True) -> bool:
         problem = self.folder_problem(d)
         if problem == MISSING:
             try:
@@ -189,7 +189,7 @@ def history_stamp(at: datetime) -> str:
     return at.astimezone().strftime("%Y%m%d_%H%M%S")
 
 
-def history_candidates(stamp: str, file_name: str) -> "list[str]":
+def history_candidates(stamp: str, file_name: str) -> list[str]:
     """Names tried in order; the first free one wins (never overwrite).
 
     A name longer than :data:`HISTORY_NAME_MAX` bytes is shortened: the stamp, the start of the name,
@@ -215,7 +215,7 @@ def _fit(stamp: str, stem: str, ext: str, suffix: str, whole: str) -> str:
     return f"{stamp}_{start}{tag}{suffix}{ext}"
 
 
-def move_no_clobber(src: Path, dest_dir: Path, names: "list[str]") -> Path:
+def move_no_clobber(src: Path, dest_dir: Path, names: list[str]) -> Path:
     """Move ``src`` into ``dest_dir`` under the first name not taken.
 
     Uses a hard link (fails atomically if the name exists) and falls back to
@@ -241,13 +241,3 @@ def move_no_clobber(src: Path, dest_dir: Path, names: "list[str]") -> Path:
             return dest
     raise FileExistsError(f"no free history name for {src.name}")
 
-
-def write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write a side file through a temp name and a rename, mode 0644."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

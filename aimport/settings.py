@@ -6,9 +6,10 @@ import codecs
 import os
 import socket
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from aimport.layout import Layout
 
@@ -162,7 +163,7 @@ def _checked(name: str, value: Any) -> Any:
         except LookupError:
             raise SettingsError(f"invalid value for text_fallback_encoding: {value!r} "
                                 "(an encoding such as cp1252 or latin-1, or none)") from None
-        if info.name.startswith(("utf-16", "utf-32")) or b"\n" != "\n".encode(info.name):
+        if info.name.startswith(("utf-16", "utf-32")) or "\n".encode(info.name) != b"\n":
             raise SettingsError(f"invalid value for text_fallback_encoding: {value!r} "
                                 "(the fallback must be a one-byte encoding such as cp1252, or none)")
         return info.name

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aimport.layout import write_atomic
+from aimport.atomicfile import write_atomic
 
 FILE_NAME = "service.json"
 RECORDED = ("root", "server", "unit")

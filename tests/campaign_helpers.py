@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import write_openpyxl, write_text
 
 SCRIPT_ROWS = [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"],

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -15,7 +15,7 @@ def service(tmp_path: Path) -> Iterator[ServiceProcess]:
     yield svc
     try:
         svc.stop(timeout=15)
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever stopping hit, the process must not outlive the test
         svc.kill()
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from aimport.layout import Layout
 
@@ -77,9 +82,9 @@ def archived(layout: Layout, import_type: str, file_name: str) -> list[Path]:
     for p in sorted(hist.iterdir()):
         if p.suffix in (".log", ".result", ".err") or p.name.startswith("."):
             continue
-        if p.name.endswith("_" + file_name) or ("_" + Path(file_name).stem + " (") in p.name:
-            if p.with_name(p.name + ".result").exists():
-                out.append(p)
+        named = p.name.endswith("_" + file_name) or ("_" + Path(file_name).stem + " (") in p.name
+        if named and p.with_name(p.name + ".result").exists():
+            out.append(p)
     return out
 
 
@@ -94,6 +99,23 @@ def result_of(history_file: Path) -> dict[str, str]:
         k, _, v = line.partition(": ")
         out[k] = v
     return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _flag(command: Sequence[str], name: str) -> str:
+    """The value of the last ``name VALUE`` (or ``name=VALUE``) in ``command``, or ""."""
+    value = ""
+    for i, arg in enumerate(command):
+        if arg == name and i + 1 < len(command):
+            value = command[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg.split("=", 1)[1]
+    return value
 
 
 def query(db: Path, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -116,6 +138,7 @@ class ServiceProcess:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    http: str = ""  # HOST:PORT of /readyz, which tells when the service is up (a free port unless the test sets one)
 
     @property
     def layout(self) -> Layout:
@@ -126,26 +149,72 @@ class ServiceProcess:
                 "--server", self.server, "--unit", self.unit, "--logon-user", "admin", "--settle-ms", "200",
                 *self.args]
 
-    def start(self, wait: bool = True) -> "ServiceProcess":
+    def start(self, wait: bool = True) -> ServiceProcess:
         env = {**os.environ, **self.env}
+        command = self.command()
+        given = _flag(command, "--http") or env.get("AIMPORT_HTTP", "")
+        if not given:  # readiness is read from /readyz: serve it on a free loopback port
+            given = f"127.0.0.1:{free_port()}"
+            command += ["--http", given]
+        host, _, port = given.rpartition(":")
+        self.http = f"{host.strip('[]') or '127.0.0.1'}:{port}"
         self.log_path = self.state.parent / f"service-{self.state.name}.log"
         self.state.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=fh, stderr=subprocess.STDOUT, env=env)
-        fh.close()
+        with open(self.log_path, "ab") as fh:
+            self.proc = subprocess.Popen(command, stdout=fh, stderr=subprocess.STDOUT, env=env)
         if wait:
             self.wait_ready()
         return self
 
+    def readyz(self) -> dict[str, Any] | None:
+        """The /readyz body (200 or 503), or None while nothing answers on the port yet."""
+        try:
+            with urllib.request.urlopen(f"http://{self.http}/readyz", timeout=5) as r:
+                return json.loads(r.read())  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as e:  # 503: up, but some check fails
+            return json.loads(e.read())  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return None
+
+    def metric(self, name: str) -> float | None:
+        """One unlabelled value from /metrics (None while it is not there or nothing answers)."""
+        try:
+            with urllib.request.urlopen(f"http://{self.http}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def wait_scans(self, count: int = 2, timeout: float = 30.0) -> None:
+        """Wait until the service has done ``count`` more full folder scans (each also re-checks the folders
+        when --rescan-s is below 2 s): proof that what a scan would do has had its chance to happen."""
+        seen: list[float | None] = [self.metric("aimport_last_scan_timestamp_seconds")]
+
+        def scanned() -> bool:
+            now = self.metric("aimport_last_scan_timestamp_seconds")
+            if now is not None and now != seen[-1]:
+                seen.append(now)
+            return len(seen) > count
+
+        wait_for(scanned, timeout, what=f"{count} more folder scans")
+
     def wait_ready(self, timeout: float = 20.0) -> None:
+        """Wait until the service is up: /readyz answers, and (unless --disabled) its first folder scan is done.
+
+        Recovery runs before the first scan, so this is also "recovered and watching". /readyz may say 503
+        (a test may break a folder or fill the state disk on purpose): readiness here is only "up and scanning".
+        """
         def ready() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"service exited {self.proc.returncode}: {self.output()}")
-            out = self.output()
-            return "INFO    watching " in out or "automatic import is disabled" in out or '"event": "watching' in out
+            body = self.readyz()
+            return body is not None and body.get("checks", {}).get("recent_scan", True) is True
 
-        wait_for(ready, timeout, what="service start")
+        wait_for(ready, timeout, what="service start (/readyz)")
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""

@@ -13,12 +13,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import anyio
 import pytest
 
+from aimport.importing.outcome import Totals
 from aimport.store.audit import Audit
 from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_openpyxl, write_text
 
@@ -36,7 +38,7 @@ def seed(db: Path) -> None:
                 i = await a.start_import("Skills", name, 10, "2020-01-01T00:00:00.000Z", "admin")
                 await a.event("claimed", i, file=name)
                 if status != "in_process":
-                    await a.finish_import(i, status, code, "abc", {"rows": 1}, 5)
+                    await a.finish_import(i, status, code, "abc", Totals(rows=1), 5)
     anyio.run(go)
 
 
@@ -107,7 +109,7 @@ def test_follow_prints_imports_as_they_finish(tmp_path: Path) -> None:
         async def go() -> None:
             async with Audit(tmp_path / "audit.sqlite") as a:
                 i = await a.start_import("Queues", "late.txt", 1, "2020-01-01T00:00:00.000Z", "admin")
-                await a.finish_import(i, "failed", "NO_HEADER", "x", {}, 7)
+                await a.finish_import(i, "failed", "NO_HEADER", "x", None, 7)
         anyio.run(go)
 
     out = follow(["--json", "--state-dir", str(tmp_path)], lambda s: any("late.txt" in x for x in s), more)
@@ -188,7 +190,7 @@ def test_documented_queries_and_retention_at_start(service: ServiceProcess, tmp_
 async def old_import(db: Path) -> None:
     async with Audit(db) as a:
         i = await a.start_import("Skills", "ancient.txt", 1, "2001-01-01T00:00:00.000Z", "admin")
-        await a.finish_import(i, "succeeded", None, "x", {"rows": 1}, 5)
+        await a.finish_import(i, "succeeded", None, "x", Totals(rows=1), 5)
     conn = sqlite3.connect(db)
     conn.execute("UPDATE imports SET started_at = '2001-01-01T00:00:00.000Z', finished_at = '2001-01-01T00:00:01.000Z'")
     conn.commit()

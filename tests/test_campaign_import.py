@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from aimport.store import system as store
 from aimport.campaigns import model
+from aimport.importing.outcome import ImportRequest
+from aimport.importing.run import run_import
+from aimport.store import system as store
 from tests.campaign_helpers import campaign_file, imp, with_script
-from aimport.importing.run import ImportRequest, run_import
 from tests.helpers import query, write_openpyxl, write_text
 
 
 def test_campaign_started_with_customers_and_extra_columns(tmp_path: Path) -> None:
     with_script(tmp_path)
     o = imp(tmp_path, campaign_file(tmp_path / "Autumn.xlsx", 5, {"Script": "Survey", "EndDate": "2099-12-31"}), "OutboundCampaign")
-    assert (o.status, o.totals["created"]) == ("succeeded", 5)
-    assert o.extra["result_fields"] == {"campaign": "Autumn", "campaign_status": "Active"}
+    assert (o.status, o.totals.created) == ("succeeded", 5)
+    assert o.result_fields == {"campaign": "Autumn", "campaign_status": "Active"}
     conn = store.open_store(tmp_path / "system.sqlite")
     c = model.require(conn, "Autumn")
     assert (c.status, c.script, c.number_of_redials, c.redial_interval_s, c.extra_columns) == ("Active", "Survey", 3, 600, ["Contract"])
@@ -53,7 +54,7 @@ def test_mandatory_fields_and_duplicate_external_ids(tmp_path: Path) -> None:
     rows = [["ExternalId", "Phone1", "Notes"], ["A", "040 111", "x"], ["A", "040 222", ""], ["", "040 333", ""],
             ["B", "", ""], ["C", "not a phone", ""], ["D", "0044 20 7946 0000", "n"]]
     o = imp(tmp_path, write_text(tmp_path / "Text Campaign.txt", rows), "OutboundCampaign")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 2, 4)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 2, 4)
     log = o.log_path.read_text()
     assert "row 3 column ExternalId: duplicate ExternalId 'A': already in row 2" in log
     assert "row 4 column ExternalId: ExternalId is mandatory" in log and "row 5 column Phone1" in log
@@ -64,7 +65,7 @@ def test_csv_semicolon_customers(tmp_path: Path) -> None:
     p = tmp_path / "csvcamp.csv"
     p.write_bytes("\ufeffExternal ID;Phone 1\r\nX1;040 1\r\n".encode())
     o = imp(tmp_path, p, "OutboundCampaign")
-    assert (o.status, o.totals["created"]) == ("succeeded", 1)
+    assert (o.status, o.totals.created) == ("succeeded", 1)
 
 
 
@@ -91,7 +92,7 @@ def test_every_campaign_setting(tmp_path: Path) -> None:
 ])
 def test_invalid_settings(tmp_path: Path, settings: dict, reason: str) -> None:
     o = imp(tmp_path, campaign_file(tmp_path / "Inv.xlsx", 1, settings), "OutboundCampaign")
-    assert (o.status, o.error_code, o.extra["result_fields"]["campaign_status"]) == ("partial", "CAMPAIGN_INVALID", "Invalid")
+    assert (o.status, o.error_code, o.result_fields["campaign_status"]) == ("partial", "CAMPAIGN_INVALID", "Invalid")
     assert reason in o.log_path.read_text()
     c = model.require(store.open_store(tmp_path / "system.sqlite"), "Inv")
     assert c.status == "Invalid" and reason in (c.invalid_reason or "") and c.started_at is None
@@ -102,7 +103,7 @@ def test_blocked_numbers_filter_customers(tmp_path: Path) -> None:
                ["+358401000002", "2001-01-01"]]
     assert imp(tmp_path, write_text(tmp_path / "b.txt", blocked), "BlockedNumbers").status == "succeeded"
     o = imp(tmp_path, campaign_file(tmp_path / "Filt.xlsx", 3), "OutboundCampaign")
-    assert (o.status, o.extra["result_fields"]["filtered"]) == ("succeeded", 1)
+    assert (o.status, o.result_fields["filtered"]) == ("succeeded", 1)
     assert "1 customer(s) filtered" in o.log_path.read_text()
     assert query(tmp_path / "system.sqlite", "SELECT external_id, result, next_phone FROM customers ORDER BY id") == [
         ("C0", "Filtered", 1), ("C1", None, 2), ("C2", None, 1)]  # C2's block expired
@@ -112,7 +113,7 @@ def test_check_changes_nothing(tmp_path: Path) -> None:
     p = campaign_file(tmp_path / "Dry.xlsx", 3)
     o = run_import(ImportRequest(path=p, import_type="OutboundCampaign", import_key="dry", dry_run=True,
                                  system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin"))
-    assert (o.status, o.totals["created"]) == ("succeeded", 3)
+    assert (o.status, o.totals.created) == ("succeeded", 3)
     assert query(tmp_path / "system.sqlite", "SELECT COUNT(*) FROM campaigns") == [(0,)]
     assert not list((tmp_path / "w").iterdir())
 
@@ -120,7 +121,7 @@ def test_check_changes_nothing(tmp_path: Path) -> None:
 def test_customers_only_sheet_and_first_sheet(tmp_path: Path) -> None:
     p = write_openpyxl(tmp_path / "Plain.xlsx", {"Leads": [["external_id", "PHONE-1", "Company"], ["L1", "+4930 1", "ACME"]]})
     o = imp(tmp_path, p, "OutboundCampaign")
-    assert (o.status, o.totals["created"], o.sheets[0]["sheet"]) == ("succeeded", 1, "Leads")
+    assert (o.status, o.totals.created, o.sheets[0]["sheet"]) == ("succeeded", 1, "Leads")
     assert query(tmp_path / "system.sqlite", "SELECT company FROM customers") == [("ACME",)]
 
 
@@ -147,7 +148,7 @@ def test_campaign_error_cell_in_an_extra_column_is_a_rejected_row(tmp_path: Path
     """Issue 13.2 for campaigns: a failed lookup in a customer's extra column is never stored as its text."""
     o = imp(tmp_path, _campaign_xlsxwriter(tmp_path / "Errors.xlsx", date_1904=False, start_serial=46000,
                                            contract_formula_error="#N/A"), "OutboundCampaign")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 1)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
     assert "row 3 column Contract: the cell holds the error value #N/A" in o.log_path.read_text()
     assert query(tmp_path / "system.sqlite", "SELECT external_id, data FROM customers") == [("C1", '{"Contract": "K-1"}')]
 

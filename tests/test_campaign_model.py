@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from aimport.store import system as store
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError
+from aimport.store import system as store
 from tests.campaign_helpers import campaign_file, imp, with_script
 from tests.helpers import write_text
 
@@ -74,7 +74,7 @@ def test_redial_times_attempts_and_blocked_next_number(tmp_path: Path) -> None:
     db = tmp_path / "system.sqlite"
     imp(tmp_path, campaign_file(tmp_path / "Calls.xlsx", 3, {"RedialInterval": 120}), "OutboundCampaign")
     conn = store.open_store(db)
-    at = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.UTC)
     results.record(conn, "Calls", "C0", "No answer", at=at)
     results.record(conn, "Calls", "C1", "Instant redial", at=at)
     assert conn.execute("SELECT external_id, next_call_at FROM customers WHERE external_id IN ('C0', 'C1') ORDER BY id").fetchall() == [

@@ -10,10 +10,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from aimport.store import system as store
 from aimport.campaigns import model, results
-from aimport.campaigns.exportfile import temp_path, write_export
+from aimport.atomicfile import temp_path
+from aimport.campaigns.exportfile import write_export
 from aimport.campaigns.supervisor import Event, acknowledge, tick
+from aimport.store import system as store
 from tests.campaign_helpers import campaign_file, imp, with_script
 from tests.helpers import write_text
 
@@ -115,7 +116,7 @@ def test_start_date_expiry_in_time_zone_and_nobody_left(tmp_path: Path) -> None:
     with_script(tmp_path)
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     o = imp(tmp_path, campaign_file(tmp_path / "Later.xlsx", 1, {"StartDate": tomorrow}), "OutboundCampaign")
-    assert o.extra["result_fields"]["campaign_status"] == "Passive"
+    assert o.result_fields["campaign_status"] == "Passive"
     imp(tmp_path, campaign_file(tmp_path / "Kiribati.xlsx", 1, {"TimeZone": "Pacific/Kiritimati"}), "OutboundCampaign")
     imp(tmp_path, campaign_file(tmp_path / "Samoa.xlsx", 1, {"TimeZone": "Pacific/Pago_Pago"}), "OutboundCampaign")
     db, export_dir = tmp_path / "system.sqlite", tmp_path / "Export"

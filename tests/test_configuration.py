@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import ServiceProcess, query, result_of, wait_archived, write_openpyxl, write_text, write_xlsxwriter
 
 USERS_HEADER = ["Login", "First Name", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]
@@ -48,7 +49,7 @@ def full_workbook() -> dict[str, Any]:
 def test_any_order_imports_in_dependency_order_in_one_file(tmp_path: Path, writer: Any) -> None:
     imp(tmp_path, write_text(tmp_path / "g.txt", [["Name"], ["Agents"]]), "UserGroup")
     o = imp(tmp_path, writer(tmp_path / "conf.xlsx", full_workbook()))
-    assert (o.status, o.error_code, o.totals["created"], o.totals["rejected"]) == ("succeeded", None, 9, 0), log(o)
+    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("succeeded", None, 9, 0), log(o)
     assert [(s["sheet"], s["item"], s["created"]) for s in o.sheets] == [
         ("Calendars", "calendar", 1), ("Skills", "skill", 2), ("Presence Profiles", "presence", 1), ("Scripts", "script", 1),
         ("Queues", "queue", 2), ("Users", "user", 2)]
@@ -63,7 +64,7 @@ def test_any_order_imports_in_dependency_order_in_one_file(tmp_path: Path, write
     assert db(tmp_path, "SELECT s.name, l.level FROM users__skills l JOIN skills s ON s.id = l.target ORDER BY l.pos") == [
         ("Sales", 5), ("Billing", 1)]
     again = imp(tmp_path, writer(tmp_path / "conf2.xlsx", full_workbook()))
-    assert (again.status, again.totals["unchanged"], again.totals["created"], again.totals["updated"]) == ("succeeded", 9, 0, 0)
+    assert (again.status, again.totals.unchanged, again.totals.created, again.totals.updated) == ("succeeded", 9, 0, 0)
 
 
 def test_any_subset_and_per_sheet_counts_in_the_result(tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_rejected_rows_never_abort_the_file(tmp_path: Path) -> None:
                   ["dee", "Dee", "Again", "", "", "", "", ""]],
     }
     o = imp(tmp_path, write_xlsxwriter(tmp_path / "bad.xlsx", sheets))
-    assert (o.status, o.error_code, o.totals["created"], o.totals["rejected"]) == ("partial", "ROWS_REJECTED", 3, 13), log(o)
+    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("partial", "ROWS_REJECTED", 3, 13), log(o)
     text = log(o)
     for line in [
         "sheet 'Calendars' row 2 column TimeZone: 'Mars/Base' is not an IANA time zone",
@@ -114,14 +115,14 @@ def test_rejected_rows_never_abort_the_file(tmp_path: Path) -> None:
 def test_user_groups_are_not_part_of_the_configuration_workbook(tmp_path: Path) -> None:
     sheets: dict[str, Any] = {"UserGroups": [["Name"], ["Agents"]], "Users": [USERS_HEADER[:4], ["ann", "Ann", "Lee", "Agents"], ["bob", "B", "R", ""]]}
     o = imp(tmp_path, write_openpyxl(tmp_path / "c.xlsx", sheets))
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 1)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
     text = log(o)
     assert "sheet 'UserGroups' is not a configuration sheet and was skipped" in text
     assert "user groups import through the UserGroup folder" in text
     assert db(tmp_path, "SELECT COUNT(*) FROM user_groups") == [(0,)]
     imp(tmp_path, write_openpyxl(tmp_path / "g.xlsx", {"UserGroups": [["Name"], ["Agents"]]}), "UserGroup")
     o = imp(tmp_path, write_openpyxl(tmp_path / "c2.xlsx", sheets))
-    assert (o.status, o.totals["created"], o.totals["unchanged"]) == ("succeeded", 1, 1)
+    assert (o.status, o.totals.created, o.totals.unchanged) == ("succeeded", 1, 1)
 
 
 def test_no_known_sheet_not_xlsx_and_a_broken_sheet(tmp_path: Path) -> None:
@@ -132,11 +133,11 @@ def test_no_known_sheet_not_xlsx_and_a_broken_sheet(tmp_path: Path) -> None:
     o = imp(tmp_path, write_text(tmp_path / "x.txt", [["Name"], ["a"]]))
     assert (o.status, o.error_code) == ("failed", "UNSUPPORTED_FORMAT")
     o = imp(tmp_path, write_openpyxl(tmp_path / "y.xlsx", {"Skills": [["Name"], ["Sales"]], "Users": [["FirstName", "Surname"], ["A", "L"]]}))
-    assert (o.status, o.error_code, o.totals["created"]) == ("partial", "MISSING_COLUMN", 1)
+    assert (o.status, o.error_code, o.totals.created) == ("partial", "MISSING_COLUMN", 1)
     assert "sheet 'Users' skipped: no column that identifies a user: the header needs Id, ExternalId or Login" in log(o)
     # a header without Surname is enough to update users; a row that would create one is rejected, the sheet is not
     o = imp(tmp_path, write_openpyxl(tmp_path / "y2.xlsx", {"Skills": [["Name"], ["Sales2"]], "Users": [["Login", "FirstName"], ["ann", "A"]]}))
-    assert (o.status, o.error_code, o.totals["created"], o.totals["rejected"]) == ("partial", "ROWS_REJECTED", 1, 1)
+    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("partial", "ROWS_REJECTED", 1, 1)
     assert "sheet 'Users' row 2 column Surname: no user matches this row, and creating one needs Surname" in log(o)
     o = imp(tmp_path, write_openpyxl(tmp_path / "z.xlsx", {"Skills": [["Name"]], "Users": [["Login", "FirstName", "Surname"]]}))
     assert (o.status, o.error_code) == ("failed", "NO_ROWS")
@@ -144,7 +145,7 @@ def test_no_known_sheet_not_xlsx_and_a_broken_sheet(tmp_path: Path) -> None:
 
 def test_check_rolls_back_the_whole_workbook(tmp_path: Path) -> None:
     o = imp(tmp_path, write_openpyxl(tmp_path / "c.xlsx", full_workbook()), dry_run=True)
-    assert o.status == "partial" and o.totals["created"] == 8  # ann's group does not exist here
+    assert o.status == "partial" and o.totals.created == 8  # ann's group does not exist here
     assert db(tmp_path, "SELECT (SELECT COUNT(*) FROM skills) + (SELECT COUNT(*) FROM queues) + (SELECT COUNT(*) FROM users)") == [(0,)]
 
 
@@ -172,6 +173,6 @@ def test_service_imports_a_configuration_workbook_with_per_sheet_counts(started:
 def test_a_second_sheet_for_the_same_item_is_reported_and_skipped(tmp_path: Path) -> None:
     sheets: dict[str, Any] = {"PresenceProfiles": [["Name"], ["A"]], "Presence Profiles": [["Name"], ["B"]]}
     o = imp(tmp_path, write_xlsxwriter(tmp_path / "c.xlsx", sheets))
-    assert (o.status, o.totals["created"]) == ("succeeded", 1)
+    assert (o.status, o.totals.created) == ("succeeded", 1)
     assert "sheet 'Presence Profiles' was skipped: sheet 'PresenceProfiles' already holds the PresenceProfiles" in log(o)
     assert db(tmp_path, "SELECT name FROM presence_profiles") == [("A",)]

@@ -70,8 +70,8 @@ def test_audit_trail_lost_never_doubles_rows(service: ServiceProcess, tmp_path: 
     if when == "after_crash":
         _remove_audit(service)
     del service.env["AIMPORT_FAULT"]
-    service.start()
-    wait_for(lambda: service.output().count("INFO    watching ") >= 2, 60, what="recovery done")
+    service.start(wait=False)
+    service.wait_ready(60)  # /readyz: recovery is done before the first scan
     [hist] = wait_archived(layout, "Directory", "people.txt", timeout=60)
     open_rows = "SELECT COUNT(*) FROM imports WHERE status IN ('queued', 'in_process')"
     wait_for(lambda: query(service.audit_db, open_rows) == [(0,)], 30, what="no import left open")
@@ -103,16 +103,16 @@ def test_audit_trail_deleted_while_running_is_recreated(service: ServiceProcess,
 
 
 async def _readyz_with_deleted_audit(tmp_path: Path) -> tuple[int, int]:
-    from types import SimpleNamespace
+    import anyio
 
-    from aimport.store.audit import Audit
-    from aimport.service.health import readyz
+    from aimport.service.health import HealthView, readyz
     from aimport.settings import from_sources
+    from aimport.store.audit import Audit
 
     s = from_sources({"root": str(tmp_path / "root"), "state_dir": str(tmp_path / "state"), "enabled": False})
     s.state_dir.mkdir(parents=True)
     async with Audit(s.audit_db) as audit:
-        svc = SimpleNamespace(settings=s, ctx=SimpleNamespace(audit=audit), scheduler=None)
+        svc = HealthView(s, anyio.CapacityLimiter(1), audit=audit)
         s.layout.export_dir.mkdir(parents=True)
         before = readyz(svc, 0.0)[0]
         s.audit_db.unlink()

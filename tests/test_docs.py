@@ -51,9 +51,11 @@ def test_every_error_code_in_the_code_is_declared() -> None:
 
 
 def test_transient_codes_are_the_ones_the_service_retries() -> None:
-    from aimport.service.importjob import TRANSIENT
+    from aimport.importing.outcome import ImportOutcome, Status
+    from aimport.service.importjob import is_transient
 
-    assert {e.code for e in ERROR_CODES if e.transient} == TRANSIENT
+    retried = {e.code for e in ERROR_CODES if is_transient(ImportOutcome(Status.FAILED, e, ""))}
+    assert {e.code for e in ERROR_CODES if e.transient} == retried == {"STORE_UNAVAILABLE", "DISK_FULL", "STATE_UNWRITABLE"}
 
 
 def test_readme_is_short_and_links_resolve() -> None:

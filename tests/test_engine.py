@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
 
 
@@ -32,14 +33,14 @@ def skills(tmp_path: Path) -> list[tuple[Any, ...]]:
 def test_create_update_unchanged_delete(tmp_path: Path, writer) -> None:
     f1 = writer(tmp_path / "s1.xlsx", {"Skills": [["Name", "Description"], ["Sales", "sells"], ["Support", "helps"]]})
     o = imp(tmp_path, f1, "Skills")
-    assert (o.status, o.totals["created"]) == ("succeeded", 2)
+    assert (o.status, o.totals.created) == ("succeeded", 2)
     f2 = writer(tmp_path / "s2.xlsx", {"Skills": [["name", "DESCRIPTION", "Delete"], ["Sales", "sells more", ""],
                                                   ["Support", "helps", ""], ["Billing", "bills", ""]]})
     o = imp(tmp_path, f2, "Skills")
-    assert {k: o.totals[k] for k in ("created", "updated", "unchanged")} == {"created": 1, "updated": 1, "unchanged": 1}
+    assert {k: getattr(o.totals, k) for k in ("created", "updated", "unchanged")} == {"created": 1, "updated": 1, "unchanged": 1}
     f3 = write_text(tmp_path / "s3.txt", [["Name", "Delete"], ["Support", "D"], ["Nope", "d"]])
     o = imp(tmp_path, f3, "Skills")
-    assert (o.status, o.error_code, o.totals["deleted"], o.totals["rejected"]) == ("partial", "ROWS_REJECTED", 1, 1)
+    assert (o.status, o.error_code, o.totals.deleted, o.totals.rejected) == ("partial", "ROWS_REJECTED", 1, 1)
     assert "sheet 's3' row 3 column Delete: no existing skill matches this row, nothing to delete" in log_of(o)
     assert [r[1:] for r in skills(tmp_path)] == [("Sales", "sells more"), ("Billing", "bills")]
 
@@ -48,14 +49,14 @@ def test_identify_by_id_first_and_unknown_id_rejected(tmp_path: Path) -> None:
     imp(tmp_path, write_text(tmp_path / "a.txt", [["Name"], ["Sales"]]), "Skills")
     sid = skills(tmp_path)[0][0]
     o = imp(tmp_path, write_text(tmp_path / "b.txt", [["Id", "Name"], [sid, "Sales Team"], [999, "Ghost"]]), "Skills")
-    assert (o.totals["updated"], o.totals["rejected"]) == (1, 1)
+    assert (o.totals.updated, o.totals.rejected) == (1, 1)
     assert "row 3 column Id: Id 999 does not exist" in log_of(o)
     assert [r[1] for r in skills(tmp_path)] == ["Sales Team"]
 
 
 def test_mandatory_and_missing_column(tmp_path: Path) -> None:
     o = imp(tmp_path, write_text(tmp_path / "a.txt", [["Name", "Description"], ["", "no name"], ["ok", ""]]), "Skills")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 1)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
     assert "row 2 column Name: Name is mandatory" in log_of(o)
     o = imp(tmp_path, write_text(tmp_path / "b.txt", [["Description"], ["x"]]), "Skills")
     assert (o.status, o.error_code) == ("failed", "MISSING_COLUMN")
@@ -73,7 +74,7 @@ def test_calendar_values_validated(tmp_path: Path) -> None:
             ["Main", "Europe/Helsinki", "Mon-Fri 08:00-17:00; Sat 09:00-13:00", "2026-12-24;2026-12-25"],
             ["BadTz", "Mars/Base", "", ""], ["BadHours", "", "Mon-Fri 8-17", ""], ["BadDate", "", "", "2026-13-45"]]
     o = imp(tmp_path, write_openpyxl(tmp_path / "cal.xlsx", {"Calendars": rows}), "Calendar")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 3)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 3)
     log = log_of(o)
     assert "row 3 column TimeZone: 'Mars/Base' is not an IANA time zone" in log
     assert "row 4 column OpeningHours" in log and "row 5 column Holidays" in log
@@ -83,13 +84,13 @@ def test_calendar_values_validated(tmp_path: Path) -> None:
 
 def test_duplicates_in_one_file(tmp_path: Path) -> None:
     o = imp(tmp_path, write_text(tmp_path / "a.txt", [["Name"], ["x"], ["y"], ["x"]]), "Skills")
-    assert (o.totals["created"], o.totals["rejected"]) == (2, 1)
+    assert (o.totals.created, o.totals.rejected) == (2, 1)
     assert "row 4 column Name: duplicate Name: the same skill is already in row 2" in log_of(o)
 
 
 def test_check_changes_nothing(tmp_path: Path) -> None:
     o = imp(tmp_path, write_text(tmp_path / "a.txt", [["Name"], ["x"]]), "Skills", dry_run=True)
-    assert (o.status, o.totals["created"]) == ("succeeded", 1)
+    assert (o.status, o.totals.created) == ("succeeded", 1)
     assert skills(tmp_path) == []
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aimport.importing.run import ImportRequest, run_import
+from aimport.importing.outcome import ImportRequest
+from aimport.importing.run import run_import
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 
@@ -21,4 +22,4 @@ def test_example_imports(tmp_path: Path, name: str, import_type: str, created: i
     src = shutil.copy(EXAMPLES / name, tmp_path / name)
     o = run_import(ImportRequest(path=Path(src), import_type=import_type, import_key="k", system_db=tmp_path / "s.sqlite",
                                  work_dir=tmp_path / "w", actor="admin"))
-    assert (o.status, o.totals["created"]) == ("succeeded", created), o.extra.get("log_text")
+    assert (o.status, o.totals.created) == ("succeeded", created), o.log_text

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from aimport.workbooks.configexport import export_configuration, headers
+from aimport.importing.outcome import ImportRequest
+from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
-from aimport.importing.run import ImportRequest, run_import
+from aimport.workbooks.configexport import export_configuration, headers
 from tests.helpers import write_openpyxl, write_xlsxwriter
 
 # any printable text: letters, digits, punctuation and symbols in every script, inner spaces; not ';'
@@ -50,12 +52,12 @@ def configurations(draw: Any) -> dict[str, Sheets]:
     config: Sheets = {
         "Users": [["Login", "ExternalId", "FirstName", "Surname", "Email", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]] + [
             [u, draw(st.sampled_from([None, f"U{i}"])), draw(NAME), draw(NAME), draw(st.sampled_from([None, f"u{i}@example.com"])),
-             draw(st.sampled_from(groups + [None])), draw(st.sampled_from(presence + [None])), _pick(draw, queues, 2),
+             draw(st.sampled_from([*groups, None])), draw(st.sampled_from([*presence, None])), _pick(draw, queues, 2),
              ";".join(f"{s}:{draw(st.integers(1, 10))}" for s in draw(st.lists(st.sampled_from(skills), unique=True, max_size=3))) or None,
              _pick(draw, ["Agent", "Supervise", "Report", "ImportExport"], 3)] for i, u in enumerate(users)],
         "Queues": [["ExternalId", "Name", "Description", "Channel", "Calendar", "Skills", "Priority"]] + [
             [draw(st.sampled_from([None, f"Q{i}"])), q, draw(TEXT), draw(st.sampled_from([None, "Voice", "chat", "EMAIL"])),
-             draw(st.sampled_from(cals + [None])), _pick(draw, skills, 3), draw(st.sampled_from([None, 1, 5, 10, "7"]))]
+             draw(st.sampled_from([*cals, None])), _pick(draw, skills, 3), draw(st.sampled_from([None, 1, 5, 10, "7"]))]
             for i, q in enumerate(queues)],
         "Calendars": [["Name", "Description", "TimeZone", "OpeningHours", "Holidays"]] + [
             [c, draw(TEXT), draw(st.sampled_from(ZONES)), draw(st.sampled_from(HOURS)), draw(st.sampled_from(HOLIDAYS))] for c in cals],
@@ -69,7 +71,7 @@ def configurations(draw: Any) -> dict[str, Sheets]:
     numbers = draw(st.lists(st.integers(100000, 9999999), min_size=1, max_size=6, unique=True))
     return {
         "UserGroup": {"Groups": [["Name", "ExternalId", "Parent", "Description"]] + [
-            [g, draw(st.sampled_from([None, f"G{i}"])), draw(st.sampled_from([None] + groups[:i])), draw(TEXT)] for i, g in enumerate(groups)]},
+            [g, draw(st.sampled_from([None, f"G{i}"])), draw(st.sampled_from([None, *groups[:i]])), draw(TEXT)] for i, g in enumerate(groups)]},
         "Directory": {"Dir": [["ExternalId", "FirstName", "LastName", "Company", "Phone", "Mobile", "Email", "Department", "DirectoryGroup"]] + [
             [draw(st.sampled_from([None, f"D{i}"])), draw(NAME), draw(st.sampled_from([None, "Lee"])), draw(st.sampled_from([None, "ACME"])),
              draw(st.sampled_from(PHONES)).format(n=1000 + i), None, None, draw(SHORT), None] for i in range(draw(st.integers(1, 5)))]},
@@ -92,7 +94,7 @@ def load(path: Path) -> dict[str, list[list[Any]]]:
 def import_into(tmp: Path, db: str, workbook: Path, import_type: str) -> str:
     o = run_import(ImportRequest(path=workbook, import_type=import_type, import_key=f"{db}-{workbook.name}",
                                  system_db=tmp / f"{db}.sqlite", work_dir=tmp / "w", actor="t"))
-    log = o.extra.get("log_text", "")
+    log = o.log_text
     assert o.status == "succeeded", log
     assert "WARNING" not in log, log
     return log

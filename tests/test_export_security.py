@@ -7,10 +7,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from aimport.store import system as store
 from aimport.campaigns import model, results
 from aimport.campaigns.exportfile import safe_name
 from aimport.campaigns.supervisor import acknowledge, tick
+from aimport.store import system as store
 from tests.campaign_helpers import campaign_file, imp, with_script
 
 LONG = ["é" * 300, "名" * 200, "a" * 1000, "x" * 179 + "名"]

@@ -63,7 +63,7 @@ def test_directory_fast_path_matches_row_by_row(tmp_path: Path, monkeypatch: pyt
         rows.append(row[: rnd.choice([len(row), len(row), 4])] if writer is write_text else row)
     name = "d.txt" if writer is write_text else "d.xlsx"
     p = writer(tmp_path / name, rows) if writer is write_text else writer(tmp_path / name, {"Directory": rows})
-    staged, lines, n, rejected, dups = _same(tmp_path, p, "Directory", monkeypatch)
+    staged, _lines, n, rejected, dups = _same(tmp_path, p, "Directory", monkeypatch)
     assert n == 300 and len(staged) == n - rejected
     assert bool(dups) == bool(seed % 2)
 

@@ -36,7 +36,7 @@ def test_long_name_is_archived_under_a_shortened_name_and_the_type_goes_on(servi
     service.start()
     skills = service.layout.type_dir("Skills")
     drop(write_text(tmp_path / long_name, [["Name"], ["long"]]), skills)
-    time.sleep(0.5)
+    wait_for(lambda: [e for e in events(service, "detected") if e["file"] == long_name], 10, what="the long name detected")
     drop(write_text(tmp_path / "next.txt", [["Name"], ["next"]]), skills)
     service.wait_done("Skills", "next.txt")
     hist = service.layout.history_dir("Skills")
@@ -64,12 +64,13 @@ def test_symlinked_folders_are_reported_and_never_used(service: ServiceProcess, 
         os.rmdir(lay.type_dir("Queues") / sub)
     os.rmdir(lay.type_dir("Queues"))
     os.symlink(outside / "queues", lay.type_dir("Queues"))
+    service.args += ["--rescan-s", "1"]  # every folder check (each 2 s) comes with a full scan: wait_scans sees it
     service.start()
     drop(write_text(tmp_path / "s.txt", [["Name"], ["s"]]), lay.type_dir("Skills"))
     wait_for(lambda: len(events(service, "folder_unusable")) >= 2, 10, what="folder_unusable")
     drop(write_text(tmp_path / "ok.txt", [["Name"], ["ok"]]), lay.type_dir("Presence"))
     service.wait_done("Presence", "ok.txt")
-    time.sleep(1.0)
+    service.wait_scans(1)  # another folder check and scan: still nothing read or written through the links
     problems = {e["folder"]: e["problem"] for e in events(service, "folder_unusable")}
     assert set(problems) == {str(lay.history_dir("Skills")), str(lay.type_dir("Queues"))}
     assert all("symbolic link" in p for p in problems.values())
@@ -147,9 +148,10 @@ def test_newline_in_a_file_name_keeps_the_result_one_line_per_field(started: Ser
 
 
 def test_claim_failed_is_logged_as_well_as_audited(tmp_path: Path) -> None:
-    from aimport.store.audit import Audit, list_events, now_iso
-    from aimport.service.importjob import JobContext, claim_and_import
+    from aimport.service.importjob import claim_and_import
+    from aimport.service.jobcontext import JobContext
     from aimport.settings import Settings
+    from aimport.store.audit import Audit, list_events, now_iso
 
     settings = Settings(root=tmp_path / "root", state_dir=tmp_path / "state", logon_user="admin")
     lay = settings.layout
@@ -182,7 +184,9 @@ def test_repeated_identical_warnings_are_rate_limited(service: ServiceProcess) -
     for _ in range(300):
         service.proc.send_signal(signal.SIGHUP)
         time.sleep(0.002)
-    time.sleep(1.0)
     assert service.proc.poll() is None
-    assert service.output().count("SIGHUP: no --config file") == 1
+    # SIGTERM is handled after the SIGHUPs (one signal receiver, in order): once the service exited 0 on it,
+    # every SIGHUP was handled without a stop
     assert service.stop() == 0
+    assert "received SIGTERM" in service.output()
+    assert service.output().count("SIGHUP: no --config file") == 1

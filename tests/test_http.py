@@ -9,12 +9,14 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 import anyio
 import pytest
 
+from aimport.importing.outcome import Totals
+from aimport.service.health import HealthView
 from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
@@ -36,9 +38,9 @@ def get(port: int, path: str) -> tuple[int, str]:
 
 def metric(text: str, name: str) -> float:
     for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            if line.split(" ")[0] == name or name.endswith("}"):
-                return float(line.rsplit(" ", 1)[1])
+        named = line.startswith(name + " ") or line.startswith(name + "{")
+        if named and (line.split(" ")[0] == name or name.endswith("}")):
+            return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in metrics")
 
 
@@ -123,15 +125,27 @@ def test_address_parsing() -> None:
         parse_address("localhost:http")
 
 
-def fake_service(tmp_path: Path, **kw: object) -> SimpleNamespace:
+@dataclass
+class FakeIntake:
+    """Stands in for the scheduler: what /readyz and /metrics read of detection."""
+
+    last_scan: float = 0.0
+    pending: list[Path] = field(default_factory=list)
+
+    def pending_paths(self) -> list[Path]:
+        return self.pending
+
+
+def fake_service(tmp_path: Path, loop_lag_s: float = 0.0, last_beat: float = 0.0,
+                 intake: FakeIntake | None = None) -> HealthView:
+    from aimport.service.health import LoopHealth
     from aimport.settings import Settings
 
     settings = Settings(root=tmp_path / "root", state_dir=tmp_path / "state", logon_user="admin", rescan_s=60)
     settings.layout.ensure()
     settings.state_dir.mkdir()
-    base = dict(settings=settings, loop_lag_s=0.0, last_beat=0.0, scheduler=SimpleNamespace(last_scan=0.0),
-                extras={}, limiter=SimpleNamespace(total_tokens=2))
-    return SimpleNamespace(**{**base, **kw})
+    return HealthView(settings, anyio.CapacityLimiter(2), loop=LoopHealth(lag_s=loop_lag_s, last_beat=last_beat),
+                      intake=intake or FakeIntake())
 
 
 def test_health_and_readiness_decisions(tmp_path: Path) -> None:
@@ -143,11 +157,11 @@ def test_health_and_readiness_decisions(tmp_path: Path) -> None:
         assert healthz(fake_service(tmp_path / "b", last_beat=now - 5))[0] == 503  # heartbeat stopped
         assert healthz(fake_service(tmp_path / "c", last_beat=now, loop_lag_s=1.5))[0] == 503  # loop blocked
     anyio.run(check)
-    svc = fake_service(tmp_path / "d", scheduler=SimpleNamespace(last_scan=100.0))
+    svc = fake_service(tmp_path / "d", intake=FakeIntake(last_scan=100.0))
     assert readyz(svc, 110.0)[0] == 200
     code, body = readyz(svc, 100.0 + 200)  # no scan for more than two rescan intervals
     assert code == 503 and body["checks"]["recent_scan"] is False
-    svc.scheduler.last_scan = 290.0
+    svc.intake = FakeIntake(last_scan=290.0)
     svc.settings.layout.in_process_dir("Skills").rmdir()
     code, body = readyz(svc, 300.0)
     assert code == 503 and body["checks"]["folders"] is False
@@ -159,14 +173,13 @@ def test_metrics_observer_is_per_service(tmp_path: Path) -> None:
     a, b = Metrics(), Metrics()
     a.file_detected("Skills")
     a.import_started("Skills")
-    a.import_done("Skills", "partial", {"rows": 3, "created": 2, "rejected": 1}, 0.3)
+    a.import_done("Skills", "partial", Totals(rows=3, created=2, rejected=1), 0.3)
     a.campaign_exported({"campaign": "X", "recovered": False})
     a.campaign_exported({"campaign": "X", "recovered": True})  # a re-run after a crash is not a new export
     waiting = tmp_path / "w.txt"
     waiting.write_text("x")
     os.utime(waiting, (time.time() - 120, time.time() - 120))
-    detector = SimpleNamespace(candidates={waiting: None}, busy=set())
-    svc = fake_service(tmp_path, scheduler=SimpleNamespace(detector=detector, queued={tmp_path / "claimed.txt"}))
+    svc = fake_service(tmp_path, intake=FakeIntake(pending=[waiting, tmp_path / "claimed.txt"]))
     a.refresh(svc)
     text = a.render().decode()
     for line in ('aimport_imports_total{status="partial",type="Skills"} 1.0', 'aimport_rows_total{outcome="rejected"} 1.0',

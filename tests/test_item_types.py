@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
 
 
@@ -27,9 +28,9 @@ def db(tmp_path: Path, sql: str) -> list:
 
 def test_user_groups_hierarchy_and_cycle_rejected(tmp_path: Path) -> None:
     o = imp(tmp_path, write_text(tmp_path / "g.txt", [["Name", "Parent"], ["Root", ""], ["Sales", "Root"], ["Nordic", "Sales"]]), "UserGroup")
-    assert o.totals["created"] == 3
+    assert o.totals.created == 3
     o = imp(tmp_path, write_text(tmp_path / "g2.txt", [["Name", "Parent"], ["Root", "Nordic"], ["Sales", "Sales"]]), "UserGroup")
-    assert (o.status, o.totals["rejected"]) == ("failed", 2)
+    assert (o.status, o.totals.rejected) == ("failed", 2)
     assert "row 2 column Parent: Parent would make a cycle (Root -> Nordic -> Sales -> Root)" in log(o)
     assert "row 3 column Parent: Parent would make a cycle" in log(o)
     assert db(tmp_path, "SELECT g.name, p.name FROM user_groups g LEFT JOIN user_groups p ON g.parent = p.id ORDER BY g.id") == [
@@ -40,11 +41,11 @@ def test_directory_without_external_id_duplicates_with_warning(tmp_path: Path) -
     rows = [["First Name", "Last Name", "Phone", "Company"], ["Ann", "Lee", "040 123 4567", ""], ["", "", "", "ACME"]]
     for i in range(2):
         o = imp(tmp_path, write_text(tmp_path / f"d{i}.txt", rows), "Directory")
-        assert o.totals["created"] == 2
+        assert o.totals.created == 2
         assert "no ExternalId column, so every row creates a new directory entry" in log(o)
     assert db(tmp_path, "SELECT COUNT(*) FROM directory_entries") == [(4,)]
     o = imp(tmp_path, write_text(tmp_path / "d3.txt", [["ExternalId", "FirstName"], ["E1", "Bo"], ["E1", "Bo2"], ["E2", ""]]), "Directory")
-    assert (o.totals["created"], o.totals["rejected"]) == (1, 2)
+    assert (o.totals.created, o.totals.rejected) == (1, 2)
     assert "one of FirstName, LastName, Company is needed" in log(o)
 
 
@@ -58,7 +59,7 @@ def test_queues_reference_calendar_and_skills(tmp_path: Path) -> None:
             ["Q4", "Bad prio", "Chat", "", "", 11],
             ["Q5", "Bad channel", "Fax", "", "", ""]]
     o = imp(tmp_path, write_xlsxwriter(tmp_path / "q.xlsx", {"Queues": rows}), "Queues")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 4)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 4)
     text = log(o)
     for expected in ("row 3 column Calendar: no calendar named 'Nope'", "row 4 column Skills: no skill named 'Ghost'",
                      "row 5 column Priority: 11 is outside 1..10", "row 6 column Channel: 'Fax' is not one of Voice, Chat, Email"):
@@ -70,11 +71,11 @@ def test_queues_reference_calendar_and_skills(tmp_path: Path) -> None:
 
 def test_presence_and_blocked_numbers(tmp_path: Path) -> None:
     o = imp(tmp_path, write_openpyxl(tmp_path / "p.xlsx", {"P": [["Name", "Status"], ["Lunch", "away"], ["X", "Sleeping"]]}), "Presence")
-    assert (o.totals["created"], o.totals["rejected"]) == (1, 1)
+    assert (o.totals.created, o.totals.rejected) == (1, 1)
     rows: list[Any] = [["Number", "Description", "Valid Until"], ["+358 40 123 4567", "a", "2027-01-31"], ["00358-40-1234567", "dup", ""],
             ["(09) 555 0100", "b", 46000], ["call me", "c", ""]]
     o = imp(tmp_path, write_openpyxl(tmp_path / "b.xlsx", {"B": rows}), "BlockedNumbers")
-    assert (o.totals["created"], o.totals["rejected"]) == (2, 2)
+    assert (o.totals.created, o.totals.rejected) == (2, 2)
     assert "row 3 column Number: duplicate Number: the same blocked number is already in row 2" in log(o)
     assert db(tmp_path, "SELECT number, valid_until FROM blocked_numbers ORDER BY id") == [
         ("+358401234567", "2027-01-31"), ("095550100", "2025-12-09")]
@@ -85,7 +86,7 @@ def test_scripts_choice_needs_options(tmp_path: Path) -> None:
             ["Survey", "Q1", "Satisfied?", "Choice", "Yes;No", "Yes"], ["Survey", "Q2", "Why?", "Text", "", "no"],
             ["Survey", "Q3", "Pick", "Choice", "", ""], ["Survey", "Q1", "again", "Text", "", ""]]
     o = imp(tmp_path, write_text(tmp_path / "sc.txt", rows), "Scripts")
-    assert (o.totals["created"], o.totals["rejected"]) == (2, 2)
+    assert (o.totals.created, o.totals.rejected) == (2, 2)
     assert "row 4 column Options: a Choice question needs its options" in log(o)
     assert "row 5 column Script/QuestionId: duplicate" in log(o)
 
@@ -104,7 +105,7 @@ def test_user_group_moves_identifies_by_external_id_and_guards_deletes(tmp_path:
     rows = [["ExternalId", "Name", "Parent", "Delete"], ["G2", "Sales EMEA", "Support", ""], ["", "Child", "Later", ""],
             ["", "Later", "", ""], ["", "Self", "Self", ""], ["", "Support", "", "D"], ["G1", "", "", "D"]]
     o = imp(tmp_path, write_xlsxwriter(tmp_path / "g2.xlsx", {"Groups": rows}), "UserGroup")
-    assert (o.status, o.totals["updated"], o.totals["created"], o.totals["deleted"], o.totals["rejected"]) == ("partial", 1, 1, 1, 3)
+    assert (o.status, o.totals.updated, o.totals.created, o.totals.deleted, o.totals.rejected) == ("partial", 1, 1, 1, 3)
     text = log(o)
     assert "row 3 column Parent: no user group named 'Later'" in text  # parents come first in a file
     assert "row 5 column Parent: no user group named 'Self'" in text
@@ -115,19 +116,19 @@ def test_user_group_moves_identifies_by_external_id_and_guards_deletes(tmp_path:
 
 def test_skill_and_queue_names_cannot_hold_the_list_separator(tmp_path: Path) -> None:
     o = imp(tmp_path, write_text(tmp_path / "s.txt", [["Name"], ["Sales;Billing"], ["Sales"]]), "Skills")
-    assert (o.totals["created"], o.totals["rejected"]) == (1, 1)
+    assert (o.totals.created, o.totals.rejected) == (1, 1)
     assert "row 2 column Name: cannot contain ';'" in log(o)
     o = imp(tmp_path, write_text(tmp_path / "q.txt", [["Name", "Id"], ["A;B", ""], ["Good", 999]]), "Queues")
-    assert (o.status, o.error_code, o.totals["rejected"]) == ("failed", "ALL_ROWS_REJECTED", 2)
+    assert (o.status, o.error_code, o.totals.rejected) == ("failed", "ALL_ROWS_REJECTED", 2)
     assert "row 3 column Id: Id 999 does not exist" in log(o)
 
 
 def test_directory_updates_by_external_id_and_normalises_phones(tmp_path: Path) -> None:
     rows = [["ExternalId", "FirstName", "Phone", "Mobile", "Email"], ["E1", "Ann", "+358 (9) 123-45", "0040 721 000", "a@x.fi"]]
-    assert imp(tmp_path, write_text(tmp_path / "d.txt", rows), "Directory").totals["created"] == 1
+    assert imp(tmp_path, write_text(tmp_path / "d.txt", rows), "Directory").totals.created == 1
     rows = [["ExternalId", "FirstName", "Phone"], ["E1", "Ann", "09 555"], ["E2", "Bo", "no phone"]]
     o = imp(tmp_path, write_openpyxl(tmp_path / "d.xlsx", {"D": rows}), "Directory")
-    assert (o.totals["updated"], o.totals["rejected"]) == (1, 1)
+    assert (o.totals.updated, o.totals.rejected) == (1, 1)
     assert "row 3 column Phone: 'no phone' is not a phone number" in log(o)
     assert "WARNING" not in log(o)
     assert db(tmp_path, "SELECT external_id, first_name, phone, mobile FROM directory_entries") == [("E1", "Ann", "09555", "+40721000")]
@@ -138,7 +139,7 @@ def test_scripts_update_a_question_by_script_and_question_id(tmp_path: Path) -> 
     imp(tmp_path, write_text(tmp_path / "a.txt", rows), "Scripts")
     rows = [["Script", "QuestionId", "Question", "AnswerType", "Options"], ["S", "Q1", "New?", "Choice", "A;B"], ["S", "Q2", "x", "Maybe", ""]]
     o = imp(tmp_path, write_text(tmp_path / "b.txt", rows), "Scripts")
-    assert (o.totals["updated"], o.totals["rejected"]) == (1, 1)
+    assert (o.totals.updated, o.totals.rejected) == (1, 1)
     assert "row 3 column AnswerType: 'Maybe' is not one of Text, Number, Date, Choice" in log(o)
     assert db(tmp_path, "SELECT script, question_id, question, answer_type, options FROM script_questions ORDER BY id") == [
         ("S", "Q1", "New?", "Choice", "A;B"), ("T", "Q1", "Other", None, None)]
@@ -176,10 +177,10 @@ def test_check_works_for_every_type_and_the_configuration_workbook(tmp_path: Pat
 def test_an_update_cannot_take_another_objects_name_and_renames_free_the_old_name(tmp_path: Path) -> None:
     imp(tmp_path, write_text(tmp_path / "q.txt", [["ExternalId", "Name"], ["X1", "A"], ["X2", "B"]]), "Queues")
     o = imp(tmp_path, write_text(tmp_path / "swap.txt", [["ExternalId", "Name"], ["X1", "B"], ["X2", "C"]]), "Queues")
-    assert (o.status, o.totals["rejected"], o.totals["updated"]) == ("partial", 1, 1)
+    assert (o.status, o.totals.rejected, o.totals.updated) == ("partial", 1, 1)
     assert "row 2 column Name: Name 'B' already belongs to another queue" in log(o)
     o = imp(tmp_path, write_text(tmp_path / "ren.txt", [["ExternalId", "Name"], ["X1", "Z"], ["", "A"]]), "Queues")
-    assert (o.status, o.totals["updated"], o.totals["created"]) == ("succeeded", 1, 1)
+    assert (o.status, o.totals.updated, o.totals.created) == ("succeeded", 1, 1)
     assert db(tmp_path, "SELECT external_id, name FROM queues ORDER BY id") == [("X1", "Z"), ("X2", "C"), (None, "A")]
     imp(tmp_path, write_openpyxl(tmp_path / "u.xlsx", {"Users": [["Login", "ExternalId", "FirstName", "Surname"],
                                                                   ["ann", "E1", "A", "L"], ["bob", "E2", "B", "R"]]}), "Configuration")
@@ -194,8 +195,8 @@ def test_names_listed_twice(tmp_path: Path) -> None:
                               "Users": [["Login", "FirstName", "Surname", "Skills", "Rights", "Queues"],
                                         ["ann", "A", "L", "S:3;T;S:3", "Agent;agent", "Q;Q"], ["bob", "B", "R", "S:3;S:4", "", ""]]}
     o = imp(tmp_path, write_openpyxl(tmp_path / "c.xlsx", sheets), "Configuration")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 4, 1)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 4, 1)
     assert "row 3 column Skills: 'S' is listed twice with different levels" in log(o)
     o = imp(tmp_path, write_openpyxl(tmp_path / "c2.xlsx", sheets), "Configuration")
-    assert (o.totals["unchanged"], o.totals["updated"]) == (4, 0)  # a name listed twice counts once, so nothing changes
+    assert (o.totals.unchanged, o.totals.updated) == (4, 0)  # a name listed twice counts once, so nothing changes
     assert db(tmp_path, "SELECT rights FROM users") == [('["Agent"]',)]

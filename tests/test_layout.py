@@ -2,7 +2,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from aimport.layout import IMPORT_TYPES, Layout, history_candidates, history_stamp, move_no_clobber, write_atomic
+from aimport.atomicfile import write_atomic
+from aimport.layout import IMPORT_TYPES, Layout, history_candidates, history_stamp, move_no_clobber
 from aimport.service.filters import ImportFileFilter
 
 

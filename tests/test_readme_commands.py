@@ -14,8 +14,8 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -154,7 +154,8 @@ def test_getting_started_blocks(clone: Path) -> None:
         for p in sorted((clone / "Examples and Templates").glob("[0-9][0-9] *")):
             folder = p.name.split(" ")[1]
             hist = automatic(clone) / folder / "History"
-            wait_for(lambda: list(hist.glob(f"*_{p.name}.result")), 60, what=f"{p.name} archived")
+            wait_for(lambda hist=hist, pattern=f"*_{p.name}.result": list(hist.glob(pattern)), 60,
+                     what=f"{p.name} archived")
             assert result_of(next(hist.glob(f"*_{p.name}"))) ["status"] == "succeeded"
         out = sh(clone, page["health"])
         assert '"status": "ok"' in out

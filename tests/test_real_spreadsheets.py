@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import query
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
@@ -72,11 +73,11 @@ CASES = [
          [f"REJECT  sheet 'Skills' row {i + 2} " + ERROR_REASON.format(e) for i, e in enumerate(
              ["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"])],
          before_rows=_skills_before(10)),
-    Case("errors_skills_openpyxl.xlsx", "Skills", "partial", "ROWS_REJECTED", SKILLS, KEPT[:7] + [("ok", "fine")],
+    Case("errors_skills_openpyxl.xlsx", "Skills", "partial", "ROWS_REJECTED", SKILLS, [*KEPT[:7], ("ok", "fine")],
          [f"REJECT  sheet 'Skills' row {i + 2} " + ERROR_REASON.format(e) for i, e in enumerate(
              ["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!"])],
          before_rows=_skills_before(7)),
-    Case("errors_skills_libreoffice.xlsx", "Skills", "partial", "ROWS_REJECTED", SKILLS, KEPT[:7] + [("ok", "fine")],
+    Case("errors_skills_libreoffice.xlsx", "Skills", "partial", "ROWS_REJECTED", SKILLS, [*KEPT[:7], ("ok", "fine")],
          [f"REJECT  sheet 'Skills' row {i + 2} " + ERROR_REASON.format(e) for i, e in enumerate(
              ["#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?"])],
          before_rows=_skills_before(7)),

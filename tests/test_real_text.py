@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import query
 
 TEXT = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "text"
@@ -133,7 +134,8 @@ def test_fixtures_are_what_the_script_writes(tmp_path: Path) -> None:
 
 def test_settings_reach_the_import_request(tmp_path: Path) -> None:
     """date_order and text_fallback_encoding go from flags/env/TOML into the worker's ImportRequest."""
-    from aimport.service.importjob import JobContext, make_request
+    from aimport.service.importjob import make_request
+    from aimport.service.jobcontext import JobContext
     from aimport.settings import from_sources
 
     toml = tmp_path / "a.toml"
@@ -144,7 +146,7 @@ def test_settings_reach_the_import_request(tmp_path: Path) -> None:
                      env={"AIMPORT_DATE_ORDER": "YMD", "AIMPORT_TEXT_FALLBACK_ENCODING": "none"}, config=toml)
     assert (s.date_order, s.text_fallback_encoding) == ("DMY", "none")
     ctx = JobContext(settings=s, layout=s.layout, audit=None, audit_uuid="u",  # type: ignore[arg-type]
-                     process_limiter=None)  # type: ignore[arg-type]
+                     limiter=None)  # type: ignore[arg-type]
     req = make_request(ctx, 1, tmp_path / "x.csv", "Skills")
     assert (req.date_order, req.text_fallback_encoding) == ("DMY", "none")
 

@@ -8,11 +8,10 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,7 +37,7 @@ def test_file_name_not_utf8_is_reported_once_and_the_service_goes_on(service: Se
     skills.mkdir(parents=True)
     bad = os.path.join(os.fsencode(skills), b"bad\xff.txt")
     with open(bad, "wb") as fh:  # there before the start: the start-up scan meets it
-        fh.write("Name\r\nx\r\n".encode())
+        fh.write(b"Name\r\nx\r\n")
     service.args += ["--rescan-s", "1"]
     service.start()
     drop(good(tmp_path, "after.txt"), skills)
@@ -47,7 +46,7 @@ def test_file_name_not_utf8_is_reported_once_and_the_service_goes_on(service: Se
     with open(os.path.join(os.fsencode(service.layout.type_dir("Skills")), b"also\xfe\xff.txt"), "wb") as fh:
         fh.write(b"Name\r\ny\r\n")
     wait_for(lambda: len(events(service, "ignored")) >= 2, 10, what="the second bad name reported")
-    time.sleep(2.5)  # more rescans: still reported once each
+    service.wait_scans(2)  # more rescans: still reported once each
     alive(service)
     ignored = events(service, "ignored")
     assert sorted(e["file"] for e in ignored) == ["also\\xfe\\xff.txt", "bad\\xff.txt"]
@@ -162,15 +161,14 @@ def test_state_disk_full_while_files_are_detected(small_disk: Path, tmp_path: Pa
         seen = len(svc.output())
         svc.start(wait=False)
         wait_for(lambda: "the state disk is full" in svc.output()[seen:], 30, what="the start on a full disk explained")
-        time.sleep(1.5)
         alive(svc)
         filler.unlink()
-        svc.wait_ready(60)
+        svc.wait_ready(60)  # fails at once if the service gave up (exited) while the disk was full
         drop(good(tmp_path, "after.txt", "z"), svc.layout.type_dir("Skills"))
         [hist] = svc.wait_done("Skills", "after.txt", timeout=60)
         assert result_of(hist)["status"] == "succeeded"
     finally:
         try:
             svc.stop(timeout=15)
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever stopping hit, the process must not outlive the test
             svc.kill()

@@ -7,14 +7,16 @@ give a clear outcome: imported as meant, or a rejected row / failed file with a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import openpyxl
 import pytest
 import xlsxwriter
 
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
 from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
 
 WRITERS = pytest.mark.parametrize("writer", [write_openpyxl, write_xlsxwriter], ids=["openpyxl", "xlsxwriter"])
@@ -39,7 +41,7 @@ def db(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_title_row_before_the_headers(tmp_path: Path, writer: Writer) -> None:
     rows = [["Skills exported 2026-11-25"], [None], ["Name", "Description"], ["Sales", "sells"]]
     o = imp(tmp_path, writer(tmp_path / "t.xlsx", {"S": rows}), "Skills")
-    assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1)
+    assert (o.status, o.totals.rows, o.totals.created) == ("succeeded", 1, 1)
     o = imp(tmp_path, writer(tmp_path / "n.xlsx", {"S": [[f"title {i}"] for i in range(10)] + [["Name"], ["x"]]}), "Skills")
     assert (o.status, o.error_code) == ("failed", "NO_HEADER")
     assert "no header row found in the first 10 rows: expected columns like Id, Name, Description" in log(o)
@@ -55,7 +57,7 @@ def test_merged_header_cells_openpyxl(tmp_path: Path) -> None:
     ws.append(["Sales", "sells", "ignored"])
     wb.save(tmp_path / "t.xlsx")
     o = imp(tmp_path, tmp_path / "t.xlsx", "Skills")
-    assert (o.status, o.totals["created"]) == ("succeeded", 1)
+    assert (o.status, o.totals.created) == ("succeeded", 1)
     assert db(tmp_path, "SELECT name, description FROM skills") == [("Sales", "sells")]
 
 
@@ -69,7 +71,7 @@ def test_merged_header_cells_xlsxwriter(tmp_path: Path) -> None:
     ws.write_row(2, 0, ["Q1", None, 4])
     wb.close()
     o = imp(tmp_path, p, "Queues")
-    assert (o.status, o.totals["created"]) == ("succeeded", 1), log(o)
+    assert (o.status, o.totals.created) == ("succeeded", 1), log(o)
     assert db(tmp_path, "SELECT name, priority FROM queues") == [("Q1", 4)]
 
 
@@ -96,7 +98,7 @@ def test_formula_without_a_calculated_value_reads_empty_with_a_warning(tmp_path:
     ws.append(['="Bil"&"ling"', "x"])
     wb.save(tmp_path / "f.xlsx")
     o = imp(tmp_path, tmp_path / "f.xlsx", "Skills")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 1)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
     text = log(o)
     assert "WARNING sheet 'Skills' has formulas without a calculated value" in text
     assert "row 3 column Name: Name is mandatory" in text
@@ -108,7 +110,7 @@ def test_dates_as_text_as_serials_and_as_dates(tmp_path: Path, writer: Writer) -
     rows = [["Number", "Valid Until"], ["0401", "2027-01-31"], ["0402", 46388], ["0403", dt.datetime(2027, 2, 1)],
             ["0404", "31.12.2027"], ["0405", "20270315"], ["0406", "46400"], ["0407", "03/04/2027"], ["0408", -3]]
     o = imp(tmp_path, writer(tmp_path / "d.xlsx", {"B": rows}), "BlockedNumbers")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 6, 2), log(o)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 6, 2), log(o)
     assert "row 8 column ValidUntil: '03/04/2027' is ambiguous" in log(o)  # 31/12/2027 reads one way only: tests/test_real_text.py
     assert "row 9 column ValidUntil: -3 is not a valid Excel date serial" in log(o)
     assert db(tmp_path, "SELECT number, valid_until FROM blocked_numbers ORDER BY id") == [
@@ -121,7 +123,7 @@ def test_numbers_stored_as_text_keep_leading_zeros_and_plus(tmp_path: Path, writ
     rows = [["ExternalId", "Company", "Phone", "Mobile", "Department"], ["007", "ACME", "0401234567", "+358401234567", 12],
             [42, 1.5, "00358 9 123", 358401234570, "0042"]]
     o = imp(tmp_path, writer(tmp_path / "n.xlsx", {"D": rows}), "Directory")
-    assert (o.status, o.totals["created"]) == ("succeeded", 2), log(o)
+    assert (o.status, o.totals.created) == ("succeeded", 2), log(o)
     assert db(tmp_path, "SELECT external_id, company, phone, mobile, department FROM directory_entries ORDER BY id") == [
         ("007", "ACME", "0401234567", "+358401234567", "12"), ("42", "1.5", "+3589123", "358401234570", "0042")]
 
@@ -148,7 +150,7 @@ def test_trailing_empty_rows_and_columns(tmp_path: Path) -> None:
     wb2.save(tmp_path / "y.xlsx")
     for path in (p, tmp_path / "y.xlsx"):
         o = imp(tmp_path, path, "Skills")
-        assert (o.status, o.totals["rows"], o.totals["created"], o.totals["rejected"]) == ("succeeded", 1, 1, 0), log(o)
+        assert (o.status, o.totals.rows, o.totals.created, o.totals.rejected) == ("succeeded", 1, 1, 0), log(o)
 
 
 @WRITERS
@@ -158,7 +160,7 @@ def test_16384_columns(tmp_path: Path, writer: Writer) -> None:
     header[0], header[1], header[16383] = "Name", "Description", "Far Away"
     row[0], row[1], row[16383] = "a", "b", "x"
     o = imp(tmp_path, writer(tmp_path / "wide.xlsx", {"S": [header, row]}), "Skills")
-    assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1)
+    assert (o.status, o.totals.rows, o.totals.created) == ("succeeded", 1, 1)
     assert "unknown column 'Far Away' ignored" in log(o)
     assert db(tmp_path, "SELECT name, description FROM skills") == [("a", "b")]
 
@@ -167,7 +169,7 @@ def test_16384_columns(tmp_path: Path, writer: Writer) -> None:
 def test_a_32767_character_cell(tmp_path: Path, writer: Writer) -> None:
     long = "x" * 32767
     o = imp(tmp_path, writer(tmp_path / "l.xlsx", {"S": [["Name", "Description"], ["a", long], [long, "b"], ["c", "ok"]]}), "Skills")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 2)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 2)
     text = log(o)
     assert "row 2 column Description: is 32767 characters long, the limit is 2000" in text
     assert "row 3 column Name: is 32767 characters long, the limit is 200" in text
@@ -180,17 +182,17 @@ def test_a_32767_character_cell(tmp_path: Path, writer: Writer) -> None:
 def test_a_32767_character_cell_in_a_text_file(tmp_path: Path) -> None:
     p = write_text(tmp_path / "long.txt", [["Name", "Description"], ["a", "x" * 32767], ["b", "ok"]])
     o = imp(tmp_path, p, "Skills")
-    assert (o.status, o.totals["created"], o.totals["rejected"]) == ("partial", 1, 1)
+    assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
     assert "row 2 column Description: is 32767 characters long, the limit is 2000" in log(o)
 
 
 @WRITERS
 def test_reference_loop_in_user_groups(tmp_path: Path, writer: Writer) -> None:
     o = imp(tmp_path, writer(tmp_path / "g.xlsx", {"G": [["Name", "Parent"], ["A", None], ["B", "A"], ["C", "B"]]}), "UserGroup")
-    assert o.totals["created"] == 3
+    assert o.totals.created == 3
     rows = [["Name", "Parent"], ["A", "C"], ["B", "B"], ["D", "D"], ["C", "A"]]
     o = imp(tmp_path, writer(tmp_path / "loop.xlsx", {"G": rows}), "UserGroup")
-    assert (o.status, o.error_code, o.totals["rejected"], o.totals["updated"]) == ("partial", "ROWS_REJECTED", 3, 1)
+    assert (o.status, o.error_code, o.totals.rejected, o.totals.updated) == ("partial", "ROWS_REJECTED", 3, 1)
     text = log(o)
     assert "row 2 column Parent: Parent would make a cycle (A -> C -> B -> A)" in text
     assert "row 3 column Parent: Parent would make a cycle (B -> B)" in text
@@ -202,7 +204,7 @@ def test_reference_loop_in_user_groups(tmp_path: Path, writer: Writer) -> None:
 @WRITERS
 def test_configuration_workbook_without_a_known_sheet(tmp_path: Path, writer: Writer) -> None:
     o = imp(tmp_path, writer(tmp_path / "c.xlsx", {"Sheet1": [["Name"], ["Sales"]], "Agents": [["Login"], ["ann"]]}), "Configuration")
-    assert (o.status, o.error_code, o.totals) == ("failed", "NO_KNOWN_SHEET", {})
+    assert (o.status, o.error_code, o.totals) == ("failed", "NO_KNOWN_SHEET", None)
     assert "sheet 'Sheet1' is not a configuration sheet and was skipped" in log(o)
 
 
@@ -213,9 +215,9 @@ def test_template_note_row_is_skipped_but_bracketed_data_is_not(tmp_path: Path) 
     with open(p, "a", encoding="utf-8", newline="") as fh:
         fh.write("\tSales\tsells\t\r\n")
     o = imp(tmp_path, p, "Skills")
-    assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1)
+    assert (o.status, o.totals.rows, o.totals.created) == ("succeeded", 1, 1)
     o = imp(tmp_path, write_text(tmp_path / "b.txt", [["Name", "Description"], ["[Sales]", "[team]"]]), "Skills")
-    assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1)
+    assert (o.status, o.totals.rows, o.totals.created) == ("succeeded", 1, 1)
 
 
 def test_a_workbook_whose_every_sheet_is_hidden_fails_with_the_reason(tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 import openpyxl
 import pytest
 
+from aimport.importing.outcome import ImportRequest
+from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
 from aimport.workbooks.templates import write_txt, write_xlsx
-from aimport.importing.run import ImportRequest, run_import
 
 ITEM_FOLDERS = [t for t in IMPORT_TYPES if t not in ("Configuration", "OutboundCampaign")]
 SAMPLE: dict[str, dict[str, Any]] = {  # one valid row per item type (references left empty)
@@ -80,7 +81,7 @@ def test_filled_xlsx_template_imports(tmp_path: Path, folder: str) -> None:
     wb.active.append([SAMPLE[t.key].get(f.name) for f in t.fields])
     wb.save(p)
     o = imp(tmp_path, p, folder)
-    assert (o.status, o.totals["created"]) == ("succeeded", 1), o.extra["log_text"]
+    assert (o.status, o.totals.created) == ("succeeded", 1), o.log_text
 
 
 def test_filled_configuration_template_imports(tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_filled_configuration_template_imports(tmp_path: Path) -> None:
         wb[t.sheet or ""].append([SAMPLE[t.key].get(f.name) for f in t.fields])
     wb.save(p)
     o = imp(tmp_path, p, "Configuration")
-    assert (o.status, o.totals["created"]) == ("succeeded", 6), o.extra["log_text"]
+    assert (o.status, o.totals.created) == ("succeeded", 6), o.log_text
     assert [s["created"] for s in o.sheets] == [1] * 6
 
 
@@ -108,7 +109,7 @@ def test_txt_template_is_utf8_bom_with_note_row_and_imports_once_filled(tmp_path
     with open(p, "a", encoding="utf-8", newline="") as fh:
         fh.write("\t".join(str(SAMPLE[t.key].get(f.name, "")) for f in t.fields) + "\t\r\n")
     o = imp(tmp_path, p, folder)
-    assert (o.status, o.totals["rows"], o.totals["created"]) == ("succeeded", 1, 1), o.extra["log_text"]
+    assert (o.status, o.totals.rows, o.totals.created) == ("succeeded", 1, 1), o.log_text
 
 
 def test_txt_template_only_for_one_item_type(tmp_path: Path) -> None:

@@ -55,8 +55,8 @@ def test_second_instance_on_one_state_dir_leaves_a_running_import_alone(tmp_path
         os.replace(staged, a.layout.type_dir("Directory") / "held.txt")
         wait_for(lambda: query(a.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'started'")[0][0] == 1, 30,
                  what="A importing")
-        b.start()  # the same state directory: both log to the same file
-        wait_for(lambda: b.output().count("INFO    watching ") >= 2, 30, what="B recovered and watching")
+        b.start(wait=False)  # the same state directory: both log to the same file
+        b.wait_ready(30)  # /readyz: B recovered (recovery runs before the first scan) and watching
         assert query(a.audit_db, "SELECT status FROM imports") == [("in_process",)]  # A is still importing
         [hist] = wait_archived(a.layout, "Directory", "held.txt", timeout=60)
         wait_for(lambda: query(a.audit_db, "SELECT status FROM imports") == [("succeeded",)], 30, what="A finished")

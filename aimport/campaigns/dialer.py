@@ -14,9 +14,9 @@ from typing import Any
 import anyio
 
 from aimport import servicelog
-from aimport.store import system as store
 from aimport.campaigns import model, results
 from aimport.campaigns.model import ACTIVE, CampaignError
+from aimport.store import system as store
 
 WEIGHTS = {"Successful": 45, "No answer": 20, "Busy": 10, "Refusal": 10, "Answering machine": 5, "Wrong number": 10}
 AGENTS = ("demo-agent-1", "demo-agent-2", "demo-agent-3")
@@ -58,15 +58,16 @@ def one_call(system_db: Path, rng: random.Random) -> str | None:
         conn.close()
 
 
-async def run_dialer(svc: Any) -> None:
+async def run_dialer(system_db: Path, calls_per_s: float) -> None:
+    """Record a simulated call about every ``1 / calls_per_s`` seconds until cancelled."""
     log = servicelog.get()
-    rate = max(0.1, float(svc.settings.demo_rate))
+    rate = max(0.1, float(calls_per_s))
     log.warning(f"SIMULATION: the demo dialer records random call results ({rate:g}/s) for Active campaigns; "
                 "do not use --demo-dialer with a real contact center")
     rng = random.Random()
     while True:
         try:
-            await anyio.to_thread.run_sync(one_call, svc.settings.system_db, rng)
+            await anyio.to_thread.run_sync(one_call, system_db, rng)
         except Exception as exc:  # noqa: BLE001 - a simulation hiccup must never stop the service
             log.warning(f"SIMULATION: demo dialer call skipped: {type(exc).__name__}: {exc}")
             await anyio.sleep(1.0)

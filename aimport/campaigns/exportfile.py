@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from aimport.campaigns import model
+from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import norm_header
 from aimport.layout import EXPORT, MISSING, Layout
 from aimport.workbooks.sheetwriter import SheetWriter
 
-BASE = ["ExternalId", "Phone1", "Phone2", "Phone3", "FirstName", "LastName", "Company", "Priority", "TimeZone"]
+BASE = [f.name for f in CUSTOMER.fields]
 OUTCOME = ["Result", "Call Result", "Call Classification", "Number of Calls", "Agent", "Date and Time"]
 RESERVED = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
@@ -40,11 +41,6 @@ def export_folder_problem(folder: Path) -> str | None:
     return problem if problem != MISSING else None
 
 
-def temp_path(out: Path) -> Path:
-    """Where :class:`SheetWriter` writes ``out`` before renaming it (hidden, never picked up as an export)."""
-    return out.with_name(f".{out.name}.tmp")
-
-
 def headers(c: model.Campaign, questions: list[dict[str, Any]]) -> list[str]:
     """Customer columns, extra columns, outcome, one column per question; an extra column whose name
     clashes with an outcome or question column (a re-imported export) gets `` (customer data)`` appended."""
@@ -60,10 +56,10 @@ def rows(conn: sqlite3.Connection, c: model.Campaign, questions: list[dict[str, 
         "WHERE cu.campaign_id = ? ORDER BY a.customer_id", (c.id,))
     pending = answers.fetchone()
     qids = [q["id"] for q in questions]
+    n = len(model.CUSTOMER_COLUMNS)  # id, the customer columns, data, then the outcome
     cur = conn.execute(
-        "SELECT id, external_id, phone1, phone2, phone3, first_name, last_name, company, priority, time_zone, data, "
-        "result, last_call_result, classification, number_of_calls, agent, called_at FROM customers "
-        "WHERE campaign_id = ? ORDER BY id", (c.id,))
+        f"SELECT id, {', '.join(model.CUSTOMER_COLUMNS)}, data, result, last_call_result, classification, "
+        "number_of_calls, agent, called_at FROM customers WHERE campaign_id = ? ORDER BY id", (c.id,))
     for r in cur:
         cid = r[0]
         given: dict[str, Any] = {}
@@ -71,10 +67,11 @@ def rows(conn: sqlite3.Connection, c: model.Campaign, questions: list[dict[str, 
             if pending[0] == cid:
                 given[pending[1]] = pending[2]
             pending = answers.fetchone()
-        data = json.loads(r[10]) if r[10] else {}
-        result = r[11] or ("Not called" if not r[14] else "Open")
-        yield (list(r[1:10]) + [data.get(k) for k in c.extra_columns]
-               + [result, r[12], r[13], r[14], r[15], r[16]] + [given.get(q) for q in qids])
+        data = json.loads(r[n + 1]) if r[n + 1] else {}
+        result, call_result, classification, calls, agent, called_at = r[n + 2:]
+        result = result or ("Not called" if not calls else "Open")
+        yield (list(r[1:n + 1]) + [data.get(k) for k in c.extra_columns]
+               + [result, call_result, classification, calls, agent, called_at] + [given.get(q) for q in qids])
 
 
 def write_export(conn: sqlite3.Connection, c: model.Campaign, out: Path,
@@ -85,7 +82,6 @@ def write_export(conn: sqlite3.Connection, c: model.Campaign, out: Path,
         raise NotADirectoryError(f"the folder {out.parent} {problem}; the export waits until it is a real folder again")
     questions = model.script_questions(conn, c.script)
     writer = SheetWriter(out)
-    assert writer.tmp == temp_path(out)
     try:
         n = writer.sheet("Customers", headers(c, questions), rows(conn, c, questions))
         summary = [["Campaign", c.name], ["Status", c.status], ["Completed", c.completed_at or ""],

@@ -8,16 +8,18 @@ import sqlite3
 from typing import Any
 
 from aimport import faults
-from aimport.store import system as store
 from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, INVALID, PASSIVE
+from aimport.errors import ErrorCode
 from aimport.importing.headers import find_header
+from aimport.importing.ledger import commit_outcome
+from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, Status, Totals
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import Field, norm_header
 from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook, open_workbook
-from aimport.importing.run import FileFailure, ImportOutcome, ImportRequest, commit_outcome
+from aimport.store import system as store
 
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
             "RedialInterval", "TimeZone")
@@ -25,7 +27,7 @@ DATE_SETTINGS = ("StartDate", "EndDate")
 TEXT_SETTING = Field("Setting", "text")  # Script, Queue, Name: any text, but never an error value
 TEXT_EXTRA = Field("Extra", "text")  # a customer's extra column: kept as text, never an error value
 BATCH = 2000
-STAGED = "external_id, phone1, phone2, phone3, first_name, last_name, company, priority, time_zone, data"
+STAGED = ", ".join((*model.CUSTOMER_COLUMNS, "data"))  # a customer row, staged and stored
 
 
 def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | None]:
@@ -53,14 +55,15 @@ def read_settings(wb: Workbook, log: ImportLog) -> tuple[dict[str, Any], str | N
     return found, customers
 
 
-def import_campaign(req: ImportRequest, log: ImportLog, digest: str) -> ImportOutcome:
+def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None = None) -> ImportOutcome:
+    """Create the campaign with its customers (``progress`` is not reported: customers are staged in one pass)."""
     wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
     try:
         settings, sheet_name = read_settings(wb, log)
         if sheet_name is None:
-            raise FileFailure("NO_ROWS", "the workbook has no customers sheet")
+            raise FileFailure(ErrorCode.NO_ROWS, "the workbook has no customers sheet")
         name = str(settings.get("Name") or req.path.stem).strip()
         scratch_path = req.work_dir / f"{req.import_key}.customers.sqlite"
         req.work_dir.mkdir(parents=True, exist_ok=True)
@@ -92,7 +95,7 @@ def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest
     """The campaign and its (already checked) customers, in one transaction."""
     conn.execute("BEGIN IMMEDIATE")
     if model.get(conn, name) is not None:
-        raise FileFailure("CAMPAIGN_EXISTS", f"a campaign named {name!r} already exists; it was left "
+        raise FileFailure(ErrorCode.CAMPAIGN_EXISTS, f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")
     cid, invalid = _create_campaign(conn, name, settings, req, log)
     conn.execute(f"INSERT INTO customers (campaign_id, {STAGED}) SELECT ?, {STAGED} FROM scratch.staged ORDER BY row_no",
@@ -110,7 +113,7 @@ def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest
     conn.execute("UPDATE campaigns SET invalid_reason = ? WHERE id = ?", ("; ".join(invalid) or None, cid))
     outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
     if filtered:
-        outcome.extra["result_fields"]["filtered"] = filtered
+        outcome.result_fields["filtered"] = filtered
     if status == PASSIVE:
         log.info(f"campaign {name!r} created Passive: it starts (Active) on its StartDate {c.start_date}")
     faults.point("mid_transaction")
@@ -173,7 +176,7 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
     seen: dict[str, int] = {}
     totals = {"rows": 0, "created": 0, "rejected": 0}
     batch: list[tuple[Any, ...]] = []
-    sql = f"INSERT INTO staged (row_no, {STAGED}) VALUES ({', '.join('?' * 11)})"
+    sql = f"INSERT INTO staged (row_no, {STAGED}) VALUES ({', '.join('?' * (len(model.CUSTOMER_COLUMNS) + 2))})"
     for row_no, row in rows:
         totals["rows"] += 1
         values: dict[str, Any] = {}
@@ -207,8 +210,7 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
             log.rejected(sheet.name, row_no, column, str(exc))
             totals["rejected"] += 1
             continue
-        batch.append((row_no, ext, values["Phone1"], values.get("Phone2"), values.get("Phone3"), values.get("FirstName"),
-                      values.get("LastName"), values.get("Company"), values.get("Priority"), values.get("TimeZone"),
+        batch.append((row_no, *(values.get(f.name) for f in CUSTOMER.fields),
                       json.dumps(data, ensure_ascii=False) if data else None))
         if len(batch) >= BATCH:
             scratch.executemany(sql, batch)
@@ -222,17 +224,17 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
 
 def _outcome(digest: str, totals: dict[str, int], sheet: str, name: str, status: str, invalid: list[str],
              log: ImportLog) -> ImportOutcome:
-    full = {"rows": totals["rows"], "created": totals["created"], "updated": 0, "deleted": 0, "unchanged": 0,
-            "rejected": totals["rejected"]}
-    sheets = [{"sheet": sheet, "item": "customer", **full}]
-    fields = {"campaign": name, "campaign_status": status}
+    full = Totals(rows=totals["rows"], created=totals["created"], rejected=totals["rejected"])
+    sheets = [{"sheet": sheet, "item": "customer", **full.as_dict()}]
+    fields: dict[str, str | int] = {"campaign": name, "campaign_status": status}
+    code: ErrorCode | None
     if status == INVALID:
         log.error(f"campaign {name!r} was created as Invalid and not started: {'; '.join(invalid)}")
-        code, result = "CAMPAIGN_INVALID", "partial" if totals["created"] else "failed"
+        code, result = ErrorCode.CAMPAIGN_INVALID, Status.PARTIAL if totals["created"] else Status.FAILED
     elif totals["rejected"]:
-        code, result = "ROWS_REJECTED", "partial"
+        code, result = ErrorCode.ROWS_REJECTED, Status.PARTIAL
     else:
-        code, result = None, "succeeded"
+        code, result = None, Status.SUCCEEDED
     if status == ACTIVE:
         log.info(f"campaign {name!r} started (Active) with {totals['created']} customer(s)")
-    return ImportOutcome(result, code, digest, full, sheets, extra={"result_fields": fields})
+    return ImportOutcome(result, code, digest, full, sheets, result_fields=fields)

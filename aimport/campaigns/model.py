@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aimport.itemtypes.catalog import CUSTOMER
+
 PASSIVE, ACTIVE, HANDLED, EXPIRED, INVALID = "Passive", "Active", "Handled", "Expired", "Invalid"
 COMPLETE = (HANDLED, EXPIRED)
 FILTERED = "Filtered"  # customer result: every number of the customer is blocked
 DEFAULT_REDIALS = 3
 DEFAULT_REDIAL_INTERVAL_S = 600
-CUSTOMER_FIELDS = ("ExternalId", "Phone1", "Phone2", "Phone3", "FirstName", "LastName", "Company", "Priority", "TimeZone")
+# a customer's columns in the customers table, one per customer column of a campaign file (catalog CUSTOMER)
+CUSTOMER_COLUMNS = tuple(f.column for f in CUSTOMER.fields)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (

@@ -21,15 +21,17 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import anyio
 
 from aimport import faults
 from aimport import servicelog
 from aimport.store import system as store
+from aimport.store.audit import Audit
 from aimport.campaigns import model
-from aimport.campaigns.exportfile import safe_name, temp_path, write_export
+from aimport.atomicfile import sync, temp_path
+from aimport.campaigns.exportfile import safe_name, write_export
 from aimport.campaigns.model import ACTIVE, COMPLETE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
 
@@ -101,14 +103,6 @@ def acknowledge(system_db: Path, acks: list[tuple[str, tuple[Any, ...]]]) -> Non
         conn.close()
 
 
-def _sync(path: Path, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -> Event:
     resumed = c.export_name is not None
     name = c.export_name
@@ -126,7 +120,7 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
     elif c.export_ready and tmp.exists():
         how = "renamed"
         os.replace(tmp, out)
-        _sync(export_dir, directory=True)
+        sync(export_dir, directory=True)
     elif c.export_ready:
         how = "missing"
         note = (f"Export/{name} was completed before a restart and is no longer there (taken by another "
@@ -135,8 +129,7 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
         how = "written"
         export_dir.mkdir(parents=True, exist_ok=True)
 
-        def ready() -> None:
-            _sync(tmp)
+        def ready() -> None:  # the temp file is on disk already (atomicfile.finish)
             conn.execute("UPDATE campaigns SET export_ready = 1 WHERE id = ?", (c.id,))
             faults.point("mid_export")
 
@@ -145,7 +138,7 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
         except BaseException:  # still running, so the rename did not happen (and the temp file is gone)
             conn.execute("UPDATE campaigns SET export_ready = 0 WHERE id = ?", (c.id,))
             raise
-        _sync(export_dir, directory=True)
+        sync(export_dir, directory=True)
         faults.point("after_export_rename")
     detail = {"campaign": c.name, "file": name, "rows": model.counts(conn, c.id)["customers"],
               "recovered": resumed, "how": how}
@@ -154,16 +147,33 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
     return Event("campaign_exported", detail, (f"UPDATE campaigns SET exported_at = {NOW} WHERE id = ?", (c.id,)))
 
 
-async def supervise_once(svc: Any, failures: dict[int, str]) -> None:
+def _ignore(detail: dict[str, Any]) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class SupervisorSetup:
+    """What the campaign supervisor uses of the service."""
+
+    system_db: Path
+    export_dir: Path
+    audit: Audit  # every event is recorded here before the store notes it as announced
+    every_s: float = 10.0  # a pass every so many seconds (--supervise-s)
+    demo_rate: float | None = None  # SIMULATION: the demo dialer's calls per second; None: no demo dialer
+    exported: Callable[[dict[str, Any]], None] = _ignore  # told of each campaign_exported event (metrics)
+
+
+async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> None:
     log = servicelog.get()
-    events = await anyio.to_thread.run_sync(tick, svc.settings.system_db, svc.ctx.layout.export_dir, failures)
+    events = await anyio.to_thread.run_sync(tick, setup.system_db, setup.export_dir, failures)
     acks: list[tuple[str, tuple[Any, ...]]] = []
     try:
         for e in events:
-            await svc.ctx.audit.event(e.kind, None, **e.detail)
+            await setup.audit.event(e.kind, None, **e.detail)
             if e.ack:
                 acks.append(e.ack)
-            svc.ctx.notify(e.kind, e.detail)
+            if e.kind == "campaign_exported":
+                setup.exported(e.detail)
             if e.kind == "campaign_export_failed":
                 log.error(f"campaign {e.detail['campaign']!r}: export failed ({e.detail['error']}); retrying")
             else:
@@ -173,26 +183,25 @@ async def supervise_once(svc: Any, failures: dict[int, str]) -> None:
                 log.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
     finally:
         if acks:
-            await anyio.to_thread.run_sync(acknowledge, svc.settings.system_db, acks)
+            await anyio.to_thread.run_sync(acknowledge, setup.system_db, acks)
 
 
-async def run_supervisor(svc: Any) -> None:
-    """Long-running: a pass every ``supervise_s`` seconds; starts the demo dialer when asked."""
-    settings = svc.settings
+async def run_supervisor(setup: SupervisorSetup) -> None:
+    """Long-running: a pass every ``setup.every_s`` seconds; starts the demo dialer when asked."""
     log = servicelog.get()
     failures: dict[int, str] = {}
     async with anyio.create_task_group() as tg:
-        if settings.demo_dialer:
+        if setup.demo_rate is not None:
             from aimport.campaigns.dialer import run_dialer
 
-            tg.start_soon(run_dialer, svc)
+            tg.start_soon(run_dialer, setup.system_db, setup.demo_rate)
         while True:
             try:
-                await supervise_once(svc, failures)
+                await supervise_once(setup, failures)
             except Exception as exc:  # noqa: BLE001 - the supervisor retries; it never stops the service
                 log.error(f"campaign supervisor: {type(exc).__name__}: {exc}; retrying")
                 try:
-                    await svc.ctx.audit.event("supervisor_failed", None, error=str(exc))
+                    await setup.audit.event("supervisor_failed", None, error=str(exc))
                 except Exception:  # noqa: BLE001 - the audit trail itself may be the problem
                     pass
-            await anyio.sleep(settings.supervise_s)
+            await anyio.sleep(setup.every_s)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimport.campaigns.importer import CUSTOMER, SETTINGS
+from aimport.campaigns.importer import SETTINGS
+from aimport.itemtypes.catalog import CUSTOMER
 
 SETTING_HELP = {
     "Name": "campaign name (default: the file name without extension)",

@@ -8,16 +8,11 @@ import traceback
 from typing import Callable, Sequence
 
 from aimport import __version__
+from aimport.cli.common import CommandError
+
+__all__ = ["CommandError", "build_parser", "main"]
 
 EPILOG = "Settings: flags override AIMPORT_* environment variables, which override --config FILE (TOML)."
-
-
-class CommandError(Exception):
-    """A one-line error for the user (exit code 1 unless ``code`` says otherwise)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def build_parser() -> argparse.ArgumentParser:

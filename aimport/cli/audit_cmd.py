@@ -9,8 +9,7 @@ import time
 from typing import Any
 
 from aimport.store import audit
-from aimport.cli import CommandError
-from aimport.cli.common import add_settings, emit, settings_from, table
+from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
 
 LIST_COLUMNS = ["id", "import_type", "file_name", "status", "error_code", "rows", "created", "updated",
                 "deleted", "rejected", "started_at", "duration_ms", "history_name"]

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aimport.cli import CommandError
-from aimport.cli.common import add_settings, emit, settings_from, table
+from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
 
 
 def register(sub: Any) -> None:

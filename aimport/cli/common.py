@@ -1,4 +1,4 @@
-"""Shared CLI pieces: settings flags and output helpers."""
+"""Shared CLI pieces: settings flags, the one-line user error and output helpers."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ def flag_help(name: str) -> str:
 
 SETTING_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {name: (flag_help(name), kw) for name, kw in FLAG_KW.items()}
 LOCATION = ("root", "server", "unit", "state_dir")
+
+
+class CommandError(Exception):
+    """A one-line error for the user (exit code 1 unless ``code`` says otherwise)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def add_settings(p: argparse.ArgumentParser, names: Sequence[str] = LOCATION) -> None:

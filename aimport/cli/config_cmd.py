@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from aimport.cli import CommandError
-from aimport.cli.common import add_settings, settings_from
+from aimport.cli.common import CommandError, add_settings, settings_from
 from aimport.layout import IMPORT_TYPES
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -11,13 +10,11 @@ from typing import Any
 
 import anyio
 
-from aimport.store.audit import Audit, now_iso
-from aimport.cli import CommandError
-from aimport.cli.common import add_settings, settings_from, table
+from aimport.cli.common import CommandError, add_settings, settings_from, table
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES, Layout, display_name, is_utf8_name
-from aimport.settings import Settings
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.importing.outcome import ImportOutcome, ImportRequest, counts
+from aimport.importing.run import run_import
 
 TYPE_HELP = "import type: " + ", ".join(IMPORT_TYPES) + " (default: the folder the file is in)"
 
@@ -115,11 +112,11 @@ def do_check(args: argparse.Namespace) -> int:
                         date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding)
     outcome = run_import(req)
     if args.json:
-        json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": outcome.totals,
-                   "sheets": outcome.sheets, "log": outcome.extra.get("log_text", "").splitlines()}, sys.stdout, indent=2)
+        json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": counts(outcome.totals),
+                   "sheets": outcome.sheets, "log": outcome.log_text.splitlines()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(outcome.extra.get("log_text", ""))
+        sys.stdout.write(outcome.log_text)
         _summary(outcome, "would be ")
     return {"succeeded": 0, "partial": 3}.get(outcome.status, 1)
 
@@ -131,6 +128,8 @@ def _summary(outcome: ImportOutcome, prefix: str = "") -> None:
 
 
 def do_import(args: argparse.Namespace) -> int:
+    from aimport.service.oneshot import OneShotError, import_one  # the service's claim, run and archive
+
     settings = settings_from(args)
     if not args.file.is_file():
         raise CommandError(f"no such file: {args.file}")
@@ -139,42 +138,12 @@ def do_import(args: argparse.Namespace) -> int:
         raise CommandError("--root (AIMPORT_ROOT) is required: the file is archived under ROOT/.../History")
     check_location(settings.layout, args.file, t)
     bar = Bar(not args.quiet and sys.stderr.isatty())
-    outcome, history = anyio.run(_import_one, settings, args.file, t, bar)
-    bar.done()
-    _summary(outcome)
-    print(f"archived: {history}")
-    return 0 if outcome.status == "succeeded" else (3 if outcome.status == "partial" else 1)
-
-
-async def _import_one(settings: Settings, file: Path, t: str, bar: Bar) -> tuple[ImportOutcome, Path]:
-    from aimport.service.importjob import JobContext, run_claimed
-    from aimport.service.app import prepare_store
-
-    layout = settings.layout
-    layout.survey((t,))
-    for p in layout.type_problems(t):  # never write through a link out of the import root
-        raise CommandError(f"cannot import into {t}: the folder {p.folder} {p.problem}")
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    prepare_store(settings)
-    dest = layout.in_process_dir(t) / file.name
-    if dest.exists():
-        raise CommandError(f"{dest} already exists: a file of that name is being imported")
-    size = file.stat().st_size
-    if file.resolve().parent == layout.type_dir(t).resolve():
-        file.rename(dest)
-    else:
-        shutil.copy2(file, dest)
-    holder: dict[str, ImportOutcome] = {}
-
-    async def runner(req: ImportRequest) -> ImportOutcome:
-        holder["o"] = await anyio.to_thread.run_sync(lambda: run_import(req, bar))
-        return holder["o"]
-
-    async with Audit(settings.audit_db) as audit:
-        ctx = JobContext(settings, layout, audit, await audit.uuid(), anyio.CapacityLimiter(1), runner=runner,
-                         retry_transient=False)
-        import_id = await audit.start_import(t, file.name, size, now_iso(), settings.logon_user or "cli")
-        await audit.event("claimed", import_id, file=file.name, type=t, via="aimport import")
-        await run_claimed(ctx, import_id, dest, t)
-        history_name = await audit.history_name(import_id)
-    return holder["o"], layout.history_dir(t) / history_name
+    try:
+        done = anyio.run(import_one, settings, args.file, t, bar)
+    except OneShotError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        bar.done()
+    _summary(done.outcome)
+    print(f"archived: {done.history}")
+    return 0 if done.outcome.status == "succeeded" else (3 if done.outcome.status == "partial" else 1)

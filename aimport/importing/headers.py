@@ -7,6 +7,7 @@ from functools import cached_property
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
+from aimport.errors import CodedError
 from aimport.itemtypes.catalog import HINT_TYPES
 from aimport.itemtypes.schema import DELETE, Field, ItemType, norm_header
 from aimport.itemtypes.values import FAST_TEXT, as_text
@@ -15,11 +16,8 @@ from aimport.readers.base import Row
 HEADER_SEARCH_ROWS = 10
 
 
-class HeaderError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class HeaderError(CodedError):
+    """The header row cannot be used (no header, a missing or duplicate column, another folder's header)."""
 
 
 @dataclass
@@ -51,10 +49,6 @@ class HeaderMap:
     def staged(self) -> list[tuple[str, bool]]:
         """(field name, stored as JSON) in staged column order."""
         return [(f.name, f.kind in ("refs", "levels", "list")) for f in self.present]
-
-    @property
-    def has_delete(self) -> bool:
-        return any(f is DELETE for _, f in self.columns)
 
 
 def find_header(t: ItemType, rows: Iterator[tuple[int, Row]]) -> HeaderMap:

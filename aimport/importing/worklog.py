@@ -1,4 +1,9 @@
-"""The human-readable ``.log`` of one import, written as the import goes."""
+"""The human-readable ``.log`` of one import, written as the import goes.
+
+Every line of it, whoever writes it (the import worker, the service while it retries or waits,
+start-up recovery), is ``YYYY-MM-DD HH:MM:SS LEVEL   text`` (:func:`line`); the work file
+``<work dir>/<import key>.log`` (:func:`work_path`) becomes the ``.log`` in History/.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,35 @@ import datetime as dt
 from pathlib import Path
 from typing import TextIO
 
+__all__ = ["ImportLog", "line", "note", "work_path"]
+
+
+def line(level: str, text: str) -> str:
+    """One work-log line: local time, the level padded to 7, the text."""
+    return f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S} {level:<7} {text}\n"
+
+
+def work_path(work_dir: Path, import_key: str) -> Path:
+    """The work log of the import ledgered under ``import_key``."""
+    return work_dir / f"{import_key}.log"
+
+
+def note(path: Path | None, level: str, text: str) -> None:
+    """Append one line to a work log from outside the import (best effort: the disk may be the problem)."""
+    if path is None:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line(level, text))
+    except OSError:
+        pass
+
 
 class ImportLog:
-    """Append lines ``HH:MM:SS LEVEL text`` to a work file; kept across a crash."""
+    """Append :func:`line` lines to a work file; kept across a crash."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.warnings = 0
-        self.errors = 0
         self._fh: TextIO | None = None
         self._memory: list[str] = []
         if path is not None:
@@ -21,27 +47,22 @@ class ImportLog:
             self._fh = open(path, "a", encoding="utf-8")
 
     def _write(self, level: str, text: str) -> None:
-        stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        line = f"{stamp} {level:<7} {text}\n"
         if self._fh is not None:
-            self._fh.write(line)
+            self._fh.write(line(level, text))
         else:
-            self._memory.append(line)
+            self._memory.append(line(level, text))
 
     def info(self, text: str) -> None:
         self._write("INFO", text)
 
     def warning(self, text: str) -> None:
-        self.warnings += 1
         self._write("WARNING", text)
 
     def error(self, text: str) -> None:
-        self.errors += 1
         self._write("ERROR", text)
 
     def rejected(self, sheet: str, row: int, column: str | None, reason: str) -> None:
         where = f"sheet {sheet!r} row {row}" + (f" column {column}" if column else "")
-        self.errors += 1
         self._write("REJECT", f"{where}: {reason}")
 
     def flush(self) -> None:

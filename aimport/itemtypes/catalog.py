@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from aimport.itemtypes.schema import ID, Field, ItemType, norm_header
 
@@ -163,7 +164,7 @@ CUSTOMER = ItemType(
     creates_only=True,
 )
 # every kind of file a header can belong to: the wrong-folder hint compares a header with each of them
-HINT_TYPES: tuple[ItemType, ...] = ALL_TYPES + (CUSTOMER,)
+HINT_TYPES: tuple[ItemType, ...] = (*ALL_TYPES, CUSTOMER)
 
 
 @dataclass(frozen=True)

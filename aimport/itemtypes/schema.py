@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 # Field kinds understood by aimport.itemtypes.values.parse
 KINDS = ("text", "int", "enum", "bool", "date", "timezone", "hours", "dates", "phone", "ref", "refs", "levels", "list")
@@ -76,10 +77,6 @@ class ItemType:
         return {f.name: f for f in self.fields}
 
     @cached_property
-    def self_referencing(self) -> bool:
-        return any(f.ref == self.key for f in self.fields)
-
-    @cached_property
     def data_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.name != "Id")
 
@@ -97,7 +94,7 @@ class ItemType:
     def header_map(self) -> dict[str, Field]:
         out: dict[str, Field] = {}
         for f in self.fields:
-            for k in f.keys():
+            for k in f.keys():  # noqa: SIM118 - Field.keys() is its own method (header spellings), not a dict
                 out[k] = f
         out[norm_header("Delete")] = DELETE
         return out

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from aimport.itemtypes.schema import Field
 from aimport.readers.base import CellError

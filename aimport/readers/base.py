@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
+
+from aimport.errors import CodedError
 
 Row = list[Any]
 Block = tuple[Sequence[int], list[Row]]  # (row numbers, rows): what ``RawSheet.blocks`` yields
@@ -26,13 +29,8 @@ class CellError(str):
     __slots__ = ()
 
 
-class ReadError(Exception):
+class ReadError(CodedError):
     """The file cannot be read; ``code`` goes to ``.err``, ``message`` to ``.log``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass

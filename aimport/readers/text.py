@@ -5,9 +5,9 @@ from __future__ import annotations
 import codecs
 import csv
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from aimport.readers.base import BLOCK_ROWS, ERROR_VALUES, Block, CellError, RawSheet, ReadError, Row
 from aimport.readers.textscan import check_spans, codec_label, quote_error, scan_text

@@ -9,9 +9,10 @@ The quote checks say where a quote that breaks the file was opened.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import BinaryIO
 
 from aimport.readers.base import ReadError, Row
 
@@ -77,8 +78,8 @@ def scan_text(path: Path, codec: str) -> TextScan:
     return TextScan(nul, None)
 
 
-def _chunks(fh: object) -> Iterator[bytes]:
-    read = getattr(fh, "read")
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    read = fh.read
     while True:
         chunk = read(CHUNK)
         yield chunk

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import threading
 import zipfile
+from collections.abc import Iterator, Sequence
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from defusedxml import ElementTree
 
@@ -137,7 +138,7 @@ class XlsxWorkbook:
         try:
             self._wb = CalamineWorkbook.from_path(str(path))
             names = list(self._wb.sheet_names)
-        except Exception as exc:  # calamine raises its own error types
+        except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
             raise ReadError("NOT_A_WORKBOOK", f"the workbook cannot be read: {exc}") from None
         self.hidden = {n: self._info.state(n) for n in names if self._info.state(n) != "visible"}
         self._names = [n for n in names if n not in self.hidden]
@@ -181,7 +182,7 @@ class XlsxWorkbook:
         if sheet is None:
             try:
                 sheet = self._wb.get_sheet_by_name(name)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
                 raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
         self._last = (name, sheet)
         return sheet
@@ -241,7 +242,7 @@ class XlsxWorkbook:
             self._load = None
         try:
             self._wb.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - closing is best effort: the sheets were read (or failed) already
             pass
 
 

@@ -14,24 +14,25 @@ import os
 import signal
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 
-from aimport import staterecord
-from aimport import servicelog
-from aimport.service import statedisk
-from aimport.store import system as store
-from aimport.store.audit import Audit
-from aimport.campaigns import model as campaign_model
-from aimport.campaigns.supervisor import run_supervisor
-from aimport.service.importjob import JobContext
+from aimport import servicelog, staterecord
+from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
+from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
-from aimport.service.recovery import recover
-from aimport.service.lanes import FOLDER_ADVICE, Scheduler
-from aimport.settings import Settings, SettingsError, from_sources
-from aimport.importing.logonuser import LogonUserError, ensure_logon_user
+from aimport.service import statedisk
+from aimport.service.health import HealthView, serve_http
 from aimport.service.intake import Detector
+from aimport.service.jobcontext import JobContext
+from aimport.service.lanes import Scheduler
+from aimport.service.metrics import Metrics
+from aimport.service.recovery import recover
+from aimport.service.storesetup import prepare_store
+from aimport.settings import Settings, SettingsError, from_sources
+from aimport.store.audit import Audit
+
+__all__ = ["Service", "StartupError", "run_service"]
 
 
 class StartupError(Exception):
@@ -40,31 +41,16 @@ class StartupError(Exception):
 
 @dataclass
 class Service:
-    """The running service's state, shared with the HTTP endpoint and metrics."""
+    """The running service's parts, shared by its task groups."""
 
     settings: Settings
-    ctx: JobContext
-    limiter: anyio.CapacityLimiter
-    scheduler: Scheduler | None = None
+    ctx: JobContext  # holds the one limit on imports at once (ctx.limiter)
+    health: HealthView  # what /healthz, /readyz and /metrics read
+    metrics: Metrics
     stop: anyio.Event = field(default_factory=anyio.Event)
-    loop_lag_s: float = 0.0
-    last_beat: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_store(settings: Settings) -> bool:
-    """Create the store's tables and make sure the logon user exists; True if it was created."""
-    conn = store.open_store(settings.system_db)
-    campaign_model.ensure_schema(conn)
-    try:
-        if settings.enabled and settings.logon_user:
-            return ensure_logon_user(conn, settings.logon_user)
-        return False
-    finally:
-        conn.close()
-
-
-async def run_service(settings: Settings, observer: Any = None) -> int:
+async def run_service(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     log = servicelog.get()
     try:
@@ -94,16 +80,13 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
         if created_user:
             await statedisk.event(disk, audit, "logon_user_created", None, login=settings.logon_user,
                                   rights=["ImportExport", "ManageCampaigns"])
-        from aimport.service.metrics import Metrics
-
-        metrics = observer or Metrics()
+        metrics = Metrics()
         audit_uuid = await statedisk.patiently(disk, "read the audit trail's id", audit.uuid,
                                                retry_if=statedisk.is_disk_trouble)
-        ctx = JobContext(settings, layout, audit, audit_uuid, anyio.CapacityLimiter(settings.max_concurrent),
-                         metrics, state_disk=disk)
         limiter = anyio.CapacityLimiter(settings.max_concurrent)
-        svc = Service(settings, ctx, limiter, extras={"metrics": metrics})
-        ctx.notify("limit_changed", settings.max_concurrent)
+        ctx = JobContext(settings, layout, audit, audit_uuid, limiter, metrics, state_disk=disk)
+        svc = Service(settings, ctx, HealthView(settings, limiter, state_disk=disk, audit=audit), metrics)
+        metrics.limit_changed(settings.max_concurrent)
         await statedisk.event(ctx.state_disk, audit, "service_started", None, root=str(settings.root),
                               server=settings.server, unit=settings.unit, enabled=settings.enabled,
                               max_concurrent=settings.max_concurrent, pid=os.getpid())
@@ -114,52 +97,49 @@ async def run_service(settings: Settings, observer: Any = None) -> int:
             root.start_soon(_heartbeat, svc)
             root.start_soon(_retention, svc)
             root.start_soon(audit.watch)  # a deleted or replaced audit.sqlite is noticed and recreated
-            for name, starter in _optional_tasks(settings):
-                root.start_soon(starter, svc, name=name)
+            root.start_soon(run_supervisor, _supervisor_setup(settings, audit, metrics), name="supervisor")
+            if settings.http:
+                root.start_soon(serve_http, settings.http, svc.health, metrics, name="http")
             if settings.enabled:
-                recovered = await recover(ctx, limiter)
+                recovered = await recover(ctx)
                 if recovered:
                     log.info(f"recovered {recovered} interrupted import(s)")
                 detector = Detector(layout, settings.settle_ms / 1000, settings.max_pending)
-                svc.scheduler = Scheduler(ctx, detector, limiter, stop=svc.stop)
+                scheduler = Scheduler(ctx, detector, stop=svc.stop)
+                svc.health.intake = scheduler
                 log.info(f"watching {len(IMPORT_TYPES)} folders under {layout.automatic}"
                          + (f" (polling every {settings.poll_ms} ms)" if settings.poll else ""))
-                await svc.scheduler.run(settings.grace_s, poll=settings.poll, poll_ms=settings.poll_ms,
-                                        rescan_s=settings.rescan_s)
+                await scheduler.run(settings.grace_s, poll=settings.poll, poll_ms=settings.poll_ms,
+                                    rescan_s=settings.rescan_s)
             else:
                 log.warning("automatic import is disabled (--disabled): no folders are watched; "
                             "the campaign supervisor and health checks keep running")
                 await svc.stop.wait()
             root.cancel_scope.cancel()
+        max_lag_ms = svc.health.loop.max_lag_s * 1000
         try:  # best effort: stopping must not wait for space on the state disk
-            await audit.event("service_stopped", None, pid=os.getpid(),
-                              max_loop_lag_ms=round(svc.extras.get("max_loop_lag_s", 0.0) * 1000, 1))
+            await audit.event("service_stopped", None, pid=os.getpid(), max_loop_lag_ms=round(max_lag_ms, 1))
         except sqlite3.Error as exc:
             log.error(f"cannot record the audit event service_stopped: {exc}")
-        log.info(f"aimport stopped (largest event-loop lag {svc.extras.get('max_loop_lag_s', 0.0) * 1000:.1f} ms)")
+        log.info(f"aimport stopped (largest event-loop lag {max_lag_ms:.1f} ms)")
     return 0
 
 
-def _optional_tasks(settings: Settings) -> list[tuple[str, Any]]:
-    tasks: list[tuple[str, Any]] = [("supervisor", run_supervisor)]
-    if settings.http:
-        from aimport.service.health import serve_http
-
-        tasks.append(("http", serve_http))
-    return tasks
+def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics) -> SupervisorSetup:
+    return SupervisorSetup(settings.system_db, settings.layout.export_dir, audit, settings.supervise_s,
+                           settings.demo_rate if settings.demo_dialer else None, metrics.campaign_exported)
 
 
 async def _heartbeat(svc: Service) -> None:
     """Measures event-loop lag: a beat every 250 ms that should arrive on time."""
+    loop = svc.health.loop
     while True:
         before = anyio.current_time()
         await anyio.sleep(0.25)
         now = anyio.current_time()
-        svc.loop_lag_s = max(0.0, now - before - 0.25)
-        svc.last_beat = now
-        svc.extras["max_loop_lag_s"] = max(svc.extras.get("max_loop_lag_s", 0.0), svc.loop_lag_s)
-        if svc.loop_lag_s * 1000 > svc.settings.lag_warn_ms:
-            servicelog.get().warning(f"the event loop was held up for {svc.loop_lag_s * 1000:.0f} ms (health and new claims wait meanwhile)")
+        loop.beat(now, max(0.0, now - before - 0.25))
+        if loop.lag_s * 1000 > svc.settings.lag_warn_ms:
+            servicelog.get().warning(f"the event loop was held up for {loop.lag_s * 1000:.0f} ms (health and new claims wait meanwhile)")
 
 
 async def _retention(svc: Service) -> None:
@@ -199,15 +179,14 @@ async def _reload(svc: Service) -> None:
     except SettingsError as exc:
         log.error(f"reload failed, keeping the current settings: {exc}")
         return
-    old = svc.limiter.total_tokens
+    old = svc.ctx.limiter.total_tokens
     if fresh.max_concurrent >= 1 and fresh.max_concurrent != old:
         try:  # recorded before it shows (metrics); never waits for the state disk: SIGTERM comes this way too
             await svc.ctx.audit.event("settings_reloaded", None, max_concurrent=fresh.max_concurrent, previous=old)
         except sqlite3.Error as exc:
             log.error(f"cannot record the audit event settings_reloaded: {exc}")
-        svc.limiter.total_tokens = fresh.max_concurrent
-        svc.ctx.process_limiter.total_tokens = fresh.max_concurrent
+        svc.ctx.limiter.total_tokens = fresh.max_concurrent  # the one limit: lanes and recovery
         log.info(f"max concurrent imports changed from {old} to {fresh.max_concurrent}")
-        svc.ctx.notify("limit_changed", fresh.max_concurrent)
+        svc.metrics.limit_changed(fresh.max_concurrent)
     else:
         log.info("configuration reloaded: nothing to change")

@@ -5,17 +5,42 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
 from aimport import faults
+from aimport.backoff import Backoff
 from aimport import servicelog
-from aimport.layout import display_name, history_candidates, history_stamp, move_no_clobber, write_atomic
+from aimport.atomicfile import write_atomic
+from aimport.layout import display_name, history_candidates, history_stamp, move_no_clobber
+
+from aimport.importing.outcome import Totals, counts
+from aimport.layout import Layout
+from aimport.service.observer import ImportObserver
+from aimport.settings import Settings
+from aimport.store.audit import Audit
 
 if TYPE_CHECKING:
-    from aimport.service.importjob import JobContext
-    from aimport.importing.run import ImportOutcome
+    from aimport.importing.outcome import ImportOutcome
+
+
+
+class ArchiveContext(Protocol):
+    """What archiving uses of the job context (aimport.service.jobcontext.JobContext has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def layout(self) -> Layout: ...
+
+    @property
+    def audit(self) -> Audit: ...
+
+    @property
+    def observer(self) -> ImportObserver: ...
+
 
 RESULT_ORDER = ("status", "type", "file", "rows", "created", "updated", "deleted", "unchanged", "rejected",
                 "started", "finished", "duration_ms", "sha256", "error_code", "import_id", "actor")
@@ -52,7 +77,7 @@ def result_text(fields: dict[str, Any], sheets: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _check_folders(ctx: JobContext, import_type: str) -> None:
+def _check_folders(ctx: ArchiveContext, import_type: str) -> None:
     for p in ctx.layout.type_problems(import_type):
         raise NotADirectoryError(f"the folder {p.folder} {p.problem}; the file waits until it is a real folder again")
 
@@ -83,7 +108,7 @@ def local_iso(at: dt.datetime) -> str:
     return at.astimezone().isoformat(timespec="milliseconds")
 
 
-async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
+async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
                   outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None) -> None:
     """Move to History/ and write side files; on disk trouble retry with backoff (file stays recoverable).
 
@@ -92,7 +117,7 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
     history = ctx.layout.history_dir(import_type)
     dest: Path | None = src if src.parent == history else None  # recovery: already moved, side files missing
     recorded = ""
-    delay = 1.0
+    backoff = Backoff()
     while True:
         try:
             if dest is None and not src.exists():
@@ -108,43 +133,41 @@ async def archive(ctx: JobContext, import_id: int, src: Path, import_type: str, 
                 await ctx.audit.set_history(import_id, dest.name)
                 recorded = dest.name
             fields = {
-                "status": outcome.status, "type": import_type, "file": file_name or src.name, **outcome.totals,
+                "status": outcome.status, "type": import_type, "file": file_name or src.name,
+                **(outcome.totals or Totals()).as_dict(),
                 "started": local_iso(started), "finished": local_iso(dt.datetime.now()),
                 "duration_ms": duration_ms, "sha256": outcome.sha256, "error_code": outcome.error_code,
                 "import_id": import_id, "actor": ctx.settings.logon_user,
             }
-            for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
-                fields.setdefault(k, 0)
-            fields.update(outcome.extra.get("result_fields", {}))
+            fields.update(outcome.result_fields)
             # the disk work (reading the work log, three fsynced writes) runs off the event loop
             await anyio.to_thread.run_sync(_write_side_files_from, dest, outcome.log_path, extra_log, fields, outcome.sheets)
             break
         except (OSError, sqlite3.Error) as exc:
             where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"
-            await _event(ctx, "archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=delay)
-            servicelog.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {delay:g}s",
+            await _event(ctx, "archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=backoff.delay)
+            servicelog.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {backoff.delay:g}s",
                              extra={"import_id": import_id, "type": import_type, "file": src.name})
-            ctx.notify("archive_failed", import_type)
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 60.0)
+            ctx.observer.archive_failed(import_type)
+            await backoff.wait()
     faults.point("after_archive")
     await ctx.audit.finish_import(import_id, outcome.status, outcome.error_code, outcome.sha256,
                                   outcome.totals, duration_ms)
     kind = "failed" if outcome.status == "failed" else "finished"
     await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
-                          error_code=outcome.error_code, **outcome.totals)
-    ctx.notify("import_done", import_type, outcome.status, outcome.totals, duration_ms / 1000)
-    t = outcome.totals
+                          error_code=outcome.error_code, **counts(outcome.totals))
+    ctx.observer.import_done(import_type, outcome.status, outcome.totals, duration_ms / 1000)
+    t = outcome.totals or Totals()
     servicelog.get().info(
-        f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.get('rows', 0)}, created "
-        f"{t.get('created', 0)}, updated {t.get('updated', 0)}, deleted {t.get('deleted', 0)}, rejected {t.get('rejected', 0)})",
+        f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.rows}, created "
+        f"{t.created}, updated {t.updated}, deleted {t.deleted}, rejected {t.rejected})",
         extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
                "error_code": outcome.error_code})
     if outcome.log_path:
         outcome.log_path.unlink(missing_ok=True)
 
 
-async def _event(ctx: JobContext, kind: str, import_id: int | None, **detail: Any) -> None:
+async def _event(ctx: ArchiveContext, kind: str, import_id: int | None, **detail: Any) -> None:
     """An audit event that must not stop a retry loop (the audit trail may sit on the full disk)."""
     try:
         await ctx.audit.event(kind, import_id, **detail)
@@ -152,13 +175,13 @@ async def _event(ctx: JobContext, kind: str, import_id: int | None, **detail: An
         servicelog.get().error(f"cannot write the audit event {kind}: {exc}")
 
 
-async def _vanished(ctx: JobContext, import_id: int, import_type: str, src: Path, outcome: ImportOutcome,
+async def _vanished(ctx: ArchiveContext, import_id: int, import_type: str, src: Path, outcome: ImportOutcome,
                     duration_ms: int) -> None:
     """The file was removed from InProcess/ before it could be archived: the audit trail keeps the outcome."""
     status, code = (outcome.status, outcome.error_code) if outcome.status != "failed" else ("failed", "FILE_VANISHED")
     await ctx.audit.finish_import(import_id, status, code, outcome.sha256, outcome.totals, duration_ms)
     await ctx.audit.event("file_vanished", import_id, file=src.name, type=import_type, status=outcome.status,
-                          error_code=outcome.error_code, **outcome.totals)
+                          error_code=outcome.error_code, **counts(outcome.totals))
     servicelog.get().error(f"{src.name} was removed from InProcess/ before it could be archived (outcome "
                      f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
                      extra={"import_id": import_id, "type": import_type, "file": src.name})

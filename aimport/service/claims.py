@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aimport.importing.filestate import FileIdentity
-from aimport.layout import write_atomic
+from aimport.atomicfile import write_atomic
 
 
 @dataclass(frozen=True)

@@ -4,110 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import fcntl
+import math
 import os
 import sqlite3
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
 
 import anyio
 from anyio import to_process
 
-from aimport import faults
-from aimport.importing import filestate
+from aimport import faults, filelock
+from aimport.backoff import Backoff
+from aimport.importing import filestate, worklog
 from aimport import servicelog
 from aimport.store import system as store
 from aimport.service.archive import archive
-from aimport.store.audit import Audit
-from aimport.service.claims import ClaimBook
 from aimport.importing.filestate import FileIdentity
 from aimport.service import statedisk
-from aimport.service.statedisk import StateDisk
-from aimport.layout import Layout, display_name
-from aimport.settings import Settings
-from aimport.importing.run import ImportOutcome, ImportRequest, run_import
+from aimport.layout import display_name
+from aimport.service.jobcontext import JobContext
+from aimport.errors import ErrorCode
+from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
+from aimport.importing.run import run_import
 
-# failures that applied nothing and say nothing about the file: retried, never archived as failed
-TRANSIENT = {"STORE_UNAVAILABLE", "DISK_FULL", "STATE_UNWRITABLE"}
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
-# SQLite errors that are about the environment (anything else from the store is not retried)
-STORE_TROUBLE = ("locked", "busy", "disk is full", "disk i/o", "unable to open", "readonly", "read-only")
 
 
 def is_transient(outcome: ImportOutcome) -> bool:
-    if outcome.error_code != "STORE_UNAVAILABLE":
-        return outcome.error_code in TRANSIENT
-    text = str(outcome.extra.get("error", "")).lower()
-    return not text or any(m in text for m in STORE_TROUBLE)
-
-
-@dataclass
-class JobContext:
-    """What every job needs; built once by the service."""
-
-    settings: Settings
-    layout: Layout
-    audit: Audit
-    audit_uuid: str
-    process_limiter: anyio.CapacityLimiter
-    observer: Any = None  # metrics hooks (aimport.service.metrics.Metrics) or None
-    in_flight: set[Path] = field(default_factory=set)
-    state_disk: StateDisk = field(default_factory=StateDisk)  # audit writes waiting out a full state disk
-    runner: Callable[[ImportRequest], Awaitable[ImportOutcome]] | None = None  # default: worker process
-    retry_transient: bool = True  # the service retries disk/store trouble; a foreground import reports it
-    claims: ClaimBook = field(init=False)  # import keys bound to the claimed files (aimport.service.claims)
-
-    def __post_init__(self) -> None:
-        self.claims = ClaimBook(self.settings.state_dir)
-
-    def import_key(self, import_id: int) -> str:
-        """The ledger key of an import claimed before claim records existed (audit uuid + import id)."""
-        return f"{self.audit_uuid}-{import_id}"
-
-    def notify(self, name: str, *args: Any) -> None:
-        fn = getattr(self.observer, name, None)
-        if fn is not None:
-            fn(*args)
-
-
-def lock(path: Path) -> tuple[int | None, bool]:
-    """Open ``path`` and take an exclusive advisory lock: ``(fd, held_elsewhere)``.
-
-    ``fd`` is None when the file cannot be opened or locked (gone, unreadable, no lock
-    support on the file system); ``held_elsewhere`` is True when another process holds it.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None, False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return fd, False
-    except OSError as exc:
-        os.close(fd)
-        return None, isinstance(exc, BlockingIOError)
-
-
-@contextmanager
-def held(path: Path, fd: int | None = None) -> Iterator[None]:
-    """Hold the lock on a claimed file until it is archived: another instance's recovery leaves it alone."""
-    if fd is None:
-        fd, _ = lock(path)
-    try:
-        yield
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def is_held_elsewhere(path: Path) -> bool:
-    fd, elsewhere = lock(path)
-    if fd is not None:
-        os.close(fd)
-    return elsewhere
+    """Applied nothing and says nothing about the file (a transient ErrorCode whose cause is the environment)."""
+    return outcome.transient
 
 
 async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str) -> None:
@@ -123,7 +48,7 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="a file of the same name is still in InProcess; it will be taken after recovery")
         return
-    fd, elsewhere = lock(path)
+    fd, elsewhere = filelock.try_lock(path)
     if elsewhere:  # another instance is claiming it right now
         return
     claim = None
@@ -134,13 +59,13 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         claim = await anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name)
         os.rename(path, dest)
     except FileNotFoundError:
-        _close(fd)
+        filelock.release(fd)
         ctx.claims.forget(ident if claim is not None else None)
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="the file was gone before it could be claimed (removed, or taken by another instance)")
         return
     except OSError as exc:
-        _close(fd)
+        filelock.release(fd)
         ctx.claims.forget(ident if claim is not None else None)
         await statedisk.event(ctx.state_disk, ctx.audit, "claim_failed", None, file=display_name(path.name),
                               type=import_type, error=str(exc))
@@ -160,14 +85,9 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         await statedisk.event(ctx.state_disk, ctx.audit, "claimed", import_id, file=path.name, type=import_type,
                               in_process=str(dest), key=key)
     except BaseException:
-        _close(fd)
+        filelock.release(fd)
         raise
     await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident)
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        os.close(fd)
 
 
 async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
@@ -181,14 +101,14 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
     ctx.in_flight.add(dest)
-    ctx.notify("import_started", import_type)
+    ctx.observer.import_started(import_type)
     inode = filestate.identity(dest)
     try:
         if key is None:  # claimed by the caller (aimport import): bind the key to the file now
             key = ctx.import_key(import_id)
             if inode is not None:
                 await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name, key)
-        with held(dest, lock_fd):
+        with filelock.held(dest, lock_fd):
             await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
             servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
@@ -203,7 +123,7 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
         ctx.claims.forget(inode)
     finally:
         ctx.in_flight.discard(dest)
-        ctx.notify("import_finished", import_type)
+        ctx.observer.import_finished(import_type)
 
 
 async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, change: str) -> ImportRequest:
@@ -214,7 +134,7 @@ async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, c
     await statedisk.event(ctx.state_disk, ctx.audit, "file_changed", import_id, file=dest.name,
                           type=req.import_type, change=change)
     servicelog.get().warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
-    _note(req.log_path, "WARNING", text)
+    worklog.note(req.log_path, "WARNING", text)
     ident = await filestate.wait_stable(dest, settle_s)
     req.expect = ident
     req.check_writers = ident is not None and not await anyio.to_thread.run_sync(filestate.open_for_writing, dest)
@@ -224,13 +144,13 @@ async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, c
 async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) -> ImportOutcome:
     """Run the import; a failure the store's ledger contradicts takes the ledger's outcome (it committed).
 
-    Trouble with the state disk or the store (TRANSIENT) applied nothing: the file stays in
+    Trouble with the state disk or the store (a transient code) applied nothing: the file stays in
     InProcess/ and the import is run again with backoff until it gets through. A file that
     changed while it was read (FILE_CHANGED) was rolled back: it is imported again from scratch
     once it is stable.
     """
     dest, import_type = req.path, req.import_type
-    delay = 1.0
+    backoff = Backoff()
     while True:
         outcome = await _run_worker(ctx, req)
         if outcome.status != "failed":
@@ -239,43 +159,33 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
         if committed is not None:
             return committed
         if outcome.error_code == "FILE_CHANGED":
-            req = await _wait_unchanged(ctx, import_id, req, str(outcome.extra.get("error", "")))
+            req = await _wait_unchanged(ctx, import_id, req, outcome.error)
             continue
         if not is_transient(outcome) or not ctx.retry_transient:
             if outcome.error_code == "WORKER_CRASHED":
-                _note(req.log_path, "ERROR", "the import worker process died (out of memory or killed); nothing was applied")
+                worklog.note(req.log_path, "ERROR", "the import worker process died (out of memory or killed); nothing was applied")
             return outcome
         await ctx.audit.event("import_deferred", import_id, file=dest.name, type=import_type,
-                              error_code=outcome.error_code, error=outcome.extra.get("error", ""), retry_in_s=delay)
-        servicelog.get().error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.extra.get('error', 'see its .log')});"
-                         f" it stays in InProcess/, retrying in {delay:g}s",
+                              error_code=outcome.error_code, error=outcome.error, retry_in_s=backoff.delay)
+        servicelog.get().error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.error or 'see its .log'});"
+                         f" it stays in InProcess/, retrying in {backoff.delay:g}s",
                          extra={"import_id": import_id, "type": import_type, "file": dest.name})
-        _note(req.log_path, "WARNING", f"nothing was applied ({outcome.error_code}); retrying in {delay:g}s")
-        await anyio.sleep(delay)
-        delay = min(delay * 2, 60.0)
+        worklog.note(req.log_path, "WARNING", f"nothing was applied ({outcome.error_code}); retrying in {backoff.delay:g}s")
+        await backoff.wait()
 
 
 async def _run_worker(ctx: JobContext, req: ImportRequest) -> ImportOutcome:
     try:
         if ctx.runner is not None:
             return await ctx.runner(req)
-        return await to_process.run_sync(run_import, req, cancellable=True, limiter=ctx.process_limiter)
+        # the caller holds a slot of ctx.limiter (the one limit): the worker run adds none of its own (anyio's
+        # default process limiter would cap imports at the CPU count)
+        return await to_process.run_sync(run_import, req, cancellable=True, limiter=anyio.CapacityLimiter(math.inf))
     except anyio.BrokenWorkerProcess:
-        return ImportOutcome("failed", "WORKER_CRASHED", "", log_path=req.log_path)
+        return ImportOutcome(Status.FAILED, ErrorCode.WORKER_CRASHED, "", log_path=req.log_path)
     except OSError as exc:  # the worker could not write its log or scratch files: the state disk
-        return ImportOutcome("failed", "DISK_FULL" if exc.errno in DISK_ERRNOS else "STATE_UNWRITABLE", "",
-                             log_path=req.log_path, extra={"error": str(exc)})
-
-
-def _note(log_path: Path | None, level: str, text: str) -> None:
-    """Append a line to an import's work log (best effort: the disk may be the problem)."""
-    if log_path is None:
-        return
-    try:
-        with open(log_path, "a", encoding="utf-8") as fh:
-            fh.write(f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S} {level:<7} {text}\n")
-    except OSError:
-        pass
+        code = ErrorCode.DISK_FULL if exc.errno in DISK_ERRNOS else ErrorCode.STATE_UNWRITABLE
+        return ImportOutcome(Status.FAILED, code, "", log_path=req.log_path, error=str(exc))
 
 
 def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, key: str | None = None) -> ImportRequest:
@@ -284,7 +194,7 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, 
     return ImportRequest(
         path=dest, import_type=import_type, import_key=key, system_db=s.system_db, work_dir=s.work_dir,
         actor=s.logon_user or "", max_unzipped_bytes=s.max_unzipped_mb << 20,
-        campaign_template=s.campaign_template, log_path=s.work_dir / f"{key}.log",
+        campaign_template=s.campaign_template, log_path=worklog.work_path(s.work_dir, key),
         date_order=s.date_order, text_fallback_encoding=s.text_fallback_encoding,
     )
 
@@ -302,9 +212,7 @@ def ledger_outcome(ctx: JobContext, key: str) -> ImportOutcome | None:
         conn.close()
     if row is None:
         return None
-    return ImportOutcome(row["status"], row["error_code"], row["sha256"], row["stats"].get("totals", {}),
-                         row["stats"].get("sheets", []), ctx.settings.work_dir / f"{key}.log",
-                         {"result_fields": row["stats"].get("result_fields", {})})
+    return ImportOutcome.from_ledger(row, worklog.work_path(ctx.settings.work_dir, key))
 
 
 def _ledger_or_none(ctx: JobContext, key: str) -> ImportOutcome | None:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import anyio
 from watchfiles import Change, awatch
 
-from aimport.service.filters import ImportFileFilter
 from aimport import servicelog
 from aimport.layout import IMPORT_TYPES, Layout
+from aimport.service.filters import ImportFileFilter
 
 
 @dataclass
@@ -33,17 +33,49 @@ class Candidate:
 
 @dataclass
 class Detector:
-    """Tracks candidate files until they settle. Holds at most ``max_pending`` paths."""
+    """Tracks candidate files until they settle. Holds at most ``max_pending`` paths.
+
+    Its state (candidates, paths handed to the scheduler, overflow, wake-up) is its own: the
+    scheduler uses the methods below.
+    """
 
     layout: Layout
     settle_s: float
     max_pending: int = 1000
     filter: ImportFileFilter = field(default_factory=ImportFileFilter)
-    candidates: dict[Path, Candidate] = field(default_factory=dict)
-    reported: set[Path] = field(default_factory=set)
-    busy: set[Path] = field(default_factory=set)  # handed to the scheduler, not yet claimed
-    overflowed: bool = False  # a path was refused because max_pending was reached
-    wake: anyio.Event = field(default_factory=anyio.Event)
+    _candidates: dict[Path, Candidate] = field(default_factory=dict, init=False)
+    _reported: set[Path] = field(default_factory=set, init=False)
+    _busy: set[Path] = field(default_factory=set, init=False)  # handed to the scheduler, import not finished
+    _overflowed: bool = field(default=False, init=False)  # a path was refused because max_pending was reached
+    _wake: anyio.Event = field(default_factory=anyio.Event, init=False)
+
+    async def wait(self, timeout: float) -> None:
+        """Until a new candidate arrives or ``timeout`` (seconds; ``math.inf``: no limit) has passed."""
+        with anyio.move_on_after(None if math.isinf(timeout) else timeout):
+            await self._wake.wait()
+        self._wake = anyio.Event()
+
+    def take(self, path: Path) -> bool:
+        """Hand a settled path to the scheduler; False if it is already handed over."""
+        if path in self._busy:
+            return False
+        self._busy.add(path)
+        return True
+
+    def release(self, path: Path) -> None:
+        """The scheduler is done with ``path`` (imported, or left in its folder)."""
+        self._busy.discard(path)
+
+    def drained_after_overflow(self) -> bool:
+        """True once, when paths were refused for lack of room and there is room again (time to rescan)."""
+        if self._overflowed and self.has_room():
+            self._overflowed = False
+            return True
+        return False
+
+    def pending_paths(self) -> list[Path]:
+        """Paths detected and not yet finished: settling, or handed to the scheduler."""
+        return list(self._candidates) + list(self._busy)
 
     def observe(self, path: Path, now: float | None = None, folder_checked: bool = False) -> str | None:
         """Note a path; returns a reason when it is to be reported as ignored (once)."""
@@ -53,17 +85,17 @@ class Detector:
             return None  # a drop folder that is a link or not a folder: never read (the folder check reports it)
         verdict = self.filter.check(path)
         if not verdict.accept:
-            self.candidates.pop(path, None)
-            if verdict.report and path not in self.reported:
-                if len(self.reported) >= self.max_pending:
-                    self.reported.clear()  # bounded memory: at worst an entry is reported again
-                self.reported.add(path)
+            self._candidates.pop(path, None)
+            if verdict.report and path not in self._reported:
+                if len(self._reported) >= self.max_pending:
+                    self._reported.clear()  # bounded memory: at worst an entry is reported again
+                self._reported.add(path)
                 return verdict.report
             return None
-        if path in self.candidates or path in self.busy:
+        if path in self._candidates or path in self._busy:
             return None
-        if len(self.candidates) + len(self.busy) >= self.max_pending:
-            self.overflowed = True  # the folder keeps it; rescanned as soon as there is room
+        if len(self._candidates) + len(self._busy) >= self.max_pending:
+            self._overflowed = True  # the folder keeps it; rescanned as soon as there is room
             return None
         try:
             st = os.stat(path)
@@ -72,38 +104,38 @@ class Detector:
         now = time.monotonic() if now is None else now
         age = time.time() - st.st_mtime
         since = now - self.settle_s if age >= self.settle_s else now
-        self.candidates[path] = Candidate(st.st_size, st.st_mtime_ns, since, now)
-        self.wake.set()
+        self._candidates[path] = Candidate(st.st_size, st.st_mtime_ns, since, now)
+        self._wake.set()
         return None
 
     def ready(self, now: float | None = None) -> list[Path]:
         """Paths that have settled, oldest first; they leave the candidate set."""
         now = time.monotonic() if now is None else now
         done: list[tuple[int, str, Path]] = []
-        for path, c in list(self.candidates.items()):
+        for path, c in list(self._candidates.items()):
             try:
                 st = os.stat(path)
             except OSError:
-                del self.candidates[path]
+                del self._candidates[path]
                 continue
             if st.st_size != c.size or st.st_mtime_ns != c.mtime_ns:
                 c.size, c.mtime_ns, c.stable_since = st.st_size, st.st_mtime_ns, now
                 continue
             if now - c.stable_since >= self.settle_s:
                 done.append((c.mtime_ns, path.name, path))
-                del self.candidates[path]
+                del self._candidates[path]
         return [p for _, _, p in sorted(done)]
 
     def has_room(self) -> bool:
-        return len(self.candidates) + len(self.busy) < self.max_pending // 2
+        return len(self._candidates) + len(self._busy) < self.max_pending // 2
 
     def next_check_in(self, now: float | None = None) -> float:
         now = time.monotonic() if now is None else now
-        if self.overflowed:
+        if self._overflowed:
             return 0.2  # come back to rescan once the queue has drained
-        if not self.candidates:
+        if not self._candidates:
             return math.inf
-        due = min(c.stable_since + self.settle_s for c in self.candidates.values()) - now
+        due = min(c.stable_since + self.settle_s for c in self._candidates.values()) - now
         return max(0.02, min(due, self.settle_s / 4 or 0.05))
 
     def scan(self, import_types: tuple[str, ...]) -> list[tuple[Path, str]]:

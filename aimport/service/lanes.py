@@ -1,4 +1,4 @@
-"""Scheduling: per-type FIFO lanes under one global capacity limiter.
+"""Scheduling: per-type FIFO lanes under the one capacity limiter (``JobContext.limiter``).
 
 Files of one type import one at a time in arrival order; OutboundCampaign
 files run side by side; never more than ``max_concurrent`` imports in total.
@@ -8,20 +8,20 @@ Memory holds at most ``max_pending`` paths: the drop folder is the queue.
 from __future__ import annotations
 
 import math
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from aimport import faults
-from aimport import servicelog
-from aimport.service import statedisk
-from aimport.store.audit import now_iso
-from aimport.service.importjob import JobContext, claim_and_import
+from aimport import faults, servicelog
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
+from aimport.service import statedisk
+from aimport.service.importjob import claim_and_import
 from aimport.service.intake import Detector
+from aimport.service.jobcontext import JobContext
+from aimport.store.audit import now_iso
 
 PARALLEL_TYPES = {"OutboundCampaign"}
 PARALLEL_WORKERS = 16
@@ -32,20 +32,18 @@ FOLDER_ADVICE = ("files of that type wait in their drop folder; replace it with 
 
 @dataclass
 class Scheduler:
+    """Detection feeding per-type lanes; every import holds a slot of ``ctx.limiter`` (the one limit)."""
+
     ctx: JobContext
     detector: Detector
-    limiter: anyio.CapacityLimiter
     stop: anyio.Event = field(default_factory=anyio.Event)
-    last_scan: float = 0.0
+    last_scan: float = 0.0  # anyio clock of the last full folder scan (0: none yet), read by /readyz
     lanes_done: anyio.Event = field(default_factory=anyio.Event)
     unusable: dict[Path, str] = field(default_factory=dict)  # folder -> problem, reported once until it is fixed
 
-    @property
-    def queued(self) -> set[Path]:
-        return self.detector.busy
-
-    def pending(self) -> int:
-        return len(self.queued) + len(self.detector.candidates)
+    def pending_paths(self) -> list[Path]:
+        """Paths detected and not finished yet (for the pending-files metrics)."""
+        return self.detector.pending_paths()
 
     async def run(self, grace_s: float, *, poll: bool, poll_ms: int, rescan_s: float) -> None:
         """Run until ``stop`` is set, then drain running imports within ``grace_s``."""
@@ -87,7 +85,7 @@ class Scheduler:
                 try:
                     if self.stop.is_set():
                         continue
-                    async with self.limiter:
+                    async with self.ctx.limiter:
                         if self.stop.is_set():
                             continue
                         problems = self.ctx.layout.type_problems(import_type)  # checked right before each use
@@ -98,26 +96,21 @@ class Scheduler:
                 except Exception:  # noqa: BLE001 - one file must never stop its lane
                     servicelog.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
                 finally:
-                    self.queued.discard(path)
+                    self.detector.release(path)
 
     async def _settle_loop(self, sends: dict[str, MemoryObjectSendStream[tuple[Path, str]]]) -> None:
         d = self.detector
         while True:
-            timeout = d.next_check_in()
-            with anyio.move_on_after(None if math.isinf(timeout) else timeout):
-                await d.wake.wait()
-            d.wake = anyio.Event()
-            if d.overflowed and d.has_room():
-                d.overflowed = False
+            await d.wait(d.next_check_in())
+            if d.drained_after_overflow():
                 for path, reason in d.scan(IMPORT_TYPES):
                     await self._report(path, reason)
             for path in d.ready():
                 t = d.layout.type_of(path)
-                if t is None or path in self.queued:
+                if t is None or not d.take(path):
                     continue
-                self.queued.add(path)
                 await statedisk.event(self.ctx.state_disk, self.ctx.audit, "detected", None, file=path.name, type=t)
-                self.ctx.notify("file_detected", t)
+                self.ctx.observer.file_detected(t)
                 faults.point("after_detect")
                 sends[t].send_nowait((path, now_iso()))
 
@@ -137,7 +130,7 @@ class Scheduler:
                     await self._report(path, reason)
                 self.last_scan = now
                 next_scan = now + rescan_s
-                self.ctx.notify("scanned")
+                self.ctx.observer.scanned()
             await anyio.sleep(FOLDER_CHECK_S)
 
     async def _report(self, path: Path, reason: str) -> None:

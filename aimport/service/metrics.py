@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from aimport.service.health import HealthView
+
+if TYPE_CHECKING:
+    from aimport.importing.outcome import Totals
 
 ROW_OUTCOMES = ("created", "updated", "deleted", "unchanged", "rejected")
 
 
 class Metrics:
-    """The observer passed to JobContext: each hook method updates its metric."""
+    """The observer passed to JobContext (aimport.service.observer.ImportObserver): each hook updates its metric."""
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
@@ -33,7 +38,7 @@ class Metrics:
         self.lag = Gauge("aimport_event_loop_lag_seconds", "Event-loop lag of the last heartbeat", registry=r)
         self.lag_max = Gauge("aimport_event_loop_lag_max_seconds", "Largest event-loop lag since start", registry=r)
 
-    # --- hooks (JobContext.notify) -----------------------------------------------------------
+    # --- hooks (ImportObserver, and the supervisor's campaign_exported) -----------------------------------------------------------
     def file_detected(self, import_type: str) -> None:
         self.detected.labels(import_type).inc()
 
@@ -43,11 +48,12 @@ class Metrics:
     def import_finished(self, import_type: str) -> None:
         self.in_flight.dec()
 
-    def import_done(self, import_type: str, status: str, totals: dict[str, int], seconds: float) -> None:
+    def import_done(self, import_type: str, status: str, totals: Totals | None, seconds: float) -> None:
         self.imports.labels(import_type, status).inc()
         for k in ROW_OUTCOMES:
-            if totals.get(k):
-                self.rows.labels(k).inc(totals[k])
+            n = getattr(totals, k, 0)
+            if n:
+                self.rows.labels(k).inc(n)
         self.duration.labels(import_type).observe(seconds)
 
     def archive_failed(self, import_type: str) -> None:
@@ -64,16 +70,15 @@ class Metrics:
             self.exports.inc()
 
     # --- scrape -----------------------------------------------------------------------------
-    def refresh(self, svc: Any) -> None:
+    def refresh(self, view: HealthView) -> None:
         """Gauges read at scrape time (runs in a worker thread)."""
-        self.limit.set(svc.limiter.total_tokens)
-        self.lag.set(svc.loop_lag_s)
-        self.lag_max.set(svc.extras.get("max_loop_lag_s", 0.0))
-        sched = svc.scheduler
-        if sched is not None:
-            # queued paths stay in the set until their import ends; only files still in the drop folder are pending
+        self.limit.set(view.limiter.total_tokens)
+        self.lag.set(view.loop.lag_s)
+        self.lag_max.set(view.loop.max_lag_s)
+        if view.intake is not None:
+            # handed-over paths stay pending until their import ends; only files still in the drop folder count
             mtimes = []
-            for p in list(sched.detector.candidates) + list(sched.queued):
+            for p in view.intake.pending_paths():
                 try:
                     mtimes.append(os.stat(p).st_mtime)
                 except OSError:
@@ -81,7 +86,7 @@ class Metrics:
             self.pending.set(len(mtimes))
             self.oldest.set(max(0.0, time.time() - min(mtimes)) if mtimes else 0)
         try:
-            conn = sqlite3.connect(f"file:{svc.settings.system_db}?mode=ro", uri=True, timeout=2)
+            conn = sqlite3.connect(f"file:{view.settings.system_db}?mode=ro", uri=True, timeout=2)
             try:
                 rows = conn.execute("SELECT status, COUNT(*) FROM campaigns GROUP BY status").fetchall()
             finally:

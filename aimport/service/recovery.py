@@ -24,11 +24,15 @@ import anyio
 from aimport.service.archive import archive
 from aimport.importing.filestate import identity
 from aimport.service.filters import ImportFileFilter
-from aimport.service.importjob import JobContext, ledger_outcome, lock, run_claimed
+from aimport import filelock
+from aimport.importing import worklog
+from aimport.service.importjob import ledger_outcome, run_claimed
+from aimport.service.jobcontext import JobContext
 from aimport.layout import IMPORT_TYPES
-from aimport.importing.run import ImportOutcome
+from aimport.errors import ErrorCode
+from aimport.importing.outcome import ImportOutcome, Status
 
-NOTE = "{} recovered after a restart: {}\n"
+RECOVERED = "recovered after a restart: "  # starts each line recovery adds to a work log
 SIDE = (".log", ".result", ".err", ".tmp")
 
 
@@ -42,7 +46,7 @@ class Todo:
     key: str
 
 
-async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
+async def recover(ctx: JobContext) -> int:
     """Recover every interrupted import; returns how many were recovered."""
     by_file: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in await ctx.audit.open_imports():  # oldest first
@@ -58,7 +62,7 @@ async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
             if not flt.check(path).accept:
                 continue
             rows = by_file.get((t, path.name))
-            fd, elsewhere = lock(path)
+            fd, elsewhere = filelock.try_lock(path)
             if elsewhere:  # another live process is importing it right now: its audit row is its own
                 if rows:
                     rows.pop()
@@ -79,7 +83,7 @@ async def recover(ctx: JobContext, limiter: anyio.CapacityLimiter) -> int:
         todo[t].append(item)
     async with anyio.create_task_group() as tg:
         for t, items in todo.items():
-            tg.start_soon(_reimport, ctx, limiter, t, items)
+            tg.start_soon(_reimport, ctx, t, items)
     return count
 
 
@@ -117,18 +121,18 @@ async def _recover_in_process(ctx: JobContext, t: str, path: Path, fd: int | Non
         return Todo(import_id, path, fd, key)
     try:
         await archive(ctx, import_id, path, t, dt.datetime.now().astimezone(), outcome, 0,
-                      NOTE.format(_stamp(), "the import had committed; only archiving was redone"),
+                      worklog.line("INFO", RECOVERED + "the import had committed; only archiving was redone"),
                       file_name=name)
         ctx.claims.forget(identity(path))
     finally:
-        _close(fd)
+        filelock.release(fd)
     return None
 
 
-async def _reimport(ctx: JobContext, limiter: anyio.CapacityLimiter, t: str, items: list[Todo]) -> None:
+async def _reimport(ctx: JobContext, t: str, items: list[Todo]) -> None:
     """Import again, one file of a type at a time in arrival order (as the lanes do)."""
     for it in items:
-        async with limiter:
+        async with ctx.limiter:
             await run_claimed(ctx, it.import_id, it.path, t, recovered=True, lock_fd=it.fd, key=it.key)
 
 
@@ -137,9 +141,9 @@ async def _reconcile_open_row(ctx: JobContext, row: dict[str, Any]) -> Todo | No
     import_id, t = row["id"], row["import_type"]
     hist = ctx.layout.history_dir(t) / row["history_name"] if row.get("history_name") else None
     if hist is not None and hist.exists():
-        fd, elsewhere = lock(hist)
+        fd, elsewhere = filelock.try_lock(hist)
         if elsewhere or not await ctx.audit.is_open(import_id):  # its live owner is still archiving it
-            _close(fd)
+            filelock.release(fd)
             return None
         key = _key(ctx, t, hist, row, None) or ctx.import_key(import_id)
         return await _side_files(ctx, t, hist, fd, key, import_id, row["file_name"])
@@ -149,7 +153,7 @@ async def _reconcile_open_row(ctx: JobContext, row: dict[str, Any]) -> Todo | No
     outcome = ledger_outcome(ctx, key)
     await ctx.audit.event("recovered", import_id, file=row["file_name"], type=t, committed=outcome is not None,
                           step="file missing")
-    lost = outcome or ImportOutcome("failed", "FILE_VANISHED", row.get("sha256") or "")
+    lost = outcome or ImportOutcome(Status.FAILED, ErrorCode.FILE_VANISHED, row.get("sha256") or "")
     await ctx.audit.finish_import(import_id, lost.status, lost.error_code, lost.sha256, lost.totals, 0)
     return None
 
@@ -167,18 +171,19 @@ async def _side_files(ctx: JobContext, t: str, hist: Path, fd: int | None, key: 
     if outcome is None and result.exists():  # a failure the ledger does not know, archived: audit only
         done = dict(line.split(": ", 1) for line in result.read_text(encoding="utf-8").splitlines() if ": " in line)
         await ctx.audit.finish_import(import_id, done.get("status", "failed"), done.get("error_code") or None,
-                                      done.get("sha256") or None, {}, 0)
-        _close(fd)
+                                      done.get("sha256") or None, None, 0)
+        filelock.release(fd)
         return None
     if outcome is None:  # moved to History/ but nothing committed (a failure the ledger does not know)
         _note(ctx, key, "the file was in History/ without its .result and nothing had been applied; importing it again")
         return Todo(import_id, hist, fd, key)
     try:
         await archive(ctx, import_id, hist, t, dt.datetime.now().astimezone(), outcome, 0,
-                      NOTE.format(_stamp(), "the file was archived; side files were rewritten"), file_name=file_name)
+                      worklog.line("INFO", RECOVERED + "the file was archived; side files were rewritten"),
+                      file_name=file_name)
         ctx.claims.forget(identity(hist))
     finally:
-        _close(fd)
+        filelock.release(fd)
     return None
 
 
@@ -199,7 +204,7 @@ async def _history_without_result(ctx: JobContext, by_file: dict[tuple[str, str]
             claim = ctx.claims.lookup(hist, t)
             if claim is None or not claim.key:
                 continue  # not ours to finish (no claim record: archived before, or put there by hand)
-            fd, elsewhere = lock(hist)
+            fd, elsewhere = filelock.try_lock(hist)
             if elsewhere:
                 continue
             again = await _side_files(ctx, t, hist, fd, claim.key, None, claim.file_name)
@@ -224,14 +229,7 @@ def _other_link(ctx: JobContext, t: str, path: Path) -> Path | None:
 
 
 def _note(ctx: JobContext, key: str, text: str) -> None:
-    log_path = ctx.settings.work_dir / f"{key}.log"
-    with open(log_path, "a", encoding="utf-8") as fh:
-        fh.write(NOTE.format(_stamp(), text))
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        os.close(fd)
+    worklog.note(worklog.work_path(ctx.settings.work_dir, key), "INFO", RECOVERED + text)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -259,7 +257,3 @@ def _now() -> str:
     from aimport.store.audit import now_iso
 
     return now_iso()
-
-
-def _stamp() -> str:
-    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")

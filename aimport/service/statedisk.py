@@ -16,13 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
-import anyio
-
 from aimport import servicelog
+from aimport.backoff import MAX_DELAY_S, Backoff
 
 T = TypeVar("T")
-FIRST_DELAY_S = 1.0
-MAX_DELAY_S = 60.0
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 SQLITE_TROUBLE = ("disk is full", "disk i/o", "locked", "busy", "unable to open", "readonly", "read-only")
 
@@ -83,7 +80,7 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
 
     ``retry_if`` narrows which errors are waited out (default: every SQLite or OS error).
     """
-    delay = FIRST_DELAY_S
+    backoff = Backoff()
     while True:
         try:
             result = await op()
@@ -97,9 +94,8 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
                     pass
             problem = describe(exc, disk.path)
             if disk.trouble(problem):
-                servicelog.get().error(f"cannot {what}: {problem}; retrying in {delay:g}s (then every {MAX_DELAY_S:g}s at most)")
-            await anyio.sleep(delay)
-            delay = min(delay * 2, MAX_DELAY_S)
+                servicelog.get().error(f"cannot {what}: {problem}; retrying in {backoff.delay:g}s (then every {MAX_DELAY_S:g}s at most)")
+            await backoff.wait()
             continue
         if disk.clear():
             servicelog.get().info(f"the state disk is writable again (could {what})")

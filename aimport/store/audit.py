@@ -13,11 +13,14 @@ import socket
 import sqlite3
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from aimport import servicelog
+
+if TYPE_CHECKING:
+    from aimport.importing.outcome import Totals
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imports (
@@ -194,13 +197,15 @@ class Audit:
         await self._db.commit()
 
     async def finish_import(self, import_id: int, status: str, error_code: str | None, sha256: str | None,
-                            totals: dict[str, int], duration_ms: int) -> None:
+                            totals: Totals | None, duration_ms: int) -> None:
+        """Close the import's row; ``totals`` None: no rows were counted (all counts 0)."""
         await self.ensure_current()
+        counts = (totals.rows, totals.created, totals.updated, totals.deleted, totals.rejected,
+                  totals.unchanged) if totals else (0, 0, 0, 0, 0, 0)
         await self._db.execute(
             "UPDATE imports SET status=?, error_code=?, sha256=?, rows=?, created=?, updated=?, deleted=?, "
             "rejected=?, unchanged=?, finished_at=?, duration_ms=? WHERE id=?",
-            (status, error_code, sha256, totals.get("rows", 0), totals.get("created", 0), totals.get("updated", 0),
-             totals.get("deleted", 0), totals.get("rejected", 0), totals.get("unchanged", 0), now_iso(),
+            (status, error_code, sha256, *counts, now_iso(),
              duration_ms, import_id),
         )
         await self._db.commit()

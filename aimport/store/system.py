@@ -7,14 +7,13 @@ replaces this module's functions.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from aimport import filelock
 from aimport.itemtypes.catalog import CATALOG, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 
@@ -76,13 +75,8 @@ def write_turn(path: Path) -> Iterator[None]:
     Imports queue here instead of in SQLite's busy handler, which polls with
     growing sleeps; the next import starts the moment the previous commits.
     """
-    lock = path.with_name(path.name + ".lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with filelock.turn(path.with_name(path.name + ".lock")):
         yield
-    finally:
-        os.close(fd)
 
 
 def open_store(path: Path, catalog: Catalog = CATALOG) -> sqlite3.Connection:

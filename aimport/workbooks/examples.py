@@ -92,6 +92,7 @@ def write_examples(out_dir: Path) -> list[Path]:
     """Write every example into ``out_dir`` as a filled-in template; returns the paths in import order."""
     import openpyxl
 
+    from aimport.atomicfile import replacing
     from aimport.workbooks.templates import write_xlsx
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,9 +105,8 @@ def write_examples(out_dir: Path) -> list[Path]:
             del wb[sheet]  # a Configuration example fills only some sheets; an empty one would say NO_ROWS
         for sheet, rows in ex.sheets.items():
             _fill(wb[sheet], rows, settings=(sheet == "Campaign"))
-        tmp = path.with_name(f".{path.name}.tmp")
-        wb.save(tmp)
-        tmp.replace(path)
+        with replacing(path) as tmp:
+            wb.save(tmp)
         written.append(path)
     return written
 

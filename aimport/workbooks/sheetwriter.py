@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import xlsxwriter
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from aimport.atomicfile import finish, temp_path
 
 
 class SheetWriter:
@@ -16,7 +15,7 @@ class SheetWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.tmp = temp_path(path)
         self.book = xlsxwriter.Workbook(str(self.tmp), {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
             "strings_to_urls": False, "nan_inf_to_errors": True,
@@ -42,11 +41,7 @@ class SheetWriter:
 
     def close(self, before_rename: Callable[[], None] | None = None) -> Path:
         self.book.close()
-        os.chmod(self.tmp, 0o644)
-        if before_rename is not None:
-            before_rename()
-        os.replace(self.tmp, self.path)
-        return self.path
+        return finish(self.tmp, self.path, before_rename)
 
     def abort(self) -> None:
         try:

@@ -9,9 +9,9 @@ importer skips such a row.
 from __future__ import annotations
 
 import codecs
-import os
 from pathlib import Path
 
+from aimport.atomicfile import replacing, write_bytes_atomic
 from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.layout import IMPORT_TYPES
@@ -107,16 +107,8 @@ def write_xlsx(name: str, out: Path) -> Path:
         ws.add_data_validation(dv)
         dv.add(f"{delete_col}2:{delete_col}10000")
         ws.freeze_panes = "A2"
-    return _save(wb, out)
-
-
-def _save(wb: object, out: Path) -> Path:
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        wb.save(tmp)  # type: ignore[attr-defined]
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(out) as tmp:
+        wb.save(tmp)
     return out
 
 
@@ -131,9 +123,7 @@ def write_txt(name: str, out: Path) -> Path:
     fields = [*t.fields, DELETE]
     header = "\t".join(f.name for f in fields)
     notes = "\t".join(f"[{describe(f, t)}]" for f in fields)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_bytes(codecs.BOM_UTF8 + (header + "\r\n" + notes + "\r\n").encode("utf-8"))
-    os.replace(tmp, out)
+    write_bytes_atomic(out, codecs.BOM_UTF8 + (header + "\r\n" + notes + "\r\n").encode("utf-8"))
     return out
 
 

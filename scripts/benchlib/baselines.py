@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 def _insert(db: Path, width: int, rows: Iterable[list[Any]]) -> None:

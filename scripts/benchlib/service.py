@@ -47,7 +47,7 @@ class TreeMemory:
             self.peak_kb = max(self.peak_kb, total)
             time.sleep(0.02)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> TreeMemory:
         self._t.start()
         return self
 
@@ -102,7 +102,8 @@ def claim_latencies(svc: ServiceProcess, staging: Path, n: int, settle_s: float)
         while target.exists():
             time.sleep(0.002)
         out.append(time.perf_counter() - t - settle_s)
-        wait_for(lambda: list(svc.layout.history_dir("Skills").glob(f"*_{p.name}.result")), 30, interval=0.01)
+        wait_for(lambda pattern=f"*_{p.name}.result": list(svc.layout.history_dir("Skills").glob(pattern)), 30,
+                 interval=0.01)
     return out
 
 

@@ -1,0 +1,93 @@
+"""The importer of item types (every folder but OutboundCampaign): stage every sheet, then apply them all.
+
+Staging parses and checks without the store's write lock (imports of different types parse side by
+side); then every staged sheet and the ledger row go into the store in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from aimport.errors import ErrorCode
+from aimport.importing.apply import Applier, SheetStats
+from aimport.importing.headers import HeaderError
+from aimport.importing.ledger import commit_outcome
+from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, Status, Totals
+from aimport.importing.sheets import plan_sheets
+from aimport.importing.stage import Stage, StagedSheet
+from aimport.importing.worklog import ImportLog
+from aimport.readers.base import open_workbook
+from aimport.store import system as store
+
+__all__ = ["import_items"]
+
+FAILURE_TEXT = {
+    ErrorCode.NO_ROWS: "the file has a header row but no data rows: nothing to import",
+    ErrorCode.ALL_ROWS_REJECTED: "every row was rejected (see the REJECT lines): nothing was applied",
+}
+
+
+def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None) -> ImportOutcome:
+    """Import a file of item types (one sheet, or the known sheets of a Configuration workbook)."""
+    if req.import_type == "Configuration" and req.path.suffix.lower() != ".xlsx":
+        raise FileFailure(ErrorCode.UNSUPPORTED_FORMAT, "a Configuration import must be an Excel workbook (.xlsx)")
+    wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
+    for w in wb.warnings:
+        log.warning(w)
+    stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite")
+    sheet_errors: list[ErrorCode] = []
+    try:
+        staged: list[StagedSheet] = []
+        for t, sheet_name in plan_sheets(req.import_type, wb, log):
+            cb = (lambda n, s=sheet_name: progress(f"reading {s}", n)) if progress else None
+            try:
+                staged.append(stage.stage_sheet(t, wb.sheet(sheet_name), log, cb))
+            except HeaderError as exc:
+                if req.import_type != "Configuration":
+                    raise
+                log.error(f"sheet {sheet_name!r} skipped: {exc.message}")
+                sheet_errors.append(exc.code)
+        conn = store.open_store(req.system_db)
+        store.defer_checkpoint(conn)
+        try:
+            with store.write_turn(req.system_db):
+                return _apply_all(conn, req, log, digest, stage, staged, sheet_errors, progress)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            store.close_later(conn)  # the WAL checkpoint runs while the service archives
+    finally:
+        stage.close()
+        wb.close()
+
+
+def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, stage: Stage,
+               staged: list[StagedSheet], sheet_errors: list[ErrorCode], progress: Progress | None) -> ImportOutcome:
+    """Stage 2, in one transaction: every staged sheet, then the ledger row, then COMMIT."""
+    conn.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
+    conn.execute("BEGIN IMMEDIATE")
+    applier = Applier(conn, log, by=req.import_key, logon_user=req.actor)  # the logon user cannot be cut off
+    applier.stage_attached = True
+    results: list[SheetStats] = []
+    for s in staged:
+        cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
+        results.append(applier.apply(stage, s, cb))
+    outcome = _outcome(results, sheet_errors, digest)
+    if outcome.error_code in FAILURE_TEXT:
+        log.error(FAILURE_TEXT[outcome.error_code])
+    commit_outcome(conn, req, outcome)
+    return outcome
+
+
+def _outcome(results: list[SheetStats], sheet_errors: list[ErrorCode], digest: str) -> ImportOutcome:
+    totals = sum((Totals.of(r) for r in results), Totals())
+    sheets = [r.as_dict() for r in results]
+    if totals.rows == 0 and not sheet_errors:
+        return ImportOutcome(Status.FAILED, ErrorCode.NO_ROWS, digest, totals, sheets)
+    if totals.rows - totals.rejected <= 0:
+        code = sheet_errors[0] if sheet_errors and totals.rows == 0 else ErrorCode.ALL_ROWS_REJECTED
+        return ImportOutcome(Status.FAILED, code, digest, totals, sheets)
+    if totals.rejected or sheet_errors:
+        code = ErrorCode.ROWS_REJECTED if totals.rejected else sheet_errors[0]
+        return ImportOutcome(Status.PARTIAL, code, digest, totals, sheets)
+    return ImportOutcome(Status.SUCCEEDED, None, digest, totals, sheets)

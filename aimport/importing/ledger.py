@@ -1,0 +1,59 @@
+"""The store's ledger of imports: the outcome is written in the same transaction as the data.
+
+A file that changed since it was hashed rolls the transaction back (:func:`verify_unchanged`);
+a file-level failure is ledgered on its own, so start-up recovery only re-archives it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from aimport import faults
+from aimport.importing import filestate
+from aimport.importing.outcome import FileChanged, ImportOutcome, ImportRequest, counts
+from aimport.store import system as store
+
+__all__ = ["commit_outcome", "record_failure", "verify_unchanged"]
+
+
+def verify_unchanged(req: ImportRequest) -> None:
+    """Raise :class:`FileChanged` unless the file is still exactly the one whose bytes were hashed and read."""
+    state = filestate.check(req.path, req.expect, req.check_writers)
+    if state.reason:
+        raise FileChanged(state.reason)
+
+
+def commit_outcome(conn: sqlite3.Connection, req: ImportRequest, outcome: ImportOutcome) -> None:
+    """Ledger the outcome in the same transaction as the data, then commit (a check rolls back)."""
+    stats: dict[str, Any] = {"totals": counts(outcome.totals), "sheets": outcome.sheets}
+    if outcome.result_fields:
+        stats["result_fields"] = outcome.result_fields
+    store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
+                     outcome.status, outcome.error_code, stats)
+    if faults.delay("before_commit"):  # tests: a writer gets to change the file right before the check
+        time.sleep(faults.delay("before_commit"))
+    verify_unchanged(req)  # inside the transaction: a file that changed since it was hashed rolls back
+    if req.dry_run:
+        conn.execute("ROLLBACK")
+    else:
+        conn.execute("COMMIT")
+        faults.point("after_commit")
+
+
+def record_failure(req: ImportRequest, outcome: ImportOutcome) -> None:
+    """Ledger a file-level failure, so recovery only re-archives it (best effort: the store may be the trouble)."""
+    if req.dry_run:
+        return
+    try:
+        conn = store.open_store(req.system_db)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
+                             outcome.status, outcome.error_code, {"totals": {}, "sheets": []})
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass

@@ -1,0 +1,128 @@
+"""What an import is asked to do and what it ended with: the request, the outcome and their error types.
+
+Both importers (the generic item engine in :mod:`aimport.importing.items` and the campaign importer
+in :mod:`aimport.campaigns.importer`) and the service side use these records; this module imports no
+importer, so none of them depends on another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aimport.errors import BY_CODE, CodedError, ErrorCode
+from aimport.importing import filestate
+
+if TYPE_CHECKING:
+    from aimport.importing.worklog import ImportLog
+
+__all__ = ["FileChanged", "FileFailure", "ImportOutcome", "ImportRequest", "Importer", "Progress", "Status",
+           "Totals", "counts"]
+
+Progress = Callable[[str, int], None]  # (what is being done, rows so far)
+
+
+class Status(StrEnum):
+    """How an import ended (the ``status`` of its ``.result`` and audit row)."""
+
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The row counts of an import (or of one sheet)."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Totals)))
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, counts: Any) -> Totals:
+        """The counts read from a record that has them as attributes (a sheet's stats)."""
+        return cls(*(int(getattr(counts, f.name, 0)) for f in fields(cls)))
+
+    @classmethod
+    def from_dict(cls, counts: dict[str, Any] | None) -> Totals | None:
+        """The counts stored as a dict (the ledger); None for an empty dict (no rows were counted)."""
+        if not counts:
+            return None
+        return cls(*(int(counts.get(f.name, 0)) for f in fields(cls)))
+
+
+def counts(totals: Totals | None) -> dict[str, int]:
+    """``totals`` as a dict for audit details and JSON output; ``{}`` when no rows were counted."""
+    return totals.as_dict() if totals is not None else {}
+
+
+@dataclass
+class ImportRequest:
+    path: Path
+    import_type: str
+    import_key: str  # ledger key, unique per import
+    system_db: Path
+    work_dir: Path
+    actor: str
+    dry_run: bool = False
+    max_unzipped_bytes: int = 1 << 30
+    campaign_template: str = "Template"
+    log_path: Path | None = None
+    date_order: str = "auto"  # settings.date_order: how text dates are read (values.date_order)
+    text_fallback_encoding: str = "cp1252"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
+    expect: filestate.FileIdentity | None = None  # the file as claimed: any change before COMMIT rolls back
+    check_writers: bool = False  # a process holding the file open for writing counts as a change
+
+
+@dataclass
+class ImportOutcome:
+    status: Status
+    error_code: ErrorCode | None
+    sha256: str
+    totals: Totals | None = None  # None: the import stopped before it counted rows
+    sheets: list[dict[str, Any]] = field(default_factory=list)  # per sheet: sheet, item and the six counts
+    log_path: Path | None = None
+    error: str = ""  # the environment's error text (store, state disk) or what changed in the file
+    environmental: bool = True  # False: a store error the driver says is not about the environment (not retried)
+    result_fields: dict[str, str | int] = field(default_factory=dict)  # extra .result lines (campaign, ...)
+    log_text: str = ""  # the work log, when the request had no log_path (a dry-run check)
+
+    @property
+    def transient(self) -> bool:
+        """Nothing was applied and the file is not at fault: the service imports it again later."""
+        return self.error_code is not None and self.error_code.transient and self.environmental
+
+    @classmethod
+    def from_ledger(cls, row: dict[str, Any], log_path: Path | None) -> ImportOutcome:
+        """The outcome as the store's ledger recorded it (``store.ledger_get``)."""
+        stats = row["stats"]
+        code = row["error_code"]
+        return cls(Status(row["status"]), BY_CODE[code] if code else None, row["sha256"],
+                   Totals.from_dict(stats.get("totals")), stats.get("sheets", []), log_path,
+                   result_fields=stats.get("result_fields", {}))
+
+
+class FileFailure(CodedError):
+    """The file as a whole cannot be imported (no sheets, a campaign that exists ...)."""
+
+
+class FileChanged(Exception):
+    """The file changed while it was imported: roll back, nothing is ledgered (the service imports it again)."""
+
+
+class Importer(Protocol):
+    """Imports one file of one import type: returns the outcome (committed) or raises a :class:`CodedError`."""
+
+    def __call__(self, req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None) -> ImportOutcome: ...

@@ -1,0 +1,144 @@
+"""The package's structure: no import cycles, and the import side never reaches up into the service or the CLI.
+
+The import graph is computed from the source with ``ast``: every ``import`` and ``from ... import``
+statement counts, including those inside functions and under ``TYPE_CHECKING`` (a cycle hidden
+from the interpreter is still a cycle for a reader).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import aimport
+
+PACKAGE = Path(aimport.__file__).parent
+# the import side (worker process) and what it stands on: none of it may depend on the service or the CLI
+LOWER = ("aimport.importing", "aimport.store", "aimport.readers", "aimport.itemtypes")
+UPPER = ("aimport.service", "aimport.cli")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def all_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The aimport modules ``name`` imports (``from aimport.x import y`` is ``aimport.x.y`` when y is a module)."""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the module's package
+                package = name.split(".") if is_package else name.split(".")[:-1]
+                package = package[: len(package) - (node.level - 1)]
+                base = ".".join(package + ([base] if base else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in modules else base)
+    out = set()
+    for target in found:
+        while target and target not in modules:  # ``import aimport.x.y`` names a module; trim attributes
+            target = target.rpartition(".")[0]
+        if target.startswith("aimport") and target != name:
+            out.add(target)
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = all_modules()
+    names = set(modules)
+    return {name: imports_of(name, path, names) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected component with more than one module (Tarjan), each as one cycle through it."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return [_one_cycle(graph, set(c)) for c in components]
+
+
+def _one_cycle(graph: dict[str, set[str]], component: set[str]) -> list[str]:
+    """A shortest cycle through the component's first module, to print (``a -> b -> a``)."""
+    start = min(component)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in sorted(graph[v] & component):
+                if w == start:
+                    return paths[v] + [start]
+                if w not in paths:
+                    paths[w] = paths[v] + [w]
+                    nxt.append(w)
+        frontier = nxt
+    return sorted(component)
+
+
+def test_the_graph_sees_every_kind_of_import() -> None:
+    graph = import_graph()
+    assert len(graph) > 40 and "aimport.service.app" in graph
+    assert "aimport.service.lanes" in graph["aimport.service.app"]  # from aimport.service.lanes import Scheduler
+    assert "aimport.store.system" in graph["aimport.service.app"] or any(
+        "aimport.store.system" in graph[m] for m in graph["aimport.service.app"])
+    # ``from aimport.store import system as store`` is the module aimport.store.system, not the package
+    assert all(not m.endswith(".store") for m in graph["aimport.store.audit"])
+
+
+def test_a_cycle_is_found_and_printed() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles() -> None:
+    found = cycles(import_graph())
+    assert not found, "import cycles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_the_import_side_never_imports_the_service_or_the_cli() -> None:
+    wrong = sorted(f"{module} imports {target}" for module, targets in import_graph().items()
+                   if within(module, LOWER) for target in targets if within(target, UPPER))
+    assert not wrong, "\n".join(wrong)
