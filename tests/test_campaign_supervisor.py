@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from aimport.campaigns import model, results
 from aimport.atomicfile import temp_path
+from aimport.campaigns import model, results
 from aimport.campaigns.exportfile import write_export
 from aimport.campaigns.supervisor import Event, acknowledge, tick
 from aimport.store import system as store

@@ -13,7 +13,7 @@ from aimport.importing import columns as colparse
 from aimport.importing import stage as staging
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG
-from aimport.readers.base import open_workbook
+from aimport.readers.choose import open_workbook
 from tests.helpers import write_openpyxl, write_text, write_xlsxwriter
 
 TRICKY_TEXT = ["plain", "  padded  ", "", " ", None, "Ägnes Öberg", "x" * 200, 12, 3.0, 4.5, "0", "a  b"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from aimport.campaigns import model
 from aimport.itemtypes.catalog import CUSTOMER

@@ -18,7 +18,8 @@ from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import Field, norm_header
 from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
-from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook, open_workbook
+from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
+from aimport.readers.choose import open_workbook
 from aimport.store import system as store
 
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",

@@ -109,12 +109,12 @@ def today_in(time_zone: str | None) -> dt.date:
     return dt.date.today()
 
 
-def not_started(c: "Campaign") -> bool:
+def not_started(c: Campaign) -> bool:
     """The StartDate is still ahead (in the campaign's time zone)."""
     return bool(c.start_date) and str(c.start_date) > today_in(c.time_zone).isoformat()
 
 
-def ended(c: "Campaign") -> bool:
+def ended(c: Campaign) -> bool:
     """The EndDate has passed (the campaign runs to the end of its EndDate, in its time zone)."""
     return bool(c.end_date) and str(c.end_date) < today_in(c.time_zone).isoformat()
 
@@ -132,7 +132,7 @@ def filter_blocked(conn: sqlite3.Connection, campaign_id: int) -> int:
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS blocked_now (number TEXT PRIMARY KEY)")
     conn.execute("DELETE FROM blocked_now")
     conn.execute(f"INSERT OR IGNORE INTO blocked_now {BLOCKED_NOW}", (today,))
-    ok = ["({p} IS NOT NULL AND {p} NOT IN (SELECT number FROM blocked_now))".format(p=p)
+    ok = [f"({p} IS NOT NULL AND {p} NOT IN (SELECT number FROM blocked_now))"
           for p in ("phone1", "phone2", "phone3")]
     conn.execute(
         f"UPDATE customers SET next_phone = CASE WHEN {ok[0]} THEN 1 WHEN {ok[1]} THEN 2 WHEN {ok[2]} THEN 3 "

@@ -83,7 +83,7 @@ def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: st
     call_result = canonical_result(result)
     check_cell("--agent", agent)
     check_cell("--classification", classification)
-    at = at or dt.datetime.now(dt.timezone.utc)
+    at = at or dt.datetime.now(dt.UTC)
     conn.execute("BEGIN IMMEDIATE")
     try:
         c = model.require(conn, campaign)

@@ -19,21 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import anyio
 
-from aimport import faults
-from aimport import servicelog
-from aimport.store import system as store
-from aimport.store.audit import Audit
-from aimport.campaigns import model
+from aimport import faults, servicelog
 from aimport.atomicfile import sync, temp_path
+from aimport.campaigns import model
 from aimport.campaigns.exportfile import safe_name, write_export
 from aimport.campaigns.model import ACTIVE, COMPLETE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
+from aimport.store import system as store
+from aimport.store.audit import Audit
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
 

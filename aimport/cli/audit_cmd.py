@@ -8,8 +8,8 @@ import sys
 import time
 from typing import Any
 
-from aimport.store import audit
 from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
+from aimport.store import audit
 
 LIST_COLUMNS = ["id", "import_type", "file_name", "status", "error_code", "rows", "created", "updated",
                 "deleted", "rejected", "started_at", "duration_ms", "history_name"]

@@ -45,11 +45,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aimport.store import system as store
     from aimport.campaigns import model, results
     from aimport.campaigns.exportfile import safe_name, write_export
-    from aimport.layout import history_stamp
     from aimport.campaigns.model import CampaignError
+    from aimport.layout import history_stamp
+    from aimport.store import system as store
 
     settings = settings_from(args)
     if not settings.system_db.exists():

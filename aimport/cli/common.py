@@ -7,9 +7,10 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from aimport import staterecord
 from aimport.settings import SETTING_DOCS, Settings, from_sources, read_toml, setting_names

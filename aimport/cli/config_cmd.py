@@ -59,7 +59,12 @@ def do_template(args: argparse.Namespace) -> int:
                 raise CommandError("give either an import type or --all, not both", 2)
             if args.output.exists() and not args.output.is_dir():
                 raise CommandError(f"{args.output} is a file: --all writes into a folder", 2)
-            for p in templates.write_all(args.output, examples=args.examples):
+            written = templates.write_all(args.output)
+            if args.examples:
+                from aimport.workbooks.examples import write_examples
+
+                written += write_examples(args.output)
+            for p in written:
                 print(p)
             return 0
         if args.examples:

@@ -11,10 +11,10 @@ from typing import Any
 import anyio
 
 from aimport.cli.common import CommandError, add_settings, settings_from, table
-from aimport.itemtypes.catalog import CATALOG
-from aimport.layout import IMPORT_TYPES, Layout, display_name, is_utf8_name
 from aimport.importing.outcome import ImportOutcome, ImportRequest, counts
 from aimport.importing.run import run_import
+from aimport.itemtypes.catalog import CATALOG
+from aimport.layout import IMPORT_TYPES, Layout, display_name, is_utf8_name
 
 TYPE_HELP = "import type: " + ", ".join(IMPORT_TYPES) + " (default: the folder the file is in)"
 

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 
 from aimport import servicelog
-from aimport.cli.common import CommandError, SETTING_FLAGS, add_settings, settings_from
+from aimport.cli.common import SETTING_FLAGS, CommandError, add_settings, settings_from
 
 
 def register(sub: Any) -> None:

@@ -6,13 +6,13 @@ import datetime as dt
 import os
 from typing import Any
 
-from aimport.store import audit
-from aimport.store import system as store
 from aimport.campaigns import model as campaign_model
-from aimport.service.filters import ImportFileFilter
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
+from aimport.service.filters import ImportFileFilter
 from aimport.settings import Settings
+from aimport.store import audit
+from aimport.store import system as store
 
 
 def collect(settings: Settings) -> dict[str, Any]:

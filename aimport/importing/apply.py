@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aimport import faults
-from aimport.store import system as store
+from aimport.importing.logonuser import LogonGuard
+from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG, USER, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
-from aimport.importing.stage import Stage, StagedSheet
-from aimport.importing.logonuser import LogonGuard
+from aimport.store import system as store
 
 
 @dataclass
@@ -270,7 +271,7 @@ class Applier:
         node: int | None = parent
         while node is not None and node not in seen:
             if node == own_id:
-                path = " -> ".join([str(values.get(t.ref_key))] + chain + [str(values.get(t.ref_key))])
+                path = " -> ".join([str(values.get(t.ref_key)), *chain, str(values.get(t.ref_key))])
                 raise Reject(f.name, f"{f.name} would make a cycle ({path})")
             seen.add(node)
             chain.append(str(store.ref_name(self.conn, t, node)))

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Sequence
+from typing import Any
 
 from aimport.importing.headers import HeaderMap
 from aimport.itemtypes.schema import DELETE, Field, ItemType

@@ -31,13 +31,13 @@ class FileIdentity:
     mtime_ns: int
 
     @classmethod
-    def of(cls, st: os.stat_result) -> "FileIdentity":
+    def of(cls, st: os.stat_result) -> FileIdentity:
         return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def describe(self) -> str:
         return f"{self.size} bytes, inode {self.ino}"
 
-    def change_from(self, before: "FileIdentity") -> str:
+    def change_from(self, before: FileIdentity) -> str:
         """What changed since ``before``, in words (empty when nothing did)."""
         if (self.dev, self.ino) != (before.dev, before.ino):
             return "it was replaced by another file"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from aimport.errors import CodedError
 from aimport.itemtypes.catalog import HINT_TYPES

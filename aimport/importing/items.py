@@ -16,7 +16,7 @@ from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest,
 from aimport.importing.sheets import plan_sheets
 from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
-from aimport.readers.base import open_workbook
+from aimport.readers.choose import open_workbook
 from aimport.store import system as store
 
 __all__ = ["import_items"]

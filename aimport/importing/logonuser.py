@@ -7,8 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from aimport.store import system as store
 from aimport.itemtypes.catalog import USER
+from aimport.store import system as store
 
 REQUIRED_RIGHTS = ("ImportExport", "ManageCampaigns")
 
@@ -51,7 +51,7 @@ class LogonGuard:
     rid: int | None
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, login: str | None) -> "LogonGuard":
+    def load(cls, conn: sqlite3.Connection, login: str | None) -> LogonGuard:
         ids = store.find_ids(conn, USER, ("Login",), [(login,)]) if login else {}
         return cls(login or "", next(iter(ids.values()), None))
 

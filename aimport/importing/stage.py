@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from aimport import faults
 from aimport.importing.columns import Slow, parse_block
 from aimport.importing.headers import HeaderMap, find_header
+from aimport.importing.stagetable import Flat, Writer
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import Invalid, as_text, parse
 from aimport.readers.base import RawSheet, rebase_1904
-from aimport.importing.stagetable import Flat, Writer
 
 BATCH = 2000
 NUL_REASON = "the cell holds a NUL character (an invisible control character); remove it and import the row again"

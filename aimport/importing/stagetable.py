@@ -7,7 +7,8 @@ is stored as soon as it is parsed, so memory stays flat however long the file is
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from aimport.readers.base import Block, Row
 
@@ -21,7 +22,7 @@ class Flat:
         self._rows: list[Row] = []
         self._i = 0
 
-    def __iter__(self) -> "Flat":
+    def __iter__(self) -> Flat:
         return self
 
     def __next__(self) -> tuple[int, Row]:

@@ -44,7 +44,7 @@ class ImportLog:
         self._memory: list[str] = []
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="utf-8")
+            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the whole import, closed by close()
 
     def _write(self, level: str, text: str) -> None:
         if self._fh is not None:

@@ -1,5 +1,6 @@
 """Readers turn a file into sheets of raw rows, streaming, whatever wrote it."""
 
-from aimport.readers.base import RawSheet, ReadError, Workbook, open_workbook
+from aimport.readers.base import RawSheet, ReadError, Workbook
+from aimport.readers.choose import open_workbook
 
 __all__ = ["RawSheet", "ReadError", "Workbook", "open_workbook"]

@@ -1,11 +1,10 @@
-"""Common reader records and the choice of reader by extension."""
+"""Common reader records: raw sheets, workbooks, error cells and the read error."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 from typing import Any, Protocol
 
 from aimport.errors import CodedError
@@ -79,32 +78,3 @@ class Workbook(Protocol):
     def sheet(self, name: str) -> RawSheet: ...
 
     def close(self) -> None: ...
-
-
-TEXT_EXTENSIONS = {".txt": "\t", ".tsv": "\t", ".csv": None}
-
-
-def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30, text_fallback: str = "cp1252") -> Workbook:
-    """Open ``path`` with the reader for its extension, or raise ReadError.
-
-    ``text_fallback``: the encoding of a text file without BOM that is not UTF-8 ("none": refuse it).
-    """
-    ext = path.suffix.lower()
-    if ext == ".xlsx" or ext == ".xlsm":
-        from aimport.readers.xlsx import XlsxWorkbook
-
-        return XlsxWorkbook(path, max_unzipped_bytes)
-    if ext in TEXT_EXTENSIONS:
-        from aimport.readers.text import TextWorkbook
-
-        return TextWorkbook(path, TEXT_EXTENSIONS[ext], text_fallback)
-    if ext in (".xls", ".xlsb", ".ods"):
-        raise ReadError(
-            "UNSUPPORTED_FORMAT",
-            f"{ext} files are not supported: save the file as Excel Workbook (.xlsx) "
-            "or Unicode text (.txt) and drop it again",
-        )
-    raise ReadError(
-        "UNSUPPORTED_FORMAT",
-        f"unknown file extension {ext or '(none)'!r}: aimport reads .xlsx, .txt (tab-delimited) and .csv",
-    )

@@ -9,14 +9,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from aimport import faults
-from aimport.backoff import Backoff
-from aimport import servicelog
+from aimport import faults, servicelog
 from aimport.atomicfile import write_atomic
-from aimport.layout import display_name, history_candidates, history_stamp, move_no_clobber
-
+from aimport.backoff import Backoff
 from aimport.importing.outcome import Totals, counts
-from aimport.layout import Layout
+from aimport.layout import Layout, display_name, history_candidates, history_stamp, move_no_clobber
 from aimport.service.observer import ImportObserver
 from aimport.settings import Settings
 from aimport.store.audit import Audit

@@ -17,8 +17,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from aimport.importing.filestate import FileIdentity
 from aimport.atomicfile import write_atomic
+from aimport.importing.filestate import FileIdentity
 
 
 @dataclass(frozen=True)

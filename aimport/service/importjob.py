@@ -13,19 +13,18 @@ from pathlib import Path
 import anyio
 from anyio import to_process
 
-from aimport import faults, filelock
+from aimport import faults, filelock, servicelog
 from aimport.backoff import Backoff
-from aimport.importing import filestate, worklog
-from aimport import servicelog
-from aimport.store import system as store
-from aimport.service.archive import archive
-from aimport.importing.filestate import FileIdentity
-from aimport.service import statedisk
-from aimport.layout import display_name
-from aimport.service.jobcontext import JobContext
 from aimport.errors import ErrorCode
+from aimport.importing import filestate, worklog
+from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
 from aimport.importing.run import run_import
+from aimport.layout import display_name
+from aimport.service import statedisk
+from aimport.service.archive import archive
+from aimport.service.jobcontext import JobContext
+from aimport.store import system as store
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 

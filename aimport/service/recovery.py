@@ -21,16 +21,16 @@ from typing import Any
 
 import anyio
 
-from aimport.service.archive import archive
-from aimport.importing.filestate import identity
-from aimport.service.filters import ImportFileFilter
 from aimport import filelock
+from aimport.errors import ErrorCode
 from aimport.importing import worklog
+from aimport.importing.filestate import identity
+from aimport.importing.outcome import ImportOutcome, Status
+from aimport.layout import IMPORT_TYPES
+from aimport.service.archive import archive
+from aimport.service.filters import ImportFileFilter
 from aimport.service.importjob import ledger_outcome, run_claimed
 from aimport.service.jobcontext import JobContext
-from aimport.layout import IMPORT_TYPES
-from aimport.errors import ErrorCode
-from aimport.importing.outcome import ImportOutcome, Status
 
 RECOVERED = "recovered after a restart: "  # starts each line recovery adds to a work log
 SIDE = (".log", ".result", ".err", ".tmp")

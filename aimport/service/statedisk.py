@@ -11,10 +11,11 @@ import errno
 import shutil
 import sqlite3
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from aimport import servicelog
 from aimport.backoff import MAX_DELAY_S, Backoff

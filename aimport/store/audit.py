@@ -59,8 +59,8 @@ COLUMNS = (
 
 def now_iso(at: dt.datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds, e.g. ``2026-11-25T04:24:18.123Z``."""
-    at = at or dt.datetime.now(dt.timezone.utc)
-    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    at = at or dt.datetime.now(dt.UTC)
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def instance_name() -> str:
@@ -81,7 +81,7 @@ class Audit:
         self.inode: tuple[int, int] | None = None  # the file the connection writes to
         self.last_id = 0  # the highest import id handed out (a recreated trail continues after it)
 
-    async def __aenter__(self) -> "Audit":
+    async def __aenter__(self) -> Audit:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         lost = not self.path.exists() and (self.path.parent / "claims").is_dir()  # files were claimed here before
         await self._open()
@@ -240,7 +240,7 @@ class Audit:
 
     async def prune(self, days: int) -> int:
         """Delete finished imports and events older than ``days`` (never in-flight ones)."""
-        cutoff = now_iso(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days))
+        cutoff = now_iso(dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
         cur = await self._db.execute(
             "DELETE FROM imports WHERE status NOT IN ('queued','in_process') AND COALESCE(finished_at, started_at) < ?",
             (cutoff,),

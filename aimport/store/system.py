@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from aimport import filelock
 from aimport.itemtypes.catalog import CATALOG, Catalog
@@ -184,7 +185,7 @@ def insert_many(conn: sqlite3.Connection, t: ItemType, names: Sequence[str], row
     """Bulk create (no links); ``rows`` hold values in ``names`` order."""
     cols = ", ".join([t.field(n).column for n in names] + ["created_by", "updated_by"])
     marks = ", ".join("?" * (len(names) + 2))
-    conn.executemany(f"INSERT INTO {t.table} ({cols}) VALUES ({marks})", (tuple(r) + (by, by) for r in rows))
+    conn.executemany(f"INSERT INTO {t.table} ({cols}) VALUES ({marks})", ((*tuple(r), by, by) for r in rows))
 
 
 def create_unmatched(conn: sqlite3.Connection, t: ItemType, names: Sequence[str], source: str,

@@ -8,13 +8,14 @@ is exported on its own, as a one-sheet workbook for that type's drop folder.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from aimport.store import system as store
 from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import Field, ItemType, norm_header
 from aimport.itemtypes.values import format_value
+from aimport.store import system as store
 from aimport.workbooks.sheetwriter import SheetWriter
 
 

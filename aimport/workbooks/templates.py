@@ -127,17 +127,13 @@ def write_txt(name: str, out: Path) -> Path:
     return out
 
 
-def write_all(out_dir: Path, examples: bool = False) -> list[Path]:
-    """The "Examples and Templates" folder: one .xlsx per drop folder (and Users), a .txt per item folder,
-    and with ``examples`` a filled example per import type, numbered in import order (aimport.workbooks.examples)."""
+def write_all(out_dir: Path) -> list[Path]:
+    """The templates of the "Examples and Templates" folder: one .xlsx per drop folder (and Users) and a .txt
+    per item folder (the filled examples are ``aimport.workbooks.examples.write_examples``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_xlsx(folder, out_dir / f"{folder}.xlsx") for folder in IMPORT_TYPES]
     written.append(write_xlsx("Users", out_dir / "Users (Configuration).xlsx"))
     for folder in IMPORT_TYPES:
         if folder not in ("Configuration", "OutboundCampaign"):
             written.append(write_txt(folder, out_dir / f"{folder}.txt"))
-    if examples:
-        from aimport.workbooks.examples import write_examples
-
-        written += write_examples(out_dir)
     return written
