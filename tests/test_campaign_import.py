@@ -121,7 +121,7 @@ def test_check_changes_nothing(tmp_path: Path) -> None:
 def test_customers_only_sheet_and_first_sheet(tmp_path: Path) -> None:
     p = write_openpyxl(tmp_path / "Plain.xlsx", {"Leads": [["external_id", "PHONE-1", "Company"], ["L1", "+4930 1", "ACME"]]})
     o = imp(tmp_path, p, "OutboundCampaign")
-    assert (o.status, o.totals.created, o.sheets[0]["sheet"]) == ("succeeded", 1, "Leads")
+    assert (o.status, o.totals.created, o.sheets[0].sheet) == ("succeeded", 1, "Leads")
     assert query(tmp_path / "system.sqlite", "SELECT company FROM customers") == [("ACME",)]
 
 

@@ -50,7 +50,7 @@ def test_any_order_imports_in_dependency_order_in_one_file(tmp_path: Path, write
     imp(tmp_path, write_text(tmp_path / "g.txt", [["Name"], ["Agents"]]), "UserGroup")
     o = imp(tmp_path, writer(tmp_path / "conf.xlsx", full_workbook()))
     assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("succeeded", None, 9, 0), log(o)
-    assert [(s["sheet"], s["item"], s["created"]) for s in o.sheets] == [
+    assert [(s.sheet, s.item, s.totals.created) for s in o.sheets] == [
         ("Calendars", "calendar", 1), ("Skills", "skill", 2), ("Presence Profiles", "presence", 1), ("Scripts", "script", 1),
         ("Queues", "queue", 2), ("Users", "user", 2)]
     text = log(o)
@@ -71,7 +71,7 @@ def test_any_subset_and_per_sheet_counts_in_the_result(tmp_path: Path) -> None:
     imp(tmp_path, write_openpyxl(tmp_path / "a.xlsx", {"Skills": [["Name"], ["Sales"]]}))
     o = imp(tmp_path, write_openpyxl(tmp_path / "b.xlsx", {"users": [USERS_HEADER[:3], ["ann", "A", "L"]],
                                                          "SKILLS": [["Name", "Description"], ["Sales", "new"], ["Billing", ""]]}))
-    assert [(s["sheet"], s["rows"], s["created"], s["updated"]) for s in o.sheets] == [("SKILLS", 2, 1, 1), ("users", 1, 1, 0)]
+    assert [(s.sheet, s.totals.rows, s.totals.created, s.totals.updated) for s in o.sheets] == [("SKILLS", 2, 1, 1), ("users", 1, 1, 0)]
     from aimport.service.archive import result_text
 
     text = result_text({"status": o.status}, o.sheets)

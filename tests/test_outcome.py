@@ -11,7 +11,7 @@ import pytest
 
 from aimport.errors import BY_CODE, ERROR_CODES, CodedError, ErrorCode, store_trouble
 from aimport.importing.headers import HeaderError
-from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Status, Totals
+from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, SheetTotals, Status, Totals
 from aimport.importing.run import IMPORTERS, run_import
 from aimport.readers.base import ReadError
 from aimport.service.importjob import is_transient
@@ -125,6 +125,22 @@ def test_an_outcome_read_back_from_the_ledger() -> None:
         Status.PARTIAL, ErrorCode.CAMPAIGN_INVALID, Totals(rows=2, created=1, rejected=1),
         {"campaign": "C", "campaign_status": "Invalid"})
     assert not o.transient
+
+
+def test_per_sheet_counts_keep_the_ledger_format() -> None:
+    # a ledger row as the previous version wrote it (sheets as plain dicts) still loads, and is written back
+    # with the same keys in the same order
+    stored = [{"sheet": "Skills", "item": "skill", "rows": 3, "created": 1, "updated": 1, "deleted": 0,
+               "unchanged": 0, "rejected": 1},
+              {"sheet": "Leads", "item": "customer", "rows": 2, "created": 2}]
+    row = {"status": "partial", "error_code": "ROWS_REJECTED", "sha256": "ab",
+           "stats": {"totals": {"rows": 5, "created": 3, "updated": 1, "rejected": 1}, "sheets": stored}}
+    o = ImportOutcome.from_ledger(row, None)
+    assert o.sheets == [SheetTotals("Skills", "skill", Totals(rows=3, created=1, updated=1, rejected=1)),
+                        SheetTotals("Leads", "customer", Totals(rows=2, created=2))]
+    written = o.ledger_stats()["sheets"]
+    assert [list(s) for s in written] == [list(stored[0])] * 2
+    assert written[0] == stored[0] and ImportOutcome.from_ledger({**row, "stats": o.ledger_stats()}, None) == o
 
 
 def imported_modules(path: Path) -> set[str]:

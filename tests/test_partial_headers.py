@@ -383,6 +383,21 @@ def test_a_nul_in_a_cell_is_a_rejected_row(tmp_path: Path, writer: str) -> None:
     assert db(tmp_path, "SELECT name FROM skills") == [("Sales",)]
 
 
+@pytest.mark.parametrize("writer", ["xlsxwriter", "utf8bom", "utf16"])
+def test_a_nul_in_a_campaign_customer_cell_is_a_rejected_row(tmp_path: Path, writer: str) -> None:
+    """Customers follow the same cell rule as staged rows (one row parser): a NUL is never stored."""
+    rows: Rows = [["ExternalId", "Phone1", "FirstName", "Contract"], ["C1", "040 1000001", "Ann", "K-1"],
+                  ["C2", "040 1000002", "Bo\x00b", "K-2"], ["C3", "040 1000003", "Cid", "K\x003"]]
+    path = WRITERS[writer](tmp_path / "nul", "Customers", rows)
+    o = imp(tmp_path, path, "OutboundCampaign")
+    assert (o.totals.created, o.totals.rejected) == (1, 2), log(o)
+    sheet = "Customers" if writer == "xlsxwriter" else "nul"
+    text = log(o)
+    assert f"sheet {sheet!r} row 3 column FirstName: the cell holds a NUL character" in text
+    assert f"sheet {sheet!r} row 4 column Contract: the cell holds a NUL character" in text
+    assert db(tmp_path, "SELECT external_id FROM customers") == [("C1",)]
+
+
 def test_item_matrix_is_complete() -> None:
     """Every type that has a folder (and Users, and customers) is a source in the wrong-folder matrix."""
     assert {home(s) for s in HINT_TYPES} >= set(FOLDERS) | {"Configuration"}

@@ -111,7 +111,9 @@ def test_deleted_folders_are_recreated(started: ServiceProcess) -> None:
 
     shutil.rmtree(started.layout.type_dir("Calendar"))
     wait_for(lambda: started.layout.history_dir("Calendar").is_dir(), 10, what="Calendar re-created")
-    assert query(started.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'folders_recreated'")[0][0] >= 1
+    # the folder comes back first, its audit event right after it
+    wait_for(lambda: query(started.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'folders_recreated'")[0][0] >= 1,
+             10, what="folders_recreated event")
 
 
 def test_disabled_watches_nothing_and_stays_up(service: ServiceProcess, tmp_path: Path) -> None:

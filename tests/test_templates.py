@@ -92,7 +92,7 @@ def test_filled_configuration_template_imports(tmp_path: Path) -> None:
     wb.save(p)
     o = imp(tmp_path, p, "Configuration")
     assert (o.status, o.totals.created) == ("succeeded", 6), o.log_text
-    assert [s["created"] for s in o.sheets] == [1] * 6
+    assert [s.totals.created for s in o.sheets] == [1] * 6
 
 
 @pytest.mark.parametrize("folder", ITEM_FOLDERS)

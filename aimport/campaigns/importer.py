@@ -13,11 +13,12 @@ from aimport.campaigns.model import ACTIVE, INVALID, PASSIVE
 from aimport.errors import ErrorCode
 from aimport.importing.headers import find_header
 from aimport.importing.ledger import commit_outcome
-from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, Status, Totals
+from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, SheetTotals, Status, Totals
+from aimport.importing.rowparse import Column, Rejection, parse_cells
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
-from aimport.itemtypes.schema import Field, norm_header
-from aimport.itemtypes.values import Invalid, as_text, parse, parse_date
+from aimport.itemtypes.schema import DELETE, Field, norm_header
+from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_date
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
 from aimport.store import system as store
@@ -26,7 +27,6 @@ SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate
             "RedialInterval", "TimeZone")
 DATE_SETTINGS = ("StartDate", "EndDate")
 TEXT_SETTING = Field("Setting", "text")  # Script, Queue, Name: any text, but never an error value
-TEXT_EXTRA = Field("Extra", "text")  # a customer's extra column: kept as text, never an error value
 BATCH = 2000
 STAGED = ", ".join((*model.CUSTOMER_COLUMNS, "data"))  # a customer row, staged and stored
 
@@ -172,44 +172,37 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
     scratch.execute(f"CREATE TABLE staged (row_no INTEGER PRIMARY KEY, {STAGED})")
     rows = sheet.rows()
     header = find_header(CUSTOMER, rows)
-    extra = [(i, text) for i, text in header.unknown_columns]
-    cols = [(i, f) for i, f in header.columns if f.name != "Delete"]
+    # extra columns are kept as text (never an error value: a failed lookup is not stored as its text)
+    extra: list[Column] = [(i, Field(text, "text"), FAST_TEXT["text"]) for i, text in header.unknown_columns]
+    cols = [c for c in header.plan if c[1] is not DELETE]
+    mandatory = [f.name for f in CUSTOMER.fields if f.mandatory]
     seen: dict[str, int] = {}
     totals = {"rows": 0, "created": 0, "rejected": 0}
     batch: list[tuple[Any, ...]] = []
     sql = f"INSERT INTO staged (row_no, {STAGED}) VALUES ({', '.join('?' * (len(model.CUSTOMER_COLUMNS) + 2))})"
+
+    def reject(row_no: int, rejection: Rejection) -> None:
+        log.rejected(sheet.name, row_no, rejection.column, rejection.reason)
+        totals["rejected"] += 1
+
     for row_no, row in rows:
         totals["rows"] += 1
-        values: dict[str, Any] = {}
-        column = None
-        try:
-            for i, f in cols:
-                column = f.name
-                raw = row[i] if i < len(row) else None
-                if raw is not None and as_text(raw) != "":
-                    values[f.name] = parse(f, raw)
-            for f in CUSTOMER.fields:
-                column = f.name
-                if f.mandatory and not values.get(f.name):
-                    raise Invalid(f"{f.name} is mandatory")
-        except Invalid as exc:
-            log.rejected(sheet.name, row_no, column, str(exc))
-            totals["rejected"] += 1
+        values = parse_cells(cols, row)
+        if isinstance(values, Rejection):
+            reject(row_no, values)
+            continue
+        missing = next((n for n in mandatory if not values.get(n)), None)
+        if missing is not None:
+            reject(row_no, Rejection(missing, f"{missing} is mandatory"))
             continue
         ext = values["ExternalId"]
         if ext in seen:
-            log.rejected(sheet.name, row_no, "ExternalId", f"duplicate ExternalId {ext!r}: already in row {seen[ext]}")
-            totals["rejected"] += 1
+            reject(row_no, Rejection("ExternalId", f"duplicate ExternalId {ext!r}: already in row {seen[ext]}"))
             continue
         seen[ext] = row_no
-        data: dict[str, str] = {}
-        try:
-            for i, column in extra:
-                if i < len(row) and as_text(row[i]) != "":
-                    data[column] = parse(TEXT_EXTRA, row[i])
-        except Invalid as exc:  # an error value (a failed lookup) is never stored as its text
-            log.rejected(sheet.name, row_no, column, str(exc))
-            totals["rejected"] += 1
+        data = parse_cells(extra, row)
+        if isinstance(data, Rejection):
+            reject(row_no, data)
             continue
         batch.append((row_no, *(values.get(f.name) for f in CUSTOMER.fields),
                       json.dumps(data, ensure_ascii=False) if data else None))
@@ -220,13 +213,13 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
             faults.point("mid_parse")
     scratch.executemany(sql, batch)
     totals["created"] += len(batch)
-    return totals, [text for _, text in extra]
+    return totals, [f.name for _, f, _ in extra]
 
 
 def _outcome(digest: str, totals: dict[str, int], sheet: str, name: str, status: str, invalid: list[str],
              log: ImportLog) -> ImportOutcome:
     full = Totals(rows=totals["rows"], created=totals["created"], rejected=totals["rejected"])
-    sheets = [{"sheet": sheet, "item": "customer", **full.as_dict()}]
+    sheets = [SheetTotals(sheet, "customer", full)]
     fields: dict[str, str | int] = {"campaign": name, "campaign_status": status}
     code: ErrorCode | None
     if status == INVALID:

@@ -113,7 +113,7 @@ def do_check(args: argparse.Namespace) -> int:
     outcome = run_import(req)
     if args.json:
         json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": counts(outcome.totals),
-                   "sheets": outcome.sheets, "log": outcome.log_text.splitlines()}, sys.stdout, indent=2)
+                   "sheets": [s.as_dict() for s in outcome.sheets], "log": outcome.log_text.splitlines()}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(outcome.log_text)
@@ -123,7 +123,7 @@ def do_check(args: argparse.Namespace) -> int:
 
 def _summary(outcome: ImportOutcome, prefix: str = "") -> None:
     if outcome.sheets:
-        table(outcome.sheets, ["sheet", "item", "rows", "created", "updated", "deleted", "unchanged", "rejected"])
+        table([s.as_dict() for s in outcome.sheets], ["sheet", "item", "rows", "created", "updated", "deleted", "unchanged", "rejected"])
     print(f"status: {prefix}{outcome.status}" + (f" ({outcome.error_code})" if outcome.error_code else ""))
 
 

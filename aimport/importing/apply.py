@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from aimport import faults
 from aimport.importing.logonuser import LogonGuard
+from aimport.importing.outcome import SheetTotals, Totals
 from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG, USER, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
 from aimport.store import system as store
-
-
-@dataclass
-class SheetStats:
-    sheet: str
-    item: str
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Reject(Exception):
@@ -63,9 +49,9 @@ class Applier:
         self._logon_user = logon_user
         self._complete = True  # the sheet has every column a create needs, and staging checked each object
 
-    def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetStats:
+    def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetTotals:
         t = staged.item
-        stats = SheetStats(staged.sheet, t.key, rows=staged.rows, rejected=staged.rejected)
+        tally = Counter(rows=staged.rows, rejected=staged.rejected)  # Totals' fields: rows, created, ...
         names = [f.name for f in staged.fields]
         # creates go in bulk (executemany) when no column of this sheet can refer to a row of the same
         # sheet (a UserGroups file without a Parent column has nothing to resolve) and none needs links
@@ -86,7 +72,7 @@ class Applier:
             created, only = store.create_unmatched(self.conn, t, names, f"stage.{staged.table}",
                                                    staged.duplicates | unsure, self.by)
             only |= unsure
-            stats.created += created
+            tally["created"] += created
             faults.point("mid_transaction")
         for batch in stage.staged_rows(staged, only):
             rows = [(r[0], bool(r[1]), self._decode(staged.fields, r[2:])) for r in batch]
@@ -103,10 +89,10 @@ class Applier:
                 try:
                     outcome = self._row(t, names, values, delete, idmaps, existing)
                 except Reject as rej:
-                    stats.rejected += 1
+                    tally["rejected"] += 1
                     self.log.rejected(staged.sheet, row_no, rej.column, rej.reason)
                     continue
-                setattr(stats, outcome, getattr(stats, outcome) + 1)
+                tally[outcome] += 1
             if self._creates:
                 store.insert_many(self.conn, t, self._bulk_names or [], self._creates, self.by)
                 self._creates = []
@@ -114,7 +100,7 @@ class Applier:
             faults.point("mid_transaction")
             if progress:
                 progress(done)
-        return stats
+        return SheetTotals(staged.sheet, t.key, Totals(**tally))
 
     @staticmethod
     def _decode(fields: list[Field], raw: tuple[Any, ...]) -> dict[str, Any]:

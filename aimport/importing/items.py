@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlite3
 
 from aimport.errors import ErrorCode
-from aimport.importing.apply import Applier, SheetStats
+from aimport.importing.apply import Applier
 from aimport.importing.headers import HeaderError
 from aimport.importing.ledger import commit_outcome
-from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, Status, Totals
+from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, SheetTotals, Status, Totals
 from aimport.importing.sheets import plan_sheets
 from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
@@ -68,7 +68,7 @@ def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, dig
     conn.execute("BEGIN IMMEDIATE")
     applier = Applier(conn, log, by=req.import_key, logon_user=req.actor)  # the logon user cannot be cut off
     applier.stage_attached = True
-    results: list[SheetStats] = []
+    results: list[SheetTotals] = []
     for s in staged:
         cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
         results.append(applier.apply(stage, s, cb))
@@ -79,9 +79,8 @@ def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, dig
     return outcome
 
 
-def _outcome(results: list[SheetStats], sheet_errors: list[ErrorCode], digest: str) -> ImportOutcome:
-    totals = sum((Totals.of(r) for r in results), Totals())
-    sheets = [r.as_dict() for r in results]
+def _outcome(sheets: list[SheetTotals], sheet_errors: list[ErrorCode], digest: str) -> ImportOutcome:
+    totals = sum((s.totals for s in sheets), Totals())
     if totals.rows == 0 and not sheet_errors:
         return ImportOutcome(Status.FAILED, ErrorCode.NO_ROWS, digest, totals, sheets)
     if totals.rows - totals.rejected <= 0:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any
 
 from aimport import faults
 from aimport.importing import filestate
-from aimport.importing.outcome import FileChanged, ImportOutcome, ImportRequest, counts
+from aimport.importing.outcome import FileChanged, ImportOutcome, ImportRequest
 from aimport.store import system as store
 
 __all__ = ["commit_outcome", "record_failure", "verify_unchanged"]
@@ -27,11 +26,8 @@ def verify_unchanged(req: ImportRequest) -> None:
 
 def commit_outcome(conn: sqlite3.Connection, req: ImportRequest, outcome: ImportOutcome) -> None:
     """Ledger the outcome in the same transaction as the data, then commit (a check rolls back)."""
-    stats: dict[str, Any] = {"totals": counts(outcome.totals), "sheets": outcome.sheets}
-    if outcome.result_fields:
-        stats["result_fields"] = outcome.result_fields
     store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
-                     outcome.status, outcome.error_code, stats)
+                     outcome.status, outcome.error_code, outcome.ledger_stats())
     if faults.delay("before_commit"):  # tests: a writer gets to change the file right before the check
         time.sleep(faults.delay("before_commit"))
     verify_unchanged(req)  # inside the transaction: a file that changed since it was hashed rolls back

@@ -19,8 +19,8 @@ from aimport.importing import filestate
 if TYPE_CHECKING:
     from aimport.importing.worklog import ImportLog
 
-__all__ = ["FileChanged", "FileFailure", "ImportOutcome", "ImportRequest", "Importer", "Progress", "Status",
-           "Totals", "counts"]
+__all__ = ["FileChanged", "FileFailure", "ImportOutcome", "ImportRequest", "Importer", "Progress", "SheetTotals",
+           "Status", "Totals", "counts"]
 
 Progress = Callable[[str, int], None]  # (what is being done, rows so far)
 
@@ -51,16 +51,29 @@ class Totals:
         return asdict(self)
 
     @classmethod
-    def of(cls, counts: Any) -> Totals:
-        """The counts read from a record that has them as attributes (a sheet's stats)."""
-        return cls(*(int(getattr(counts, f.name, 0)) for f in fields(cls)))
-
-    @classmethod
     def from_dict(cls, counts: dict[str, Any] | None) -> Totals | None:
         """The counts stored as a dict (the ledger); None for an empty dict (no rows were counted)."""
         if not counts:
             return None
         return cls(*(int(counts.get(f.name, 0)) for f in fields(cls)))
+
+
+@dataclass(frozen=True)
+class SheetTotals:
+    """One sheet's counts: the sheet, the item type it held and its six row counts."""
+
+    sheet: str
+    item: str
+    totals: Totals = Totals()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form (ledger, ``check --json``, the CLI table): ``sheet``, ``item`` and the six counts."""
+        return {"sheet": self.sheet, "item": self.item, **self.totals.as_dict()}
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> SheetTotals:
+        """A sheet's counts as :meth:`as_dict` stored them in the ledger (a missing count is 0)."""
+        return cls(str(stored.get("sheet", "")), str(stored.get("item", "")), Totals.from_dict(stored) or Totals())
 
 
 def counts(totals: Totals | None) -> dict[str, int]:
@@ -92,7 +105,7 @@ class ImportOutcome:
     error_code: ErrorCode | None
     sha256: str
     totals: Totals | None = None  # None: the import stopped before it counted rows
-    sheets: list[dict[str, Any]] = field(default_factory=list)  # per sheet: sheet, item and the six counts
+    sheets: list[SheetTotals] = field(default_factory=list)  # per sheet: sheet, item and the six counts
     log_path: Path | None = None
     error: str = ""  # the environment's error text (store, state disk) or what changed in the file
     environmental: bool = True  # False: a store error the driver says is not about the environment (not retried)
@@ -104,13 +117,21 @@ class ImportOutcome:
         """Nothing was applied and the file is not at fault: the service imports it again later."""
         return self.error_code is not None and self.error_code.transient and self.environmental
 
+    def ledger_stats(self) -> dict[str, Any]:
+        """The ``stats`` JSON the ledger keeps for this outcome (read back by :meth:`from_ledger`)."""
+        stats: dict[str, Any] = {"totals": counts(self.totals), "sheets": [s.as_dict() for s in self.sheets]}
+        if self.result_fields:
+            stats["result_fields"] = self.result_fields
+        return stats
+
     @classmethod
     def from_ledger(cls, row: dict[str, Any], log_path: Path | None) -> ImportOutcome:
         """The outcome as the store's ledger recorded it (``store.ledger_get``)."""
         stats = row["stats"]
         code = row["error_code"]
         return cls(Status(row["status"]), BY_CODE[code] if code else None, row["sha256"],
-                   Totals.from_dict(stats.get("totals")), stats.get("sheets", []), log_path,
+                   Totals.from_dict(stats.get("totals")),
+                   [SheetTotals.from_dict(s) for s in stats.get("sheets", [])], log_path,
                    result_fields=stats.get("result_fields", {}))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from aimport import faults
 from aimport.importing.columns import Slow, parse_block
 from aimport.importing.headers import HeaderMap, find_header
+from aimport.importing.rowparse import Rejection, parse_cells
 from aimport.importing.stagetable import Flat, Writer
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
@@ -24,7 +25,6 @@ from aimport.itemtypes.values import Invalid, as_text, parse
 from aimport.readers.base import RawSheet, rebase_1904
 
 BATCH = 2000
-NUL_REASON = "the cell holds a NUL character (an invisible control character); remove it and import the row again"
 Progress = Callable[[int], None]
 
 
@@ -123,39 +123,11 @@ class Stage:
         self, t: ItemType, header: HeaderMap, sheet: str, row_no: int, row: list[Any], log: ImportLog
     ) -> tuple[Any, ...] | None:
         """Parse one row into ``(row_no, del, v0..vn)``; log and return None when it is rejected."""
-        values: dict[str, Any] = {}
-        delete = False
-        width = len(row)
-        for idx, f, fast in header.plan:
-            raw = row[idx] if idx < width else None
-            if raw is None:
-                continue
-            if type(raw) is str:
-                text = raw.strip()
-                if not text:
-                    continue
-                if "\x00" in text:  # never shown by a spreadsheet, never stored: the row says where it is
-                    log.rejected(sheet, row_no, f.name, NUL_REASON)
-                    return None
-                if fast is not None:  # text and phone cells, the common case, kept fast
-                    try:
-                        values[f.name] = fast(f, text)
-                    except Invalid as exc:
-                        log.rejected(sheet, row_no, f.name, str(exc))
-                        return None
-                    continue
-            if f is DELETE:
-                flag = as_text(raw).upper()
-                if flag != "D":
-                    log.rejected(sheet, row_no, "Delete", f"{as_text(raw)!r}: the Delete column holds D or nothing")
-                    return None
-                delete = True
-                continue
-            try:
-                values[f.name] = parse(f, raw)
-            except Invalid as exc:
-                log.rejected(sheet, row_no, f.name, str(exc))
-                return None
+        values = parse_cells(header.plan, row, _cell)
+        if isinstance(values, Rejection):
+            log.rejected(sheet, row_no, values.column, values.reason)
+            return None
+        delete = values.pop(DELETE.name, False)
         if delete:
             if not any(all(values.get(n) is not None for n in ident) for ident in t.identification):
                 log.rejected(sheet, row_no, "Delete", f"Delete=D needs an identification value ({_idents(t)})")
@@ -238,6 +210,15 @@ def _is_note_row(row: list[Any]) -> bool:
     cells = [c.strip() for c in row if isinstance(c, str) and c.strip()]
     return bool(cells) and len(cells) == len([c for c in row if c not in (None, "")]) and all(
         c.lower().startswith(("[mandatory", "[optional")) and c.endswith("]") for c in cells)
+
+
+def _cell(f: Field, raw: Any) -> Any:
+    """A non-empty cell without a fast converter; the Delete column holds D (True) or nothing."""
+    if f is DELETE:
+        if as_text(raw).upper() != "D":
+            raise Invalid(f"{as_text(raw)!r}: the Delete column holds D or nothing")
+        return True
+    return parse(f, raw)
 
 
 def _dup_idents(staged: StagedSheet) -> list[tuple[str, ...]]:

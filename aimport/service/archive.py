@@ -12,7 +12,7 @@ import anyio
 from aimport import faults, servicelog
 from aimport.atomicfile import write_atomic
 from aimport.backoff import Backoff
-from aimport.importing.outcome import Totals, counts
+from aimport.importing.outcome import SheetTotals, Totals, counts
 from aimport.layout import Layout, display_name, history_candidates, history_stamp, move_no_clobber
 from aimport.service.observer import ImportObserver
 from aimport.settings import Settings
@@ -65,12 +65,12 @@ def result_value(value: Any) -> str:
     return display_name(text.replace("\\", "\\\\"))
 
 
-def result_text(fields: dict[str, Any], sheets: list[dict[str, Any]]) -> str:
+def result_text(fields: dict[str, Any], sheets: list[SheetTotals]) -> str:
     lines = [f"{k}: {result_value(fields.get(k))}" for k in RESULT_ORDER if k in fields]
     lines += [f"{k}: {result_value(v)}" for k, v in fields.items() if k not in RESULT_ORDER]
     for s in sheets:
-        for k in ("rows", "created", "updated", "deleted", "unchanged", "rejected"):
-            lines.append(f"sheet.{result_value(s['sheet'])}.{k}: {s.get(k, 0)}")
+        for k, n in s.totals.as_dict().items():  # rows, created, updated, deleted, unchanged, rejected
+            lines.append(f"sheet.{result_value(s.sheet)}.{k}: {n}")
     return "\n".join(lines) + "\n"
 
 
@@ -79,7 +79,7 @@ def _check_folders(ctx: ArchiveContext, import_type: str) -> None:
         raise NotADirectoryError(f"the folder {p.folder} {p.problem}; the file waits until it is a real folder again")
 
 
-def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: list[dict[str, Any]]) -> None:
+def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: list[SheetTotals]) -> None:
     """``.log``, (unless succeeded) ``.err``, then ``.result`` last, each atomically.
 
     The ``.result`` is the completion marker: when it exists, the other side files are complete.
@@ -96,7 +96,7 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
 
 
 def _write_side_files_from(dest: Path, log_path: Path | None, extra_log: str, fields: dict[str, Any],
-                           sheets: list[dict[str, Any]]) -> None:
+                           sheets: list[SheetTotals]) -> None:
     log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
     write_side_files(dest, log_text + extra_log, fields, sheets)
 
