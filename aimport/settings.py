@@ -6,6 +6,7 @@ import codecs
 import os
 import socket
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -39,6 +40,8 @@ class Settings:
     enabled: bool = True
     campaign_template: str = "Template"
     http: str | None = None  # HOST:PORT for /healthz /readyz /metrics
+    http_token: str = field(default="", repr=False)  # the jobs view's token (required off loopback)
+    metrics_public: bool = True  # /metrics without the token
     log_format: str = "text"  # text | json
     grace_s: float = 30.0  # shutdown grace period for running imports
     max_pending: int = 1000  # paths held in memory; the folder is the queue
@@ -50,6 +53,12 @@ class Settings:
     demo_rate: float = 5.0  # simulated calls per second
     date_order: str = "auto"  # text dates with / . - separators: auto | DMY | MDY | YMD
     text_fallback_encoding: str = "cp1252"  # text files without BOM that are not UTF-8; "none": refuse
+    store: str = "sqlite"  # sqlite (STATE/system.sqlite) or a postgresql:// URL
+    office_hours: str = ""  # e.g. "Mon-Fri 07:30-18:00, Sat 09:00-13:00" (aimport.service.officehours); "": none
+    time_zone: str = ""  # IANA zone of office_hours; "": the host's
+    office_max_concurrent: int = 1  # the limit in office hours (max_concurrent outside them)
+    large_file_rows: int = 0  # files above this many rows wait for the end of office hours (0: off)
+    large_file_mb: int = 0  # files above this many MB wait for the end of office hours (0: off)
     config: Path | None = None  # the TOML file these came from
 
     @property
@@ -59,7 +68,10 @@ class Settings:
         return Layout(Path(os.path.abspath(self.root)), self.server, self.unit)
 
     @property
-    def system_db(self) -> Path:
+    def store_address(self) -> Path | str:
+        """The system store: ``STATE/system.sqlite``, or the ``postgresql://`` URL of a shared server."""
+        if self.store.startswith(("postgresql://", "postgres://")):
+            return self.store
         return self.state_dir / "system.sqlite"
 
     @property
@@ -79,8 +91,17 @@ class Settings:
             )
         if self.max_concurrent < 1:
             raise SettingsError("--max-concurrent must be at least 1")
+        if self.office_max_concurrent < 1:
+            raise SettingsError("--office-max-concurrent must be at least 1")
+        if self.large_file_rows < 0 or self.large_file_mb < 0:
+            raise SettingsError("--large-file-rows and --large-file-mb must be 0 (off) or more")
         if self.log_format not in ("text", "json"):
             raise SettingsError("--log-format must be text or json")
+        self.check_store()
+
+    def check_store(self) -> None:
+        if self.store != "sqlite" and not self.store.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(f"--store must be sqlite or a postgresql:// URL, not {self.store.split('@')[-1]!r}")
 
 
 @dataclass(frozen=True)
@@ -108,7 +129,14 @@ SETTING_DOCS: dict[str, SettingDoc] = {
     "enabled": SettingDoc("automatic import on; disabled: no folder is watched (a log line says so), the campaign "
                           "supervisor and health checks keep running", "enabled"),
     "campaign_template": SettingDoc("campaign whose settings new campaigns copy"),
-    "http": SettingDoc("HOST:PORT (or PORT, loopback) serving /healthz, /readyz and /metrics", "off"),
+    "http": SettingDoc("HOST:PORT (or PORT, loopback) serving /healthz, /readyz, /metrics and the jobs view at /",
+                       "off"),
+    "http_token": SettingDoc("token the jobs view (/ and /api/*) requires, as `Authorization: Bearer TOKEN` or typed "
+                             "into the page once; needed on a non-loopback --http address (without it the view is off "
+                             "there, /healthz and /readyz stay open); environment or TOML only (a flag would show it "
+                             "in the process list)", "none"),
+    "metrics_public": SettingDoc("/metrics is open to anyone who reaches the port; false: it needs the token like the "
+                                 "jobs view (Prometheus: `authorization: {credentials: TOKEN}`)"),
     "log_format": SettingDoc("text, or json: one JSON object per line, for containers"),
     "grace_s": SettingDoc("seconds running imports get to finish on SIGTERM/SIGINT"),
     "max_pending": SettingDoc("file paths held in memory; the folder is the queue"),
@@ -122,6 +150,19 @@ SETTING_DOCS: dict[str, SettingDoc] = {
                              "reads two ways, like 03/04/2027, is a rejected row)"),
     "text_fallback_encoding": SettingDoc("encoding of a text file without BOM that is not UTF-8 (a WARNING says "
                                          "so); none: such a file fails BAD_ENCODING"),
+    "store": SettingDoc("the system store: sqlite (STATE/system.sqlite, one instance), or "
+                        "postgresql://USER@HOST:PORT/DB shared by several units; the password comes from "
+                        "AIMPORT_STORE_PASSWORD or a libpq pgpass/service file and is never logged"),
+    "office_hours": SettingDoc("the contact center's office hours, e.g. `Mon-Fri 07:30-18:00, Sat 09:00-13:00` "
+                               "(wall-clock times in time_zone; see Office hours): office_max_concurrent applies "
+                               "in them and large files wait for their end", "none"),
+    "time_zone": SettingDoc("IANA time zone of office_hours, e.g. Europe/Helsinki", "the host's zone"),
+    "office_max_concurrent": SettingDoc("imports running at once during office_hours (max_concurrent applies "
+                                        "outside them; SIGHUP reloads both)"),
+    "large_file_rows": SettingDoc("a file estimated above this many data rows that arrives in office hours waits "
+                                  "in its drop folder until they end (`aimport release FILE` starts it now); "
+                                  "OutboundCampaign files never wait", "0 (off)"),
+    "large_file_mb": SettingDoc("the same for a file above this many MB", "0 (off)"),
 }
 
 
@@ -154,6 +195,15 @@ def _checked(name: str, value: Any) -> Any:
         if str(value).strip().lower() not in canon:
             raise SettingsError(f"invalid value for date_order: {value!r} (use auto, DMY, MDY or YMD)")
         return canon[str(value).strip().lower()]
+    if name == "time_zone":  # the zone office_hours are read in (aimport.service.officehours.zone_of)
+        text = str(value).strip()
+        try:
+            if text and text.upper() != "UTC":
+                zoneinfo.ZoneInfo(text)
+        except (KeyError, ValueError, OSError):
+            raise SettingsError(f"invalid value for time_zone: {value!r} (an IANA zone name such as "
+                                "Europe/Helsinki, UTC, or empty for the host's zone)") from None
+        return text
     if name == "text_fallback_encoding":
         text = str(value).strip().lower()
         if text == "none":

@@ -1,4 +1,4 @@
-"""The service's record in its state directory: which root, server and unit it runs on.
+"""The service's record in its state directory: which root, server, unit and store it runs on.
 
 ``aimport run`` writes ``STATE/service.json`` at start (atomically); the CLI commands that read a
 service's state (status, audit, campaign, export, ...) take root, server and unit from it when no
@@ -14,7 +14,7 @@ from pathlib import Path
 from aimport.atomicfile import write_atomic
 
 FILE_NAME = "service.json"
-RECORDED = ("root", "server", "unit")
+RECORDED = ("root", "server", "unit", "store")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class ServiceRecord:
     root: str
     server: str
     unit: str
+    store: str = "sqlite"  # the store setting, with any password in a URL left out (redacted)
 
 
 def write(state_dir: Path, record: ServiceRecord) -> None:
@@ -32,6 +33,6 @@ def read(state_dir: Path) -> ServiceRecord | None:
     """The record, or None when there is none (or it cannot be read: then flags are needed)."""
     try:
         data = json.loads((state_dir / FILE_NAME).read_text(encoding="utf-8"))
-        return ServiceRecord(str(data["root"]), str(data["server"]), str(data["unit"]))
+        return ServiceRecord(str(data["root"]), str(data["server"]), str(data["unit"]), str(data.get("store", "sqlite")))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -16,7 +16,7 @@ SCRIPT_ROWS = [["Script", "QuestionId", "Question", "AnswerType", "Options", "Ma
 def imp(tmp_path: Path, path: Path, import_type: str, db: Path | None = None) -> ImportOutcome:
     n = len(list(tmp_path.glob("*.imp.log")))
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
-                                    system_db=db or tmp_path / "system.sqlite", work_dir=tmp_path / "w",
+                                    store_address=db or tmp_path / "system.sqlite", work_dir=tmp_path / "w",
                                     actor="admin", log_path=tmp_path / f"{n}.imp.log"))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aimport.layout import Layout
+from aimport.store.db import is_postgresql
 
 Rows = Sequence[Sequence[Any]]
 
@@ -118,12 +119,34 @@ def _flag(command: Sequence[str], name: str) -> str:
     return value
 
 
-def query(db: Path, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+STORES: dict[Path, Path | str] = {}  # a test's store when the test runs on both backends (fixture on_both_stores)
+
+
+def store_of(tmp_path: Path) -> Path | str:
+    """The system store of the test that owns ``tmp_path``: its backend's (see ``on_both_stores``) or SQLite's."""
+    return STORES.get(tmp_path, tmp_path / "system.sqlite")
+
+
+def query(db: Path | str, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a read-only query on a SQLite file or a ``postgresql://`` store (``?`` placeholders on both)."""
+    if is_postgresql(db):
+        return _pg_query(str(db), sql, args)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
     try:
         return conn.execute(sql, args).fetchall()
     finally:
         conn.close()
+
+
+def _pg_query(url: str, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    password = os.environ.get("AIMPORT_STORE_PASSWORD")
+    with psycopg.connect(url, connect_timeout=10, **({"password": password} if password else {})) as conn:
+        conn.read_only = True
+        if args:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+        return conn.execute(sql, list(args) if args else None).fetchall()
 
 
 @dataclass
@@ -139,6 +162,7 @@ class ServiceProcess:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     http: str = ""  # HOST:PORT of /readyz, which tells when the service is up (a free port unless the test sets one)
+    store: Path | str = "sqlite"  # a postgresql:// URL (passed as --store); anything else: STATE/system.sqlite
 
     @property
     def layout(self) -> Layout:
@@ -147,7 +171,7 @@ class ServiceProcess:
     def command(self) -> list[str]:
         return [sys.executable, "-m", "aimport", "run", "--root", str(self.root), "--state-dir", str(self.state),
                 "--server", self.server, "--unit", self.unit, "--logon-user", "admin", "--settle-ms", "200",
-                *self.args]
+                *(["--store", str(self.store)] if is_postgresql(self.store) else []), *self.args]
 
     def start(self, wait: bool = True) -> ServiceProcess:
         env = {**os.environ, **self.env}
@@ -239,8 +263,9 @@ class ServiceProcess:
         return self.state / "audit.sqlite"
 
     @property
-    def system_db(self) -> Path:
-        return self.state / "system.sqlite"
+    def store_address(self) -> Path | str:
+        """The system store: the ``postgresql://`` URL given as ``store``, else ``STATE/system.sqlite``."""
+        return str(self.store) if is_postgresql(self.store) else self.state / "system.sqlite"
 
     def wait_done(self, import_type: str, file_name: str, count: int = 1, timeout: float = 30.0) -> list[Path]:
         """Wait until ``file_name`` is archived (its .result written) and its audit trail is final.

@@ -66,7 +66,7 @@ def test_left_alone_symlink_directory_and_lock_files(service: ServiceProcess, tm
     assert all((folder / name).exists() for name in left)
     ignored = [json.loads(d)["file"] for (d,) in query(service.audit_db, "SELECT detail FROM events WHERE kind='ignored'")]
     assert ignored == ["to-outside.txt"]
-    assert query(service.system_db, "SELECT name FROM skills") == [("after",)]
+    assert query(service.store_address, "SELECT name FROM skills") == [("after",)]
 
 
 def test_file_deleted_between_detection_and_claim(service: ServiceProcess, tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_blocked_numbers_filter_customers(tmp_path: Path) -> None:
 def test_check_changes_nothing(tmp_path: Path) -> None:
     p = campaign_file(tmp_path / "Dry.xlsx", 3)
     o = run_import(ImportRequest(path=p, import_type="OutboundCampaign", import_key="dry", dry_run=True,
-                                 system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin"))
+                                 store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin"))
     assert (o.status, o.totals.created) == ("succeeded", 3)
     assert query(tmp_path / "system.sqlite", "SELECT COUNT(*) FROM campaigns") == [(0,)]
     assert not list((tmp_path / "w").iterdir())

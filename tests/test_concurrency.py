@@ -60,7 +60,7 @@ def test_kill_mid_transaction_then_restart_applies_exactly_once(service: Service
     service.start()
     [hist] = service.wait_done("Skills", "big.txt")
     assert result_of(hist)["created"] == "5000"
-    assert query(service.system_db, "SELECT COUNT(*), COUNT(DISTINCT name) FROM skills") == [(5000, 5000)]
+    assert query(service.store_address, "SELECT COUNT(*), COUNT(DISTINCT name) FROM skills") == [(5000, 5000)]
     assert query(service.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'recovered'")[0][0] == 1
     assert query(service.audit_db, "SELECT status FROM imports") == [("succeeded",)]
     assert "recovered after a restart: nothing of the interrupted import had been applied" in hist.with_name(hist.name + ".log").read_text()
@@ -77,7 +77,7 @@ def test_kill_after_commit_only_archives_again(service: ServiceProcess, tmp_path
     [hist] = wait_archived(layout, "Skills", "c.txt")
     assert result_of(hist)["created"] == "2"
     assert "only archiving was redone" in hist.with_name(hist.name + ".log").read_text()
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(2,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(2,)]
     wait_for(lambda: query(service.audit_db, "SELECT status FROM imports") == [("succeeded",)], 5)
 
 
@@ -91,10 +91,10 @@ def test_sigterm_grace_expired_cancels_and_restart_recovers(service: ServiceProc
     assert service.stop() == 0
     assert "grace period over" in service.output()
     assert (layout.in_process_dir("Skills") / "huge.txt").exists()
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(0,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(0,)]
     service.args.remove("--grace-s")
     service.args.remove("0.2")
     service.start()
     [hist] = wait_archived(layout, "Skills", "huge.txt", timeout=120)
     assert result_of(hist)["created"] == "300000"
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(300_000,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(300_000,)]

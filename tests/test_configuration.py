@@ -9,14 +9,25 @@ import pytest
 
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from tests.helpers import ServiceProcess, query, result_of, wait_archived, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import (
+    ServiceProcess,
+    query,
+    result_of,
+    store_of,
+    wait_archived,
+    write_openpyxl,
+    write_text,
+    write_xlsxwriter,
+)
 
 USERS_HEADER = ["Login", "First Name", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]
+
+pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
 
 
 def imp(tmp_path: Path, path: Path, import_type: str = "Configuration", dry_run: bool = False) -> ImportOutcome:
     n = len(list(tmp_path.glob("*.log")))
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}", system_db=tmp_path / "system.sqlite",
+    return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}", store_address=store_of(tmp_path),
                                     work_dir=tmp_path / "w", actor="admin", dry_run=dry_run, log_path=tmp_path / f"{n}.log"))
 
 
@@ -26,7 +37,7 @@ def log(o: ImportOutcome) -> str:
 
 
 def db(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    return query(tmp_path / "system.sqlite", sql)
+    return query(store_of(tmp_path), sql)
 
 
 def full_workbook() -> dict[str, Any]:

@@ -34,7 +34,7 @@ def test_crash_at_step_then_restart(service: ServiceProcess, tmp_path: Path, ste
     assert not hist.with_name(hist.name + ".err").exists() and hist.with_name(hist.name + ".log").exists()
     assert list(layout.in_process_dir("Directory").iterdir()) == []
     assert not list(layout.type_dir("Directory").glob("*.txt"))
-    assert query(service.system_db, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
+    assert query(service.store_address, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
     imports = query(service.audit_db, "SELECT status, history_name FROM imports")
     assert imports == [("succeeded", hist.name)]
     recovered = [json.loads(d) for (d,) in query(service.audit_db, "SELECT detail FROM events WHERE kind = 'recovered'")]
@@ -77,8 +77,8 @@ def test_audit_trail_lost_never_doubles_rows(service: ServiceProcess, tmp_path: 
     wait_for(lambda: query(service.audit_db, open_rows) == [(0,)], 30, what="no import left open")
     res = result_of(hist)
     assert res["status"] == "succeeded" and res["rows"] == str(ROWS), res
-    assert query(service.system_db, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
-    assert query(service.system_db, "SELECT COUNT(*) FROM import_ledger") == [(1,)]
+    assert query(service.store_address, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM import_ledger") == [(1,)]
     data_files = [p for p in layout.history_dir("Directory").iterdir() if not p.name.endswith((".log", ".result", ".err"))]
     assert data_files == [hist]
     assert list(layout.in_process_dir("Directory").iterdir()) == []

@@ -34,7 +34,7 @@ def test_archive_failure_retries_then_resumes(service: ServiceProcess, tmp_path:
     assert [f["retry_in_s"] for f in failures] == [1.0, 2.0]
     assert "No space left on device" in failures[0]["error"]
     assert "cannot archive disk.txt" in service.output()
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(1,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(1,)]
 
 
 def test_disk_full_after_the_move_writing_side_files(service: ServiceProcess, tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_state_disk_trouble_during_import_is_retried(service: ServiceProcess, tm
     assert deferred[0]["error_code"] == code and deferred[0]["retry_in_s"] == 1.0
     assert "retrying in 1s" in hist.with_name(hist.name + ".log").read_text()
     assert "cannot import later.txt now" in service.output()
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(2,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(2,)]
     assert query(service.audit_db, "SELECT status FROM imports") == [("succeeded",)]
 
 
@@ -79,7 +79,7 @@ def test_crash_while_disk_full_recovers_on_restart(service: ServiceProcess, tmp_
     service.start()
     [hist] = wait_archived(service.layout, "Skills", "stuck.txt", timeout=30)
     assert result_of(hist)["created"] == "2"
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(2,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(2,)]
 
 
 def test_file_removed_from_in_process_while_retrying(service: ServiceProcess, tmp_path: Path) -> None:

@@ -9,13 +9,15 @@ import pytest
 
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import query, store_of, write_openpyxl, write_text, write_xlsxwriter
+
+pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
 
 
 def imp(tmp_path: Path, path: Path, import_type: str, dry_run: bool = False) -> ImportOutcome:
     n = len(list(tmp_path.glob("*.log")))
     req = ImportRequest(path=path, import_type=import_type, import_key=f"k{n}-{path.name}-{dry_run}",
-                        system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "work", actor="admin",
+                        store_address=store_of(tmp_path), work_dir=tmp_path / "work", actor="admin",
                         dry_run=dry_run, log_path=tmp_path / f"{n}.log")
     return run_import(req)
 
@@ -26,7 +28,7 @@ def log_of(outcome: ImportOutcome) -> str:
 
 
 def skills(tmp_path: Path) -> list[tuple[Any, ...]]:
-    return query(tmp_path / "system.sqlite", "SELECT id, name, description FROM skills ORDER BY id")
+    return query(store_of(tmp_path), "SELECT id, name, description FROM skills ORDER BY id")
 
 
 @pytest.mark.parametrize("writer", [write_openpyxl, write_xlsxwriter])
@@ -78,7 +80,7 @@ def test_calendar_values_validated(tmp_path: Path) -> None:
     log = log_of(o)
     assert "row 3 column TimeZone: 'Mars/Base' is not an IANA time zone" in log
     assert "row 4 column OpeningHours" in log and "row 5 column Holidays" in log
-    stored = query(tmp_path / "system.sqlite", "SELECT name, time_zone, opening_hours, holidays FROM calendars")
+    stored = query(store_of(tmp_path), "SELECT name, time_zone, opening_hours, holidays FROM calendars")
     assert stored == [("Main", "Europe/Helsinki", "Mon-Fri 08:00-17:00; Sat 09:00-13:00", "2026-12-24; 2026-12-25")]
 
 

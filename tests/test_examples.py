@@ -20,6 +20,6 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "examples"
 ])
 def test_example_imports(tmp_path: Path, name: str, import_type: str, created: int) -> None:
     src = shutil.copy(EXAMPLES / name, tmp_path / name)
-    o = run_import(ImportRequest(path=Path(src), import_type=import_type, import_key="k", system_db=tmp_path / "s.sqlite",
+    o = run_import(ImportRequest(path=Path(src), import_type=import_type, import_key="k", store_address=tmp_path / "s.sqlite",
                                  work_dir=tmp_path / "w", actor="admin"))
     assert (o.status, o.totals.created) == ("succeeded", created), o.log_text

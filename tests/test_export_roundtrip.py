@@ -93,7 +93,7 @@ def load(path: Path) -> dict[str, list[list[Any]]]:
 
 def import_into(tmp: Path, db: str, workbook: Path, import_type: str) -> str:
     o = run_import(ImportRequest(path=workbook, import_type=import_type, import_key=f"{db}-{workbook.name}",
-                                 system_db=tmp / f"{db}.sqlite", work_dir=tmp / "w", actor="t"))
+                                 store_address=tmp / f"{db}.sqlite", work_dir=tmp / "w", actor="t"))
     log = o.log_text
     assert o.status == "succeeded", log
     assert "WARNING" not in log, log

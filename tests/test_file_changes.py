@@ -46,8 +46,8 @@ def _check_imported_whole(service: ServiceProcess, name: str) -> dict[str, str]:
     res = result_of(hist)
     assert (res["status"], res["rows"], res["created"]) == ("succeeded", str(ROWS), str(ROWS)), res
     assert res["sha256"] == _sha256(hist), "the .result sha256 is not the hash of the archived file"
-    assert query(service.system_db, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
-    assert query(service.system_db, "SELECT COUNT(*) FROM directory_entries WHERE last_name IS NULL OR last_name = ''") == [(0,)]
+    assert query(service.store_address, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM directory_entries WHERE last_name IS NULL OR last_name = ''") == [(0,)]
     changed = [json.loads(d) for (d,) in query(service.audit_db, "SELECT detail FROM events WHERE kind = 'file_changed'")]
     assert changed and all(c["file"] == name for c in changed)
     assert "changed after it was claimed" in hist.with_name(hist.name + ".log").read_text(encoding="utf-8")
@@ -80,7 +80,7 @@ def test_writer_the_lease_cannot_see_changes_the_file_during_the_import(service:
     path = service.layout.type_dir("Directory") / "grows.txt"
     path.write_bytes(first)  # written and closed: it is claimed once settled
     claimed = service.layout.in_process_dir("Directory") / "grows.txt"
-    wait_for(lambda: _write_turn_taken(service.system_db), 30, what="the import holding the store's write turn")
+    wait_for(lambda: _write_turn_taken(service.store_address), 30, what="the import holding the store's write turn")
     with open(claimed, "ab") as fh:  # the rest arrives while the import runs (reopened each time: no open writer)
         fh.write(_rows_text(2000, ROWS))
     del service.env["AIMPORT_PAUSE"]
@@ -106,12 +106,12 @@ def test_recovered_file_still_being_written(service: ServiceProcess) -> None:
     res = result_of(hist)
     assert (res["status"], res["rows"]) == ("succeeded", str(ROWS)), res
     assert res["sha256"] == _sha256(hist)
-    assert query(service.system_db, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
+    assert query(service.store_address, "SELECT COUNT(*), COUNT(DISTINCT external_id) FROM directory_entries") == [(ROWS, ROWS)]
 
 
-def _write_turn_taken(system_db: Path) -> bool:
+def _write_turn_taken(store_address: Path) -> bool:
     """True while an import holds the store's write turn (it is between reading and COMMIT)."""
-    lock = system_db.with_name(system_db.name + ".lock")
+    lock = store_address.with_name(store_address.name + ".lock")
     if not lock.exists():
         return False
     fd = os.open(lock, os.O_RDONLY)

@@ -46,7 +46,7 @@ def test_long_name_is_archived_under_a_shortened_name_and_the_type_goes_on(servi
     assert short.name[16:].startswith("ää")  # stamp, the start of the name, a short hash, the extension
     res = result_of(short)
     assert (res["status"], res["file"]) == ("succeeded", long_name)
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(2,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(2,)]
     assert not list(service.layout.in_process_dir("Skills").iterdir())
     assert service.stop() == 0  # no archive loop holding the grace period
 
@@ -77,7 +77,7 @@ def test_symlinked_folders_are_reported_and_never_used(service: ServiceProcess, 
     assert sorted(p.name for p in (outside / "hist").iterdir()) == []  # nothing written outside the root
     assert sorted(p.name for p in (outside / "queues").iterdir()) == ["planted.txt"]  # not read, nothing created
     assert (lay.type_dir("Skills") / "s.txt").exists()  # waits in its drop folder, not claimed
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(0,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(0,)]
     assert "cannot use the folder" in service.output() and "symbolic link" in service.output()
     os.unlink(lay.history_dir("Skills"))  # fixed: re-created, and the waiting file is taken at the next rescan
     service.stop()

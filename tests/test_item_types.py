@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import query, store_of, write_openpyxl, write_text, write_xlsxwriter
+
+pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
 
 
 def imp(tmp_path: Path, path: Path, import_type: str) -> ImportOutcome:
     n = len(list(tmp_path.glob("*.log")))
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
-                                    system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
+                                    store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor="admin",
                                     log_path=tmp_path / f"{n}.log"))
 
 
@@ -23,7 +27,7 @@ def log(o: ImportOutcome) -> str:
 
 
 def db(tmp_path: Path, sql: str) -> list:
-    return query(tmp_path / "system.sqlite", sql)
+    return query(store_of(tmp_path), sql)
 
 
 def test_user_groups_hierarchy_and_cycle_rejected(tmp_path: Path) -> None:

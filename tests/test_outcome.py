@@ -72,8 +72,8 @@ def test_statement_and_data_errors_are_not_trouble_whatever_their_text(tmp_path:
     assert not store_trouble(OSError("database is locked"))
 
 
-def request(tmp_path: Path, path: Path, system_db: Path) -> ImportRequest:
-    return ImportRequest(path=path, import_type="Skills", import_key="k1", system_db=system_db,
+def request(tmp_path: Path, path: Path, store_address: Path) -> ImportRequest:
+    return ImportRequest(path=path, import_type="Skills", import_key="k1", store_address=store_address,
                          work_dir=tmp_path / "work", actor="admin", log_path=tmp_path / "k1.log")
 
 

@@ -19,10 +19,12 @@ from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CUSTOMER, HINT_TYPES
 from aimport.itemtypes.schema import ItemType
-from aimport.store import system as store
-from tests.helpers import ServiceProcess, query, result_of, write_openpyxl, write_text, write_xlsxwriter
+from aimport.store.schema import open_store
+from tests.helpers import ServiceProcess, query, result_of, store_of, write_openpyxl, write_text, write_xlsxwriter
 
 Rows = list[list[Any]]
+
+pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
 
 
 def _utf8(path: Path, sheet: str, rows: Rows) -> Path:
@@ -49,7 +51,7 @@ XLSX_WRITERS = ("openpyxl", "xlsxwriter")
 def imp(tmp_path: Path, path: Path, import_type: str, actor: str = "admin") -> ImportOutcome:
     n = len(list(tmp_path.glob("*.log")))
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
-                                    system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor=actor,
+                                    store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor=actor,
                                     log_path=tmp_path / f"{n}.log"))
 
 
@@ -59,7 +61,7 @@ def log(o: ImportOutcome) -> str:
 
 
 def db(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    return query(tmp_path / "system.sqlite", sql)
+    return query(store_of(tmp_path), sql)
 
 
 SEEDS: dict[str, tuple[str, Rows]] = {  # import type -> (sheet name, rows)
@@ -222,16 +224,11 @@ def test_check_of_a_delete_only_file(tmp_path: Path, capsys: Any) -> None:
 # ---- item 8: the logon user cannot be cut off ---------------------------------------------------------------
 
 def logon_store(tmp_path: Path) -> None:
-    conn = store.open_store(tmp_path / "system.sqlite")
-    try:
-        ensure_logon_user(conn, "admin")
-    finally:
-        conn.close()
+    with open_store(store_of(tmp_path)) as db:
+        ensure_logon_user(db, "admin")
     seed(tmp_path, "Configuration")
-    conn = store.open_store(tmp_path / "system.sqlite")
-    conn.execute("UPDATE users SET external_id = 'ADM' WHERE login = 'admin'")
-    conn.commit()
-    conn.close()
+    with open_store(store_of(tmp_path)) as db:
+        db.execute("UPDATE users SET external_id = 'ADM' WHERE login = 'admin'")
 
 
 LOGON_CASES = [
@@ -279,7 +276,7 @@ def test_a_logon_user_import_keeps_the_service_restartable(service: ServiceProce
     assert (res["status"], res["error_code"], res["rejected"]) == ("failed", "ALL_ROWS_REJECTED", "1")
     assert service.stop() == 0
     service.start()  # fails with "logon user lacks the right" if the import cut it off
-    assert query(service.system_db, "SELECT rights FROM users WHERE login = 'admin'") == [
+    assert query(service.store_address, "SELECT rights FROM users WHERE login = 'admin'") == [
         ('["ImportExport", "ManageCampaigns"]',)]
 
 

@@ -100,7 +100,7 @@ CASES = [
 def imp(tmp_path: Path, path: Path, import_type: str, date_order: str = "auto",
         fallback: str = "cp1252") -> ImportOutcome:
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name,
-                                    system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
+                                    store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
                                     log_path=tmp_path / f"{path.name}.log", date_order=date_order,
                                     text_fallback_encoding=fallback))
 

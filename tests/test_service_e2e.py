@@ -94,7 +94,7 @@ def test_bad_input_is_archived_with_err_and_service_keeps_going(started: Service
     assert result_of(ok)["status"] == "succeeded"
     assert "unknown column 'Colour' ignored" in ok.with_name(ok.name + ".log").read_text()
     assert started.proc is not None and started.proc.poll() is None
-    assert query(started.system_db, "SELECT name FROM skills ORDER BY name") == [("Blue",), ("Real",)]
+    assert query(started.store_address, "SELECT name FROM skills ORDER BY name") == [("Blue",), ("Real",)]
 
 
 def test_not_supported_types_fail_clearly_never_silently(started: ServiceProcess, tmp_path: Path) -> None:
@@ -142,19 +142,15 @@ def test_logon_user_required_and_rights_checked(tmp_path: Path) -> None:
     r = _cli("run", "--root", "r", "--state-dir", "s", cwd=tmp_path)
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == ["aimport run: error: automatic import is enabled but no logon user is set (--logon-user or AIMPORT_LOGON_USER)"]
-    import sqlite3
+    from aimport.store.schema import open_store
 
-    from aimport.store import system as store
-
-    conn = store.open_store(tmp_path / "s" / "system.sqlite")
-    conn.execute("INSERT INTO users (login, first_name, surname, rights) VALUES ('ops', 'O', 'P', '[\"ImportExport\"]')")
-    conn.close()
+    with open_store(tmp_path / "s" / "system.sqlite") as db:
+        db.execute("INSERT INTO users (login, first_name, surname, rights) VALUES ('ops', 'O', 'P', '[\"ImportExport\"]')")
     r = _cli("run", "--root", "r", "--state-dir", "s", "--logon-user", "ops", cwd=tmp_path)
     assert r.returncode == 1
     assert "lacks the right ManageCampaigns" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = _cli("run", "--root", "r", "--state-dir", "s", "--logon-user", "nobody", cwd=tmp_path)
     assert "does not exist" in r.stderr
-    del sqlite3
 
 
 def test_arrival_order_within_a_type_and_same_name_twice(started: ServiceProcess, tmp_path: Path) -> None:
@@ -170,7 +166,7 @@ def test_arrival_order_within_a_type_and_same_name_twice(started: ServiceProcess
         wait_archived(layout, "Skills", n)
     order = [f for (f,) in query(started.audit_db, "SELECT file_name FROM imports ORDER BY started_at, id")]
     assert order == names
-    assert query(started.system_db, "SELECT description FROM skills") == [("version 3",)]
+    assert query(started.store_address, "SELECT description FROM skills") == [("version 3",)]
     write_text(tmp_path / "twice.txt", [["Name"], ["T"]])
     drop(tmp_path / "twice.txt", layout.type_dir("Skills"))
     wait_archived(layout, "Skills", "twice.txt")
@@ -197,4 +193,4 @@ def test_files_dropped_while_down_are_picked_up_at_start(service: ServiceProcess
     service.start()
     for i in range(3):
         wait_archived(service.layout, "Skills", f"offline{i}.txt")
-    assert query(service.system_db, "SELECT COUNT(*) FROM skills") == [(3,)]
+    assert query(service.store_address, "SELECT COUNT(*) FROM skills") == [(3,)]

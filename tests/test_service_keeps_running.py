@@ -150,7 +150,7 @@ def test_state_disk_full_while_files_are_detected(small_disk: Path, tmp_path: Pa
         for i in range(5):
             svc.wait_done("Skills", f"full{i}.txt", timeout=90)
         wait_for(lambda: readyz(port)[0] == 200, 20, what="ready again")
-        assert query(svc.system_db, "SELECT COUNT(*) FROM skills") == [(6,)]
+        assert query(svc.store_address, "SELECT COUNT(*) FROM skills") == [(6,)]
         assert [e["file"] for e in events(svc, "detected")].count("full0.txt") == 1  # never written twice
         # killed while the disk is full, restarted on the full disk (exited with "disk I/O error"): waits,
         # says why, and goes on by itself when space is back

@@ -17,15 +17,17 @@ import xlsxwriter
 
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from tests.helpers import query, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import query, store_of, write_openpyxl, write_text, write_xlsxwriter
 
 WRITERS = pytest.mark.parametrize("writer", [write_openpyxl, write_xlsxwriter], ids=["openpyxl", "xlsxwriter"])
 Writer = Callable[[Path, dict[str, Any]], Path]
 
+pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
+
 
 def imp(tmp_path: Path, path: Path, import_type: str) -> ImportOutcome:
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name,
-                                    system_db=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
+                                    store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor="admin",
                                     log_path=tmp_path / f"{path.name}.log"))
 
 
@@ -34,7 +36,7 @@ def log(o: ImportOutcome) -> str:
 
 
 def db(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    return query(tmp_path / "system.sqlite", sql)
+    return query(store_of(tmp_path), sql)
 
 
 @WRITERS

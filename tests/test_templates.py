@@ -31,7 +31,7 @@ SAMPLE: dict[str, dict[str, Any]] = {  # one valid row per item type (references
 
 
 def imp(tmp_path: Path, path: Path, import_type: str) -> Any:
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name, system_db=tmp_path / "s.sqlite",
+    return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name, store_address=tmp_path / "s.sqlite",
                                     work_dir=tmp_path / "w", actor="t"))
 
 

@@ -63,7 +63,7 @@ def test_second_instance_on_one_state_dir_leaves_a_running_import_alone(tmp_path
         assert result_of(hist)["rows"] == "500"
         assert query(a.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'recovered'") == [(0,)]
         assert query(a.audit_db, "SELECT status, error_code FROM imports") == [("succeeded", None)]
-        assert query(a.system_db, "SELECT COUNT(*) FROM directory_entries") == [(500,)]
+        assert query(a.store_address, "SELECT COUNT(*) FROM directory_entries") == [(500,)]
     finally:
         for s in (b, a):
             s.stop()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from aimport.campaigns import model
+from aimport.campaigns.model import Question
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import norm_header
 from aimport.layout import EXPORT, MISSING, Layout
+from aimport.store import calls
+from aimport.store.db import Db
 from aimport.workbooks.sheetwriter import SheetWriter
+
+__all__ = ["BASE", "OUTCOME", "export_folder_problem", "headers", "rows", "safe_name", "write_export"]
 
 BASE = [f.name for f in CUSTOMER.fields]
 OUTCOME = ["Result", "Call Result", "Call Classification", "Number of Calls", "Agent", "Date and Time"]
@@ -42,49 +45,34 @@ def export_folder_problem(folder: Path) -> str | None:
     return problem if problem != MISSING else None
 
 
-def headers(c: model.Campaign, questions: list[dict[str, Any]]) -> list[str]:
+def headers(c: model.Campaign, questions: list[Question]) -> list[str]:
     """Customer columns, extra columns, outcome, one column per question; an extra column whose name
     clashes with an outcome or question column (a re-imported export) gets `` (customer data)`` appended."""
-    fixed = BASE + OUTCOME + [q["id"] for q in questions]
+    fixed = BASE + OUTCOME + [q.id for q in questions]
     taken = {norm_header(h) for h in fixed}
     extra = [f"{x} (customer data)" if norm_header(x) in taken else x for x in c.extra_columns]
-    return BASE + extra + OUTCOME + [q["id"] for q in questions]
+    return BASE + extra + OUTCOME + [q.id for q in questions]
 
 
-def rows(conn: sqlite3.Connection, c: model.Campaign, questions: list[dict[str, Any]]) -> Iterator[list[Any]]:
-    answers = conn.execute(
-        "SELECT a.customer_id, a.question_id, a.answer FROM answers a JOIN customers cu ON cu.id = a.customer_id "
-        "WHERE cu.campaign_id = ? ORDER BY a.customer_id", (c.id,))
-    pending = answers.fetchone()
-    qids = [q["id"] for q in questions]
-    n = len(model.CUSTOMER_COLUMNS)  # id, the customer columns, data, then the outcome
-    cur = conn.execute(
-        f"SELECT id, {', '.join(model.CUSTOMER_COLUMNS)}, data, result, last_call_result, classification, "
-        "number_of_calls, agent, called_at FROM customers WHERE campaign_id = ? ORDER BY id", (c.id,))
-    for r in cur:
-        cid = r[0]
-        given: dict[str, Any] = {}
-        while pending is not None and pending[0] <= cid:
-            if pending[0] == cid:
-                given[pending[1]] = pending[2]
-            pending = answers.fetchone()
-        data = json.loads(r[n + 1]) if r[n + 1] else {}
-        result, call_result, classification, calls, agent, called_at = r[n + 2:]
-        result = result or ("Not called" if not calls else "Open")
-        yield (list(r[1:n + 1]) + [data.get(k) for k in c.extra_columns]
-               + [result, call_result, classification, calls, agent, called_at] + [given.get(q) for q in qids])
+def rows(db: Db, c: model.Campaign, questions: list[Question]) -> Iterator[list[Any]]:
+    """One row per customer, in the order of :func:`headers`."""
+    qids = [q.id for q in questions]
+    for r in calls.export_rows(db, c.id):
+        result = r.result or ("Not called" if not r.number_of_calls else "Open")
+        yield (list(r.customer) + [r.data.get(k) for k in c.extra_columns]
+               + [result, r.call_result, r.classification, r.number_of_calls, r.agent, r.called_at]
+               + [r.answers.get(q) for q in qids])
 
 
-def write_export(conn: sqlite3.Connection, c: model.Campaign, out: Path,
-                 before_rename: Callable[[], None] | None = None) -> int:
+def write_export(db: Db, c: model.Campaign, out: Path, before_rename: Callable[[], None] | None = None) -> int:
     """Write the export to a temp name and rename it to ``out``; returns customer rows written."""
     problem = export_folder_problem(out.parent)
     if problem:
         raise NotADirectoryError(f"the folder {out.parent} {problem}; the export waits until it is a real folder again")
-    questions = model.script_questions(conn, c.script)
+    questions = model.script_questions(db, c.script)
     writer = SheetWriter(out)
     try:
-        n = writer.sheet("Customers", headers(c, questions), rows(conn, c, questions))
+        n = writer.sheet("Customers", headers(c, questions), rows(db, c, questions))
         summary = [["Campaign", c.name], ["Status", c.status], ["Completed", c.completed_at or ""],
                    ["Reason", c.completion_reason or ""], ["Script", c.script or ""], ["Queue", c.queue or ""]]
         writer.sheet("Campaign", ["Setting", "Value"], summary)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from aimport import faults
@@ -21,7 +23,11 @@ from aimport.itemtypes.schema import DELETE, Field, norm_header
 from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_date
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
-from aimport.store import system as store
+from aimport.store import campaigns as stored
+from aimport.store.db import Db, with_retries
+from aimport.store.schema import open_store
+
+__all__ = ["SETTINGS", "import_campaign", "read_settings"]
 
 SETTINGS = ("Name", "CopySettingsFrom", "Script", "Queue", "StartDate", "EndDate", "NumberOfRedials",
             "RedialInterval", "TimeZone")
@@ -76,56 +82,64 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
             totals, extra_cols = _customers(scratch, wb.sheet(sheet_name), log)
         finally:
             scratch.close()
-        conn = store.open_store(req.system_db)
-        model.ensure_schema(conn)
-        conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch_path),))
         try:
-            with store.write_turn(req.system_db):
-                return _import(conn, req, log, digest, settings, name, sheet_name, totals, extra_cols)
+            db = open_store(req.store_address)
+            try:
+                return with_retries(db, lambda: _import(db, req, log, digest, settings, name, sheet_name, totals,
+                                                        extra_cols, scratch_path))
+            finally:
+                db.rollback()
+                db.close()
         finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.close()
             scratch_path.unlink(missing_ok=True)
     finally:
         wb.close()
 
 
-def _import(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, settings: dict[str, Any],
-            name: str, sheet_name: str, totals: dict[str, int], extra_cols: list[str]) -> ImportOutcome:
-    """The campaign and its (already checked) customers, in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    if model.get(conn, name) is not None:
+def _staged(scratch_path: Path) -> Iterator[tuple[Any, ...]]:
+    """The checked customers from the scratch file, in file order (``STAGED`` columns)."""
+    scratch = sqlite3.connect(scratch_path)
+    try:
+        yield from scratch.execute(f"SELECT {STAGED} FROM staged ORDER BY row_no")
+    finally:
+        scratch.close()
+
+
+def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: dict[str, Any], name: str,
+            sheet_name: str, totals: dict[str, int], extra_cols: list[str], scratch_path: Path) -> ImportOutcome:
+    """The campaign and its (already checked) customers, in one transaction with the store's write turn
+    (run again from the start when the database gives it up; the work log keeps the last run's lines)."""
+    log.restart_mark()
+    db.begin_write(turn=True)
+    if stored.get(db, name) is not None:
         raise FileFailure(ErrorCode.CAMPAIGN_EXISTS, f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")
-    cid, invalid = _create_campaign(conn, name, settings, req, log)
-    conn.execute(f"INSERT INTO customers (campaign_id, {STAGED}) SELECT ?, {STAGED} FROM scratch.staged ORDER BY row_no",
-                 (cid,))
-    conn.execute("UPDATE campaigns SET extra_columns = ? WHERE id = ?", (json.dumps(extra_cols), cid))
+    cid, invalid = _create_campaign(db, name, settings, req, log)
+    stored.add_customers(db, cid, _staged(scratch_path))
     if not invalid and totals["created"] == 0:
         invalid.append("no valid customers")
-    filtered = model.filter_blocked(conn, cid)
+    filtered = stored.filter_blocked(db, cid, dt.date.today())
     if filtered:
         log.warning(f"{filtered} customer(s) filtered: every phone number they have is on the blocked list "
                     "(result Filtered, never called)")
-    c = model.require(conn, name)
+    c = model.require(db, name)
     status = INVALID if invalid else PASSIVE if model.not_started(c) else ACTIVE
-    model.set_status(conn, cid, status)
-    conn.execute("UPDATE campaigns SET invalid_reason = ? WHERE id = ?", ("; ".join(invalid) or None, cid))
+    stored.set_status(db, cid, status)
+    stored.describe(db, cid, extra_cols, "; ".join(invalid) or None)
     outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
     if filtered:
         outcome.result_fields["filtered"] = filtered
     if status == PASSIVE:
         log.info(f"campaign {name!r} created Passive: it starts (Active) on its StartDate {c.start_date}")
     faults.point("mid_transaction")
-    commit_outcome(conn, req, outcome)
+    commit_outcome(db, req, outcome)
     return outcome
 
 
-def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, Any], req: ImportRequest,
+def _create_campaign(db: Db, name: str, settings: dict[str, Any], req: ImportRequest,
                      log: ImportLog) -> tuple[int, list[str]]:
     source = str(settings.get("CopySettingsFrom") or req.campaign_template)
-    template = model.get(conn, source)
+    template = stored.get(db, source)
     values: dict[str, Any] = {"script": None, "queue": None, "start_date": None, "end_date": None, "time_zone": None,
                               "number_of_redials": model.DEFAULT_REDIALS, "redial_interval_s": model.DEFAULT_REDIAL_INTERVAL_S}
     invalid: list[str] = []
@@ -149,9 +163,9 @@ def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, An
             values[column] = parse(f or TEXT_SETTING, raw)
         except Invalid as exc:
             invalid.append(f"{key}: {exc}")
-    if values["script"] and not model.script_exists(conn, values["script"]):
+    if values["script"] and not stored.script_exists(db, values["script"]):
         invalid.append(f"Script: no script named {values['script']!r}")
-    if values["queue"] and not model.queue_exists(conn, values["queue"]):
+    if values["queue"] and not stored.queue_exists(db, values["queue"]):
         invalid.append(f"Queue: no queue named {values['queue']!r}")
     if values["start_date"] and values["end_date"] and parse_date(values["end_date"]) < parse_date(values["start_date"]):
         invalid.append("EndDate is before StartDate")
@@ -159,12 +173,10 @@ def _create_campaign(conn: sqlite3.Connection, name: str, settings: dict[str, An
         invalid.append(f"EndDate {values['end_date']} has already passed")
     for reason in invalid:
         log.error(f"campaign {name!r} is invalid: {reason}")
-    cur = conn.execute(
-        "INSERT INTO campaigns (name, status, script, queue, start_date, end_date, time_zone, number_of_redials, "
-        "redial_interval_s, copied_from, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (name, PASSIVE, values["script"], values["queue"], values["start_date"], values["end_date"], values["time_zone"],
-         values["number_of_redials"], values["redial_interval_s"], source if template else None, req.import_key))
-    return int(cur.lastrowid or 0), invalid
+    cid = stored.create(db, stored.NewCampaign(
+        name, values["script"], values["queue"], values["start_date"], values["end_date"], values["time_zone"],
+        values["number_of_redials"], values["redial_interval_s"], source if template else None, req.import_key))
+    return cid, invalid
 
 
 def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> tuple[dict[str, int], list[str]]:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
 
 from aimport.campaigns import model
-from aimport.campaigns.model import ACTIVE, HANDLED, PASSIVE, CampaignError
+from aimport.campaigns.model import ACTIVE, HANDLED, PASSIVE, CampaignError, Question
 from aimport.itemtypes.values import Invalid, parse_date
+from aimport.store import calls
+from aimport.store import campaigns as stored
+from aimport.store.db import Db, with_retries
+
+__all__ = ["ALL_RESULTS", "HANDLED_RESULTS", "MAX_CALLS", "NEXT_NUMBER_RESULTS", "REDIAL_RESULTS", "Recorded",
+           "canonical_result", "check_answers", "check_cell", "close", "record"]
 
 HANDLED_RESULTS = ("Successful", "Refusal", "Hang up", "Wrong person", "Auto-attendant", "Agent rejected")
 REDIAL_RESULTS = ("Busy", "No answer", "Answering machine", "Redial", "Instant redial")
@@ -42,51 +46,61 @@ def check_cell(what: str, text: str | None) -> None:
                             f"{CELL_LIMIT:,}")
 
 
-def check_answers(questions: list[dict[str, Any]], answers: dict[str, str], successful: bool,
+def check_answers(questions: list[Question], answers: dict[str, str], successful: bool,
                   date_order: str = "auto") -> dict[str, str]:
     """Validate answers against the script; returns them keyed by question id (dates as YYYY-MM-DD)."""
-    by_id = {q["id"].lower(): q for q in questions}
+    by_id = {q.id.lower(): q for q in questions}
     out: dict[str, str] = {}
     for key, value in answers.items():
         check_cell(f"the answer to {key}", value)
         q = by_id.get(key.strip().lower())
         if q is None:
-            known = ", ".join(q["id"] for q in questions) or "none (the campaign has no script)"
+            known = ", ".join(q.id for q in questions) or "none (the campaign has no script)"
             raise CampaignError(f"unknown question {key!r}; the script's questions are: {known}")
         value = value.strip()
-        if q["type"] == "Choice" and value and value.lower() not in [o.lower() for o in q["options"]]:
-            raise CampaignError(f"answer {value!r} to {q['id']} is not one of {', '.join(q['options'])}")
-        if q["type"] == "Number" and value:
+        if q.type == "Choice" and value and value.lower() not in [o.lower() for o in q.options]:
+            raise CampaignError(f"answer {value!r} to {q.id} is not one of {', '.join(q.options)}")
+        if q.type == "Number" and value:
             try:
                 float(value)
             except ValueError:
-                raise CampaignError(f"answer {value!r} to {q['id']} is not a number") from None
-        if q["type"] == "Date" and value:
+                raise CampaignError(f"answer {value!r} to {q.id} is not a number") from None
+        if q.type == "Date" and value:
             try:
                 value = parse_date(value, date_order)  # the importer's date rule, stored as YYYY-MM-DD
             except Invalid as exc:
-                raise CampaignError(f"answer to {q['id']}: {exc}") from None
-        if q["type"] == "Choice" and value:
-            value = next(o for o in q["options"] if o.lower() == value.lower())
-        out[q["id"]] = value
+                raise CampaignError(f"answer to {q.id}: {exc}") from None
+        if q.type == "Choice" and value:
+            value = next(o for o in q.options if o.lower() == value.lower())
+        out[q.id] = value
     if successful:
-        missing = [q["id"] for q in questions if q["mandatory"] and not out.get(q["id"])]
+        missing = [q.id for q in questions if q.mandatory and not out.get(q.id)]
         if missing:
             raise CampaignError(f"mandatory question(s) {', '.join(missing)} need an answer for a successful call")
     return out
 
 
-def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: str, *,
+def record(db: Db, campaign: str, external_id: str, result: str, *,
            classification: str | None = None, agent: str | None = None, answers: dict[str, str] | None = None,
            at: dt.datetime | None = None, date_order: str = "auto") -> Recorded:
-    """Record one call attempt in its own transaction and apply the call-result table."""
+    """Record one call attempt in its own transaction and apply the call-result table.
+
+    The campaign's row is held for the transaction (PostgreSQL), so the calls of one campaign, its close
+    and its completion take turns; a transaction the database gives up is run again.
+    """
     call_result = canonical_result(result)
     check_cell("--agent", agent)
     check_cell("--classification", classification)
     at = at or dt.datetime.now(dt.UTC)
-    conn.execute("BEGIN IMMEDIATE")
+    return with_retries(db, lambda: _record(db, campaign, external_id, call_result, classification, agent,
+                                            answers or {}, at, date_order))
+
+
+def _record(db: Db, campaign: str, external_id: str, call_result: str, classification: str | None,
+            agent: str | None, answers: dict[str, str], at: dt.datetime, date_order: str) -> Recorded:
+    db.begin_write()
     try:
-        c = model.require(conn, campaign)
+        c = model.require(db, campaign, lock=True)
         if c.status == PASSIVE:
             raise CampaignError(f"campaign {campaign!r} is Passive (it starts on {c.start_date or '?'}): "
                                 "no calls are recorded yet")
@@ -94,64 +108,61 @@ def record(conn: sqlite3.Connection, campaign: str, external_id: str, result: st
             raise CampaignError(f"campaign {campaign!r} is {c.status}: no more calls are recorded")
         if model.ended(c):
             raise CampaignError(f"campaign {campaign!r} ended on {c.end_date}: no more calls are recorded")
-        row = conn.execute(
-            "SELECT id, result, number_of_calls, next_phone, phone1, phone2, phone3 FROM customers "
-            "WHERE campaign_id = ? AND external_id = ?", (c.id, external_id)).fetchone()
-        if row is None:
+        customer = calls.customer_for_call(db, c.id, external_id)
+        if customer is None:
             raise CampaignError(f"campaign {campaign!r} has no customer with External ID {external_id!r}")
-        cid, current, calls, next_phone, *phones = row
-        if current is not None:
-            raise CampaignError(f"customer {external_id!r} is already finished ({current})")
-        checked = check_answers(model.script_questions(conn, c.script), answers or {}, call_result == "Successful",
-                                date_order)
-        calls += 1
+        if customer.result is not None:
+            raise CampaignError(f"customer {external_id!r} is already finished ({customer.result})")
+        checked = check_answers(model.script_questions(db, c.script), answers, call_result == "Successful", date_order)
+        number_of_calls = customer.number_of_calls + 1
+        next_phone, phones = customer.next_phone, customer.phones
         phone = phones[next_phone - 1] if 0 < next_phone <= 3 else None
         new_result: str | None = None
         next_call_at: str | None = None
         if call_result in HANDLED_RESULTS:
             new_result = "Handled"
         elif call_result in REDIAL_RESULTS:
-            if calls >= 1 + c.number_of_redials:
+            if number_of_calls >= 1 + c.number_of_redials:
                 new_result = MAX_CALLS
             else:
                 delay = 0 if call_result == "Instant redial" else c.redial_interval_s
                 next_call_at = (at + dt.timedelta(seconds=delay)).isoformat(timespec="seconds")
         else:
-            later = [i for i in range(next_phone + 1, 4) if phones[i - 1] and not model.is_blocked(conn, phones[i - 1])]
+            today = dt.date.today()
+            later = [i for i in range(next_phone + 1, 4)
+                     if phones[i - 1] and not stored.is_blocked(db, str(phones[i - 1]), today)]
             if later:
                 next_phone = later[0]
             else:
                 new_result = "Handled"
-        stamp = at.isoformat(timespec="seconds")
-        conn.execute(
-            "UPDATE customers SET result = ?, number_of_calls = ?, last_call_result = ?, classification = ?, "
-            "agent = ?, called_at = ?, next_phone = ?, next_call_at = ? WHERE id = ?",
-            (new_result, calls, call_result, classification, agent, stamp, next_phone, next_call_at, cid))
-        conn.execute("INSERT INTO call_attempts (customer_id, at, phone, call_result, classification, agent) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", (cid, stamp, phone, call_result, classification, agent))
-        conn.executemany("INSERT OR REPLACE INTO answers (customer_id, question_id, answer) VALUES (?, ?, ?)",
-                         [(cid, q, a) for q, a in checked.items()])
+        calls.record_call(db, calls.RecordedCall(
+            customer.id, at.isoformat(timespec="seconds"), phone, call_result, classification, agent, new_result,
+            number_of_calls, next_phone, next_call_at, checked))
         status = c.status
-        if conn.execute("SELECT 1 FROM customers WHERE campaign_id = ? AND result IS NULL LIMIT 1", (c.id,)).fetchone() is None:
-            model.set_status(conn, c.id, HANDLED, "every customer handled")
+        if not stored.anyone_left(db, c.id):
+            stored.set_status(db, c.id, HANDLED, "every customer handled")
             status = HANDLED
-        conn.execute("COMMIT")
+        db.commit()
     except BaseException:
-        conn.execute("ROLLBACK")
+        db.rollback()
         raise
-    return Recorded(campaign, external_id, new_result, calls, status)
+    return Recorded(campaign, external_id, new_result, number_of_calls, status)
 
 
-def close(conn: sqlite3.Connection, campaign: str) -> model.Campaign:
+def close(db: Db, campaign: str) -> model.Campaign:
     """End a campaign early: it becomes Handled (reason: closed) and is exported like any other."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        c = model.require(conn, campaign)
-        if c.status in model.COMPLETE:
-            raise CampaignError(f"campaign {campaign!r} is already {c.status}")
-        model.set_status(conn, c.id, HANDLED, "closed")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return model.require(conn, campaign)
+
+    def run() -> None:
+        db.begin_write()
+        try:
+            c = model.require(db, campaign, lock=True)
+            if c.status in model.COMPLETE:
+                raise CampaignError(f"campaign {campaign!r} is already {c.status}")
+            stored.set_status(db, c.id, HANDLED, "closed")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    with_retries(db, run)
+    return model.require(db, campaign)

@@ -71,10 +71,10 @@ def announcements(conn: sqlite3.Connection) -> list[Event]:
     return events
 
 
-def tick(system_db: Path, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
+def tick(store_address: Path, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
     """One supervisor pass; returns the audit events to record (then :func:`acknowledge` their acks)."""
     failures = {} if failures is None else failures
-    conn = store.open_store(system_db)
+    conn = store.open_store(store_address)
     try:
         model.ensure_schema(conn)
         advance(conn)
@@ -94,8 +94,8 @@ def tick(system_db: Path, export_dir: Path, failures: dict[int, str] | None = No
     return events
 
 
-def acknowledge(system_db: Path, acks: list[tuple[str, tuple[Any, ...]]]) -> None:
-    conn = store.connect(system_db)
+def acknowledge(store_address: Path, acks: list[tuple[str, tuple[Any, ...]]]) -> None:
+    conn = store.connect(store_address)
     try:
         for sql, args in acks:
             conn.execute(sql, args)
@@ -155,7 +155,7 @@ def _ignore(detail: dict[str, Any]) -> None:
 class SupervisorSetup:
     """What the campaign supervisor uses of the service."""
 
-    system_db: Path
+    store_address: Path
     export_dir: Path
     audit: Audit  # every event is recorded here before the store notes it as announced
     every_s: float = 10.0  # a pass every so many seconds (--supervise-s)
@@ -165,7 +165,7 @@ class SupervisorSetup:
 
 async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> None:
     log = servicelog.get()
-    events = await anyio.to_thread.run_sync(tick, setup.system_db, setup.export_dir, failures)
+    events = await anyio.to_thread.run_sync(tick, setup.store_address, setup.export_dir, failures)
     acks: list[tuple[str, tuple[Any, ...]]] = []
     try:
         for e in events:
@@ -183,7 +183,7 @@ async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> No
                 log.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
     finally:
         if acks:
-            await anyio.to_thread.run_sync(acknowledge, setup.system_db, acks)
+            await anyio.to_thread.run_sync(acknowledge, setup.store_address, acks)
 
 
 async def run_supervisor(setup: SupervisorSetup) -> None:
@@ -194,7 +194,7 @@ async def run_supervisor(setup: SupervisorSetup) -> None:
         if setup.demo_rate is not None:
             from aimport.campaigns.dialer import run_dialer
 
-            tg.start_soon(run_dialer, setup.system_db, setup.demo_rate)
+            tg.start_soon(run_dialer, setup.store_address, setup.demo_rate)
         while True:
             try:
                 await supervise_once(setup, failures)

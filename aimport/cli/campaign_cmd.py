@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from aimport.store import system as store
 
     settings = settings_from(args)
-    if not settings.system_db.exists():
-        raise CommandError(f"no system store at {settings.system_db} (use --state-dir)")
-    conn = store.open_store(settings.system_db)
+    if not settings.store_address.exists():
+        raise CommandError(f"no system store at {settings.store_address} (use --state-dir)")
+    conn = store.open_store(settings.store_address)
     model.ensure_schema(conn)
     try:
         if args.action == "list":

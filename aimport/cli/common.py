@@ -23,6 +23,8 @@ FLAG_KW: dict[str, dict[str, Any]] = {
     "max_pending": {"type": int}, "max_unzipped_mb": {"type": int}, "audit_retention_days": {"type": int},
     "lag_warn_ms": {"type": int}, "supervise_s": {"type": float}, "demo_rate": {"type": float},
     "date_order": {"choices": ["auto", "DMY", "MDY", "YMD"]}, "text_fallback_encoding": {},
+    "office_hours": {}, "time_zone": {}, "office_max_concurrent": {"type": int}, "large_file_rows": {"type": int},
+    "large_file_mb": {"type": int}, "store": {},
 }
 
 
@@ -34,7 +36,7 @@ def flag_help(name: str) -> str:
 
 
 SETTING_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {name: (flag_help(name), kw) for name, kw in FLAG_KW.items()}
-LOCATION = ("root", "server", "unit", "state_dir")
+LOCATION = ("root", "server", "unit", "state_dir", "store")
 
 
 class CommandError(Exception):

@@ -90,17 +90,18 @@ def _parent_exists(path: Path) -> None:
 
 
 def do_export(args: argparse.Namespace) -> int:
+    from aimport.store.db import store_exists
     from aimport.workbooks.configexport import export_configuration
 
     settings = settings_from(args)
-    if not settings.system_db.exists():
-        raise CommandError(f"no system store at {settings.system_db} (use --state-dir)")
+    if not store_exists(settings.store_address):
+        raise CommandError(f"no system store at {settings.store_address} (use --state-dir or --store)")
     if args.output.suffix.lower() != ".xlsx":
         raise CommandError("the export is an Excel workbook: give -o a .xlsx name", 2)
     _parent_exists(args.output)
     items = [i.strip() for i in args.items.split(",") if i.strip()] if args.items else None
     try:
-        counts = export_configuration(settings.system_db, args.output, items)
+        counts = export_configuration(settings.store_address, args.output, items)
     except ValueError as exc:
         raise CommandError(str(exc), 2) from None
     except OSError as exc:

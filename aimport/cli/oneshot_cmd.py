@@ -107,7 +107,7 @@ def do_check(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {args.file}")
     t = resolve_type(args.file, args.import_type)
     req = ImportRequest(path=args.file, import_type=t, import_key=f"check-{time.time_ns()}",
-                        system_db=settings.system_db, work_dir=settings.work_dir, actor=settings.logon_user or "check", dry_run=True,
+                        store_address=settings.store_address, work_dir=settings.work_dir, actor=settings.logon_user or "check", dry_run=True,
                         max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template,
                         date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding)
     outcome = run_import(req)

@@ -13,6 +13,8 @@ from aimport.service.filters import ImportFileFilter
 from aimport.settings import Settings
 from aimport.store import audit
 from aimport.store import system as store
+from aimport.store.db import store_exists
+from aimport.store.schema import open_store
 
 
 def collect(settings: Settings) -> dict[str, Any]:
@@ -37,16 +39,12 @@ def collect(settings: Settings) -> dict[str, Any]:
                         "oldest_queued": dt.datetime.fromtimestamp(oldest).isoformat(timespec="seconds") if oldest else None})
     items: dict[str, int] = {}
     campaigns: list[dict[str, Any]] = []
-    if settings.system_db.exists():
-        conn = store.connect(settings.system_db)
-        try:
-            store.ensure_schema(conn)
+    address = settings.store_address
+    if store_exists(address):
+        with open_store(address) as db:
             for t_obj in CATALOG.all():
-                items[t_obj.table] = store.count(conn, t_obj)
-            campaign_model.ensure_schema(conn)
-            campaigns = campaign_model.summaries(conn)
-        finally:
-            conn.close()
+                items[t_obj.table] = store.count(db, t_obj)
+            campaigns = campaign_model.summaries(db)
     recent: list[dict[str, Any]] = []
     if settings.audit_db.exists():
         recent = audit.list_imports(settings.audit_db, limit=10)

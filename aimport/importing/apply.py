@@ -8,7 +8,6 @@ the transaction; rejected rows are logged and never abort the file.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +21,7 @@ from aimport.itemtypes.catalog import CATALOG, USER, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
 from aimport.store import system as store
+from aimport.store.db import Db
 
 
 class Reject(Exception):
@@ -34,16 +34,15 @@ class Reject(Exception):
 class Applier:
     """Applies staged sheets inside the caller's transaction on ``conn``."""
 
-    def __init__(self, conn: sqlite3.Connection, log: ImportLog, by: str, catalog: Catalog = CATALOG,
+    def __init__(self, db: Db, log: ImportLog, by: str, catalog: Catalog = CATALOG,
                  logon_user: str | None = None) -> None:
-        self.conn = conn
+        self.db = db
         self.log = log
         self.by = by
         self.catalog = catalog
         self._refs: dict[str, dict[str, int]] = {}
         self._bulk_names: list[str] | None = None
         self._plain = False
-        self.stage_attached = False  # the caller ATTACHed the scratch database as "stage"
         self._creates: list[tuple[Any, ...]] = []
         self._guard: LogonGuard | None = None
         self._logon_user = logon_user
@@ -62,15 +61,15 @@ class Applier:
         self._creates = []
         self._complete = _complete(t, set(names))
         if t is USER and self._guard is None:
-            self._guard = LogonGuard.load(self.conn, self._logon_user)
+            self._guard = LogonGuard.load(self.db, self._logon_user)
         done = 0
         only: set[int] | None = None
-        if self._plain and "Id" not in names and self.stage_attached and _complete(t, set(names), some_of_any=True):
+        if self._plain and "Id" not in names and _complete(t, set(names), some_of_any=True):
             # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row, and so do
             # rows without any of the mandatory_any values this file has (a create of those is rejected)
-            unsure = set() if self._complete else self._without_any(t, names, staged)
-            created, only = store.create_unmatched(self.conn, t, names, f"stage.{staged.table}",
-                                                   staged.duplicates | unsure, self.by)
+            unsure = set() if self._complete else self._without_any(t, names, stage, staged)
+            source = store.stage_table(self.db, t, names, staged.table, stage.all_rows(staged))
+            created, only = store.create_unmatched(self.db, t, names, source, staged.duplicates | unsure, self.by)
             only |= unsure
             tally["created"] += created
             faults.point("mid_transaction")
@@ -78,13 +77,13 @@ class Applier:
             rows = [(r[0], bool(r[1]), self._decode(staged.fields, r[2:])) for r in batch]
             idmaps = {
                 ident: store.find_ids(
-                    self.conn, t, ident,
+                    self.db, t, ident,
                     [tuple(v[n] for n in ident) for _, _, v in rows if all(v.get(n) is not None for n in ident)],
                 )
                 for ident in t.identification
                 if all(n in names for n in ident)
             }
-            existing = store.get_rows(self.conn, t, {i for m in idmaps.values() for i in m.values()})
+            existing = store.get_rows(self.db, t, {i for m in idmaps.values() for i in m.values()})
             for row_no, delete, values in rows:
                 try:
                     outcome = self._row(t, names, values, delete, idmaps, existing)
@@ -94,7 +93,7 @@ class Applier:
                     continue
                 tally[outcome] += 1
             if self._creates:
-                store.insert_many(self.conn, t, self._bulk_names or [], self._creates, self.by)
+                store.insert_many(self.db, t, self._bulk_names or [], self._creates, self.by)
                 self._creates = []
             done += len(batch)
             faults.point("mid_transaction")
@@ -132,10 +131,10 @@ class Applier:
         if delete:
             if target is None:
                 raise Reject("Delete", f"no existing {t.label} matches this row, nothing to delete")
-            users = store.referenced_by(self.conn, t, target, self.catalog)
+            users = store.referenced_by(self.db, t, target, self.catalog)
             if users:
                 raise Reject("Delete", f"the {t.label} is still used by {', '.join(users)}")
-            store.delete(self.conn, t, target)
+            store.delete(self.db, t, target)
             self._refs.pop(t.key, None)
             existing.pop(target, None)
             return "deleted"
@@ -148,7 +147,7 @@ class Applier:
         if target is None:
             self._check_create(t, values)
         elif not self._complete:
-            current = existing.get(target) or store.get_rows(self.conn, t, [target]).get(target, {})
+            current = existing.get(target) or store.get_rows(self.db, t, [target]).get(target, {})
             self._check_object(t, {**current, **values})
         if target is None and self._plain:  # plain values, bulk create: nothing to resolve
             self._creates.append(tuple(values.get(n) for n in self._bulk_names or ()))
@@ -174,19 +173,19 @@ class Applier:
             if self._bulk_names is not None:
                 self._creates.append(tuple(columns.get(n) for n in self._bulk_names))
                 return "created"
-            rid = store.insert(self.conn, t, columns, self.by)
+            rid = store.insert(self.db, t, columns, self.by)
             for n, tl in links.items():
-                store.set_links(self.conn, t, t.field(n), rid, tl)
+                store.set_links(self.db, t, t.field(n), rid, tl)
             self._remember(t, values, rid, idmaps)
             return "created"
-        current = existing.get(target) or store.get_rows(self.conn, t, [target]).get(target, {})
+        current = existing.get(target) or store.get_rows(self.db, t, [target]).get(target, {})
         changed_cols = {n: v for n, v in columns.items() if current.get(n) != v}
-        changed_links = {n: tl for n, tl in links.items() if store.get_links(self.conn, t, t.field(n), target) != tl}
+        changed_links = {n: tl for n, tl in links.items() if store.get_links(self.db, t, t.field(n), target) != tl}
         if not changed_cols and not changed_links:
             return "unchanged"
-        store.update(self.conn, t, target, changed_cols, self.by)
+        store.update(self.db, t, target, changed_cols, self.by)
         for n, tl in changed_links.items():
-            store.set_links(self.conn, t, t.field(n), target, tl)
+            store.set_links(self.db, t, t.field(n), target, tl)
         before = dict(current)
         current.update(changed_cols)
         for ident, ids in idmaps.items():  # keep identification current for later rows after a rename
@@ -199,11 +198,10 @@ class Applier:
             self._refs.pop(t.key, None)
         return "updated"
 
-    def _without_any(self, t: ItemType, names: list[str], staged: StagedSheet) -> set[int]:
+    @staticmethod
+    def _without_any(t: ItemType, names: list[str], stage: Stage, staged: StagedSheet) -> set[int]:
         """Rows (not deletes, not duplicates) in which every mandatory_any column the file has is empty."""
-        empty = " AND ".join(f"v{i} IS NULL" for i, n in enumerate(names) if n in t.mandatory_any)
-        rows = {r for (r,) in self.conn.execute(f"SELECT row_no FROM stage.{staged.table} WHERE del = 0 AND {empty}")}
-        return rows - staged.duplicates
+        return stage.rows_without(staged, [i for i, n in enumerate(names) if n in t.mandatory_any]) - staged.duplicates
 
     def _check_create(self, t: ItemType, values: dict[str, Any]) -> None:
         """A row that creates needs every mandatory value (staging checked the columns the file has)."""
@@ -239,7 +237,7 @@ class Applier:
         cache = self._refs.setdefault(target_t.key, {})
         rid = cache.get(name)
         if rid is None:
-            rid = store.ref_id(self.conn, target_t, name)
+            rid = store.ref_id(self.db, target_t, name)
             if rid is None:
                 hint = f" (import {target_t.label}s through the {target_t.folder} folder first)" if (
                     target_t.config_order is None and t.config_order is not None) else ""
@@ -260,8 +258,8 @@ class Applier:
                 path = " -> ".join([str(values.get(t.ref_key)), *chain, str(values.get(t.ref_key))])
                 raise Reject(f.name, f"{f.name} would make a cycle ({path})")
             seen.add(node)
-            chain.append(str(store.ref_name(self.conn, t, node)))
-            node = store.ref_of(self.conn, t, f, node)
+            chain.append(str(store.ref_name(self.db, t, node)))
+            node = store.ref_of(self.db, t, f, node)
 
 
 def _complete(t: ItemType, names: set[str], some_of_any: bool = False) -> bool:

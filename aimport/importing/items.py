@@ -6,8 +6,6 @@ side); then every staged sheet and the ledger row go into the store in one trans
 
 from __future__ import annotations
 
-import sqlite3
-
 from aimport.errors import ErrorCode
 from aimport.importing.apply import Applier
 from aimport.importing.headers import HeaderError
@@ -18,6 +16,8 @@ from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
 from aimport.readers.choose import open_workbook
 from aimport.store import system as store
+from aimport.store.db import Db, with_retries
+from aimport.store.schema import open_store
 
 __all__ = ["import_items"]
 
@@ -47,27 +47,29 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
                     raise
                 log.error(f"sheet {sheet_name!r} skipped: {exc.message}")
                 sheet_errors.append(exc.code)
-        conn = store.open_store(req.system_db)
-        store.defer_checkpoint(conn)
+        db = open_store(req.store_address)
         try:
-            with store.write_turn(req.system_db):
-                return _apply_all(conn, req, log, digest, stage, staged, sheet_errors, progress)
+            db.defer_checkpoint()
+            store.attach_stage(db, stage.path)
+            return with_retries(db, lambda: _apply_all(db, req, log, digest, stage, staged, sheet_errors, progress))
         finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            store.close_later(conn)  # the WAL checkpoint runs while the service archives
+            db.rollback()
+            db.close_later()  # SQLite: the WAL checkpoint runs while the service archives
     finally:
         stage.close()
         wb.close()
 
 
-def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, digest: str, stage: Stage,
+def _apply_all(db: Db, req: ImportRequest, log: ImportLog, digest: str, stage: Stage,
                staged: list[StagedSheet], sheet_errors: list[ErrorCode], progress: Progress | None) -> ImportOutcome:
-    """Stage 2, in one transaction: every staged sheet, then the ledger row, then COMMIT."""
-    conn.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
-    conn.execute("BEGIN IMMEDIATE")
-    applier = Applier(conn, log, by=req.import_key, logon_user=req.actor)  # the logon user cannot be cut off
-    applier.stage_attached = True
+    """Stage 2, in one transaction with the store's write turn: every staged sheet, the ledger row, COMMIT.
+
+    Run again from the start when the database gives the transaction up (a deadlock or serialization
+    failure with another writer); the work log keeps only the last run's rejections.
+    """
+    log.restart_mark()
+    db.begin_write(turn=True)
+    applier = Applier(db, log, by=req.import_key, logon_user=req.actor)  # the logon user cannot be cut off
     results: list[SheetTotals] = []
     for s in staged:
         cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
@@ -75,7 +77,7 @@ def _apply_all(conn: sqlite3.Connection, req: ImportRequest, log: ImportLog, dig
     outcome = _outcome(results, sheet_errors, digest)
     if outcome.error_code in FAILURE_TEXT:
         log.error(FAILURE_TEXT[outcome.error_code])
-    commit_outcome(conn, req, outcome)
+    commit_outcome(db, req, outcome)
     return outcome
 
 

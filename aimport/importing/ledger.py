@@ -6,13 +6,14 @@ a file-level failure is ledgered on its own, so start-up recovery only re-archiv
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from aimport import faults
 from aimport.importing import filestate
 from aimport.importing.outcome import FileChanged, ImportOutcome, ImportRequest
 from aimport.store import system as store
+from aimport.store.db import Db, StoreError
+from aimport.store.schema import open_store
 
 __all__ = ["commit_outcome", "record_failure", "verify_unchanged"]
 
@@ -24,17 +25,17 @@ def verify_unchanged(req: ImportRequest) -> None:
         raise FileChanged(state.reason)
 
 
-def commit_outcome(conn: sqlite3.Connection, req: ImportRequest, outcome: ImportOutcome) -> None:
+def commit_outcome(db: Db, req: ImportRequest, outcome: ImportOutcome) -> None:
     """Ledger the outcome in the same transaction as the data, then commit (a check rolls back)."""
-    store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
+    store.ledger_put(db, req.import_key, outcome.sha256, req.import_type, req.path.name,
                      outcome.status, outcome.error_code, outcome.ledger_stats())
     if faults.delay("before_commit"):  # tests: a writer gets to change the file right before the check
         time.sleep(faults.delay("before_commit"))
     verify_unchanged(req)  # inside the transaction: a file that changed since it was hashed rolls back
     if req.dry_run:
-        conn.execute("ROLLBACK")
+        db.rollback()
     else:
-        conn.execute("COMMIT")
+        db.commit()
         faults.point("after_commit")
 
 
@@ -43,13 +44,10 @@ def record_failure(req: ImportRequest, outcome: ImportOutcome) -> None:
     if req.dry_run:
         return
     try:
-        conn = store.open_store(req.system_db)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            store.ledger_put(conn, req.import_key, outcome.sha256, req.import_type, req.path.name,
+        with open_store(req.store_address) as db:
+            db.begin_write()
+            store.ledger_put(db, req.import_key, outcome.sha256, req.import_type, req.path.name,
                              outcome.status, outcome.error_code, {"totals": {}, "sheets": []})
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
-    except sqlite3.Error:
+            db.commit()
+    except StoreError:
         pass

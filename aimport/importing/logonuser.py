@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from aimport.itemtypes.catalog import USER
 from aimport.store import system as store
+from aimport.store.db import Db
 
 REQUIRED_RIGHTS = ("ImportExport", "ManageCampaigns")
 
@@ -17,20 +17,27 @@ class LogonUserError(Exception):
     pass
 
 
-def ensure_logon_user(conn: sqlite3.Connection, login: str) -> bool:
-    """Create the user on an empty store; check its rights otherwise. True if created."""
-    ids = store.find_ids(conn, USER, ("Login",), [(login,)])
-    if not ids:
-        if store.count(conn, USER) > 0:
-            raise LogonUserError(
-                f"logon user {login!r} does not exist in the system store; create it (with the rights "
-                f"{' and '.join(REQUIRED_RIGHTS)}) or choose another --logon-user"
-            )
-        conn.execute("BEGIN IMMEDIATE")
-        store.insert(conn, USER, {"Login": login, "FirstName": "Automatic", "Surname": "Import",
-                                  "Rights": json.dumps(list(REQUIRED_RIGHTS))}, by="aimport")
-        conn.execute("COMMIT")
-        return True
+def ensure_logon_user(db: Db, login: str) -> bool:
+    """Create the user on an empty store; check its rights otherwise. True if created.
+
+    Runs with the store's write turn, so instances starting together on one shared store create it once.
+    """
+    db.begin_write(turn=True)
+    try:
+        ids = store.find_ids(db, USER, ("Login",), [(login,)])
+        if not ids:
+            if store.count(db, USER) > 0:
+                raise LogonUserError(
+                    f"logon user {login!r} does not exist in the system store; create it (with the rights "
+                    f"{' and '.join(REQUIRED_RIGHTS)}) or choose another --logon-user"
+                )
+            store.insert(db, USER, {"Login": login, "FirstName": "Automatic", "Surname": "Import",
+                                    "Rights": json.dumps(list(REQUIRED_RIGHTS))}, by="aimport")
+            db.commit()
+            return True
+    finally:
+        db.rollback()
+    conn = db
     rid = next(iter(ids.values()))
     row = store.get_rows(conn, USER, [rid])[rid]
     rights = set(json.loads(row.get("Rights") or "[]"))
@@ -51,7 +58,7 @@ class LogonGuard:
     rid: int | None
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, login: str | None) -> LogonGuard:
+    def load(cls, conn: Db, login: str | None) -> LogonGuard:
         ids = store.find_ids(conn, USER, ("Login",), [(login,)]) if login else {}
         return cls(login or "", next(iter(ids.values()), None))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aimport.errors import BY_CODE, CodedError, ErrorCode
 from aimport.importing import filestate
+from aimport.store.db import StoreAddress
 
 if TYPE_CHECKING:
     from aimport.importing.worklog import ImportLog
@@ -86,7 +87,7 @@ class ImportRequest:
     path: Path
     import_type: str
     import_key: str  # ledger key, unique per import
-    system_db: Path
+    store_address: StoreAddress  # a SQLite file or a postgresql:// URL
     work_dir: Path
     actor: str
     dry_run: bool = False
@@ -111,6 +112,7 @@ class ImportOutcome:
     environmental: bool = True  # False: a store error the driver says is not about the environment (not retried)
     result_fields: dict[str, str | int] = field(default_factory=dict)  # extra .result lines (campaign, ...)
     log_text: str = ""  # the work log, when the request had no log_path (a dry-run check)
+    store_retries: int = 0  # transactions the store gave up (deadlock, serialization) and the import ran again
 
     @property
     def transient(self) -> bool:

@@ -20,6 +20,8 @@ from aimport.importing.ledger import record_failure, verify_unchanged
 from aimport.importing.outcome import FileChanged, Importer, ImportOutcome, ImportRequest, Progress, Status
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.values import date_order
+from aimport.store.db import StoreUnavailable, retry_count
+from aimport.store.schema import SchemaTooNew
 
 __all__ = ["IMPORTERS", "run_import", "sha256_of"]
 
@@ -38,6 +40,7 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     """Import one file; never raises for bad input (the outcome says what happened)."""
     log = ImportLog(req.log_path)
     digest = ""
+    retries_before = retry_count()
     try:
         req.expect = req.expect or filestate.identity(req.path)  # the bytes hashed and read are these
         verify_unchanged(req)
@@ -61,10 +64,17 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     except MemoryError:
         log.error("the file needs more memory than is available")
         outcome = _failed(ErrorCode.TOO_LARGE, digest)
-    except sqlite3.OperationalError as exc:  # retried by the service when the driver says it is the environment
+    except StoreUnavailable as exc:  # retried by the service when the driver says it is the environment
+        log.error(str(exc))
+        outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))
+        outcome.environmental = exc.transient
+    except sqlite3.OperationalError as exc:  # injected by tests before the store is opened (faults.store_error)
         log.error(f"the system store is not available: {exc}")
         outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))
         outcome.environmental = store_trouble(exc)
+    except SchemaTooNew as exc:
+        log.error(str(exc))
+        outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):  # writing our own work files: the state disk
             log.error(f"the state directory cannot be written: {exc}")
@@ -88,6 +98,7 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     else:
         log.info(f"finished: {outcome.status}")
     outcome.log_path = req.log_path
+    outcome.store_retries = retry_count() - retries_before
     if req.log_path is None:
         outcome.log_text = log.text()
     log.close()

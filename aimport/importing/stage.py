@@ -188,6 +188,15 @@ class Stage:
                     )
         staged.rejected += len(staged.duplicates)
 
+    def rows_without(self, staged: StagedSheet, columns: list[int]) -> set[int]:
+        """Row numbers of the staged rows (not deletes) in which every one of the value ``columns`` is empty."""
+        empty = " AND ".join(f"v{i} IS NULL" for i in columns) or "1"
+        return {r for (r,) in self.conn.execute(f"SELECT row_no FROM {staged.table} WHERE del = 0 AND {empty}")}
+
+    def all_rows(self, staged: StagedSheet) -> Iterator[tuple[Any, ...]]:
+        """Every staged ``(row_no, del, v0..vn)``, duplicates included (the store leaves those out itself)."""
+        return iter(self.conn.execute(f"SELECT * FROM {staged.table} ORDER BY row_no"))
+
     def staged_rows(self, staged: StagedSheet, only: set[int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """Batches of ``(row_no, del, v0..vn)`` in row order, duplicates left out (and only ``only``, if given)."""
         if only is not None and not only:

@@ -42,6 +42,7 @@ class ImportLog:
         self.path = path
         self._fh: TextIO | None = None
         self._memory: list[str] = []
+        self._mark: int | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the whole import, closed by close()
@@ -64,6 +65,23 @@ class ImportLog:
     def rejected(self, sheet: str, row: int, column: str | None, reason: str) -> None:
         where = f"sheet {sheet!r} row {row}" + (f" column {column}" if column else "")
         self._write("REJECT", f"{where}: {reason}")
+
+    def restart_mark(self) -> None:
+        """Where a store transaction starts writing lines: the first call remembers it; a later call (the
+        transaction was rolled back and runs again) cuts the lines written since, so none is doubled."""
+        if self._fh is not None:
+            self._fh.flush()
+            if self._mark is None:
+                self._mark = self._fh.tell()
+            else:
+                self._fh.truncate(self._mark)
+                self._fh.seek(self._mark)
+                self.info("the store gave the transaction up (another writer); running it again")
+        elif self._mark is None:
+            self._mark = len(self._memory)
+        else:
+            del self._memory[self._mark:]
+            self.info("the store gave the transaction up (another writer); running it again")
 
     def flush(self) -> None:
         if self._fh is not None:

@@ -14,10 +14,12 @@ import os
 import signal
 import sqlite3
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 
 from aimport import servicelog, staterecord
+from aimport.backoff import Backoff
 from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
 from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
@@ -25,14 +27,22 @@ from aimport.service import statedisk
 from aimport.service.health import HealthView, serve_http
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
+from aimport.service.holds import HoldQueue
 from aimport.service.lanes import Scheduler
+from aimport.service.limitswitch import OFFICE, LimitSwitch, Limits
 from aimport.service.metrics import Metrics
+from aimport.service.officehours import OfficeHours, SystemClock
 from aimport.service.recovery import recover
+from aimport.service.storeprobe import StoreProbe
 from aimport.service.storesetup import prepare_store
 from aimport.settings import Settings, SettingsError, from_sources
 from aimport.store.audit import Audit
+from aimport.store.db import StoreUnavailable, is_postgresql, redact
+from aimport.store.schema import SchemaTooNew
 
 __all__ = ["Service", "StartupError", "run_service"]
+
+RESTART_ONLY = ("office_hours", "time_zone", "large_file_rows", "large_file_mb")  # SIGHUP does not apply these
 
 
 class StartupError(Exception):
@@ -48,6 +58,13 @@ class Service:
     health: HealthView  # what /healthz, /readyz and /metrics read
     metrics: Metrics
     stop: anyio.Event = field(default_factory=anyio.Event)
+    limits: LimitSwitch | None = None  # the limit of the moment (office hours); None: max_concurrent, no schedule
+
+    def limit_switch(self) -> LimitSwitch:
+        if self.limits is None:
+            self.limits = LimitSwitch(self.ctx, OfficeHours.parse(""), SystemClock(),
+                                      Limits(self.ctx.limiter.total_tokens, self.settings.office_max_concurrent))
+        return self.limits
 
 
 async def run_service(settings: Settings) -> int:
@@ -55,15 +72,18 @@ async def run_service(settings: Settings) -> int:
     log = servicelog.get()
     try:
         settings.validate_for_run()
+        schedule = OfficeHours.parse(settings.office_hours, settings.time_zone)
     except SettingsError as exc:
         raise StartupError(str(exc)) from None
+    clock = SystemClock()
     os.environ["AIMPORT_SERVICE_PID"] = str(os.getpid())
     os.umask(0o022)
     layout = settings.layout
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     try:  # lets `aimport status --state-dir STATE` find root, server and unit without flags
-        staterecord.write(settings.state_dir, staterecord.ServiceRecord(str(layout.root), settings.server, settings.unit))
+        staterecord.write(settings.state_dir, staterecord.ServiceRecord(
+            str(layout.root), settings.server, settings.unit, _without_password(settings.store)))
     except OSError as exc:
         log.warning(f"cannot record root, server and unit in {settings.state_dir}: {exc.strerror or exc}")
     survey = layout.survey(IMPORT_TYPES if settings.enabled else ())  # never raises; the scheduler reports
@@ -71,10 +91,8 @@ async def run_service(settings: Settings) -> int:
         log.error(f"cannot use the folder {problem.folder}: it {problem.problem}")
     disk = statedisk.StateDisk(settings.state_dir)
     try:  # a full state disk at start is waited out (logged), never a start-up failure
-        created_user = await statedisk.patiently(disk, "set up the system store",
-                                                 lambda: anyio.to_thread.run_sync(prepare_store, settings),
-                                                 retry_if=statedisk.is_disk_trouble)
-    except LogonUserError as exc:
+        created_user = await _set_up_store(settings, disk)
+    except (LogonUserError, SchemaTooNew) as exc:
         raise StartupError(str(exc)) from None
     async with statedisk.opened_audit(disk, Audit(settings.audit_db)) as audit:
         if created_user:
@@ -85,12 +103,17 @@ async def run_service(settings: Settings) -> int:
                                                retry_if=statedisk.is_disk_trouble)
         limiter = anyio.CapacityLimiter(settings.max_concurrent)
         ctx = JobContext(settings, layout, audit, audit_uuid, limiter, metrics, state_disk=disk)
-        svc = Service(settings, ctx, HealthView(settings, limiter, state_disk=disk, audit=audit), metrics)
-        metrics.limit_changed(settings.max_concurrent)
+        limits = LimitSwitch(ctx, schedule, clock, Limits(settings.max_concurrent, settings.office_max_concurrent))
+        limiter.total_tokens = limits.current_limit()  # office_max_concurrent when started in office hours
+        probe = StoreProbe(settings.store_address)
+        svc = Service(settings, ctx, HealthView(settings, limiter, state_disk=disk, audit=audit, store=probe), metrics)
+        svc.limits = limits
+        metrics.limit_changed(limiter.total_tokens)
         await statedisk.event(ctx.state_disk, audit, "service_started", None, root=str(settings.root),
                               server=settings.server, unit=settings.unit, enabled=settings.enabled,
                               max_concurrent=settings.max_concurrent, pid=os.getpid())
         log.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
+                 f"store {redact(settings.store_address)}, "
                  f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
         async with anyio.create_task_group() as root:
             root.start_soon(_signals, svc)
@@ -100,12 +123,17 @@ async def run_service(settings: Settings) -> int:
             root.start_soon(run_supervisor, _supervisor_setup(settings, audit, metrics), name="supervisor")
             if settings.http:
                 root.start_soon(serve_http, settings.http, svc.health, metrics, name="http")
+            if schedule.enabled:
+                _log_office_hours(settings, schedule)
+                root.start_soon(limits.run, name="office hours")  # switches the limit at each boundary
             if settings.enabled:
                 recovered = await recover(ctx)
                 if recovered:
                     log.info(f"recovered {recovered} interrupted import(s)")
                 detector = Detector(layout, settings.settle_ms / 1000, settings.max_pending)
-                scheduler = Scheduler(ctx, detector, stop=svc.stop)
+                scheduler = Scheduler(ctx, detector, stop=svc.stop,
+                                      holds=HoldQueue.for_settings(settings, schedule, clock))
+                limits.listeners.append(scheduler.window_changed)  # held files go when office hours end
                 svc.health.intake = scheduler
                 log.info(f"watching {len(IMPORT_TYPES)} folders under {layout.automatic}"
                          + (f" (polling every {settings.poll_ms} ms)" if settings.poll else ""))
@@ -125,8 +153,51 @@ async def run_service(settings: Settings) -> int:
     return 0
 
 
+def _without_password(store: str) -> str:
+    """The store setting as service.json keeps it: a password in the URL is left out (the CLI reads it from
+    AIMPORT_STORE_PASSWORD or pgpass, like the service)."""
+    if not is_postgresql(store):
+        return store
+    parts = urlsplit(store)
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0] if len(netloc) == 2 else ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}" if user else netloc[-1]))
+
+
+async def _set_up_store(settings: Settings, disk: statedisk.StateDisk) -> bool:
+    """Create or upgrade the store's tables and check the logon user, waiting out a full state disk (SQLite)
+    or a store server that does not answer yet (PostgreSQL starting next to the sidecar)."""
+    def prepare() -> bool:
+        try:
+            return prepare_store(settings)
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, sqlite3.Error):  # the SQLite file's disk: the state disk's own handling
+                raise exc.__cause__ from None
+            raise
+
+    backoff = Backoff()
+    while True:
+        try:
+            return await statedisk.patiently(disk, "set up the system store", lambda: anyio.to_thread.run_sync(prepare),
+                                             retry_if=statedisk.is_disk_trouble)
+        except StoreUnavailable as exc:
+            if not exc.transient:
+                raise StartupError(str(exc)) from None
+            servicelog.get().error(f"{exc}; retrying in {backoff.delay:g}s")
+            await backoff.wait()
+
+
+def _log_office_hours(settings: Settings, schedule: OfficeHours) -> None:
+    large = " or ".join(x for x in (f"{settings.large_file_rows} rows" if settings.large_file_rows else "",
+                                    f"{settings.large_file_mb} MB" if settings.large_file_mb else "") if x)
+    servicelog.get().info(f"office hours {schedule.spec} ({schedule.zone_name}): at most "
+                          f"{settings.office_max_concurrent} import(s) at once in them, {settings.max_concurrent} "
+                          "outside; " + (f"files above {large} wait for their end" if large else
+                                         "no file waits for their end (large_file_rows and large_file_mb are 0)"))
+
+
 def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics) -> SupervisorSetup:
-    return SupervisorSetup(settings.system_db, settings.layout.export_dir, audit, settings.supervise_s,
+    return SupervisorSetup(settings.store_address, settings.layout.export_dir, audit, settings.supervise_s,
                            settings.demo_rate if settings.demo_dialer else None, metrics.campaign_exported)
 
 
@@ -172,21 +243,37 @@ async def _reload(svc: Service) -> None:
     if svc.settings.config is None:  # nothing to re-read: keep a --max-concurrent flag's value
         log.warning("SIGHUP: no --config file (AIMPORT_CONFIG) to reload; nothing changed")
         return
-    if os.environ.get("AIMPORT_MAX_CONCURRENT"):
-        log.warning("SIGHUP: AIMPORT_MAX_CONCURRENT is set and overrides max_concurrent in the config file")
+    for name in ("max_concurrent", "office_max_concurrent"):
+        if os.environ.get(f"AIMPORT_{name.upper()}"):
+            log.warning(f"SIGHUP: AIMPORT_{name.upper()} is set and overrides {name} in the config file")
     try:
         fresh = from_sources({}, config=svc.settings.config)
     except SettingsError as exc:
         log.error(f"reload failed, keeping the current settings: {exc}")
         return
-    old = svc.ctx.limiter.total_tokens
-    if fresh.max_concurrent >= 1 and fresh.max_concurrent != old:
-        try:  # recorded before it shows (metrics); never waits for the state disk: SIGTERM comes this way too
-            await svc.ctx.audit.event("settings_reloaded", None, max_concurrent=fresh.max_concurrent, previous=old)
-        except sqlite3.Error as exc:
-            log.error(f"cannot record the audit event settings_reloaded: {exc}")
-        svc.ctx.limiter.total_tokens = fresh.max_concurrent  # the one limit: lanes and recovery
-        log.info(f"max concurrent imports changed from {old} to {fresh.max_concurrent}")
-        svc.metrics.limit_changed(fresh.max_concurrent)
-    else:
+    restart = [n for n in RESTART_ONLY if getattr(fresh, n) != getattr(svc.settings, n)]
+    if restart:
+        log.warning(f"SIGHUP: {', '.join(restart)} changed in the config file; that takes a restart")
+    switch = svc.limit_switch()  # the limit in force follows the office-hours window
+    was = switch.limits
+    new = Limits(fresh.max_concurrent if fresh.max_concurrent >= 1 else was.outside,
+                 fresh.office_max_concurrent if fresh.office_max_concurrent >= 1 else was.office)
+    if new == was:
         log.info("configuration reloaded: nothing to change")
+        return
+    old, window = svc.ctx.limiter.total_tokens, switch.current_window()
+    limit = new.office if window == OFFICE else new.outside
+    detail: dict[str, object] = {"max_concurrent": new.outside, "previous": was.outside}
+    if switch.schedule.enabled:
+        detail.update(office_max_concurrent=new.office, previous_office=was.office, window=window, limit=limit)
+    try:  # recorded before it shows (metrics); never waits for the state disk: SIGTERM comes this way too
+        await svc.ctx.audit.event("settings_reloaded", None, **detail)
+    except sqlite3.Error as exc:
+        log.error(f"cannot record the audit event settings_reloaded: {exc}")
+    switch.reload(new)  # the one limit (lanes and recovery) and the metric
+    if limit != old:
+        log.info(f"max concurrent imports changed from {old} to {limit}"
+                 + (f" ({window.replace('_', ' ')})" if switch.schedule.enabled else ""))
+    else:
+        log.info(f"limits reloaded: {new.office} in office hours, {new.outside} outside; "
+                 f"{limit} at once now ({window.replace('_', ' ')})")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,8 +14,12 @@ from anyio.abc import SocketStream
 from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
 from aimport.service.statedisk import StateDisk
+from aimport.service.storeprobe import StoreProbe
 from aimport.settings import Settings
 from aimport.store.audit import Audit
+from aimport.web import httpio
+from aimport.web.auth import OFF
+from aimport.web.routes import Site
 
 __all__ = ["HealthView", "IntakeView", "LoopHealth", "MetricsPage", "healthz", "parse_address", "readyz",
            "serve_http"]
@@ -56,6 +59,7 @@ class HealthView:
     audit: Audit | None = None
     loop: LoopHealth = field(default_factory=LoopHealth)
     intake: IntakeView | None = None  # set once automatic import runs (after recovery)
+    store: StoreProbe | None = None  # the system store's connection check (round trip)
 
 
 class MetricsPage(Protocol):
@@ -99,17 +103,23 @@ def readyz(view: HealthView, now: float) -> tuple[int, dict[str, Any]]:
     disk = view.state_disk.problem if view.state_disk is not None else ""
     checks["state_disk"] = not disk  # audit writes are getting through (false while they wait for space)
     checks["state_writable"] = os.access(s.state_dir, os.W_OK)
-    checks["stores"] = all(os.access(p, os.W_OK) for p in (s.system_db, s.audit_db) if p.exists())
+    files = [s.audit_db] + ([s.store_address] if isinstance(s.store_address, Path) else [])
+    checks["stores"] = all(os.access(p, os.W_OK) for p in files if p.exists())
+    store = view.store.check() if view.store is not None else None
+    if store is not None:
+        checks["system_store"] = store.ok  # one round trip (SQLite file or PostgreSQL server) answered
     if view.audit is not None:
         checks["audit_trail"] = view.audit.healthy()  # False while a deleted or replaced audit database is not yet recreated
     ok = all(checks.values())
     body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
     if disk:
         body["state_disk"] = disk
+    if store is not None and store.problem:
+        body["system_store"] = store.problem
     return (200 if ok else 503), body
 
 
-async def handle(view: HealthView, metrics: MetricsPage, stream: SocketStream) -> None:
+async def handle(view: HealthView, metrics: MetricsPage, site: Site, stream: SocketStream) -> None:
     async with stream:
         try:
             with anyio.fail_after(10):
@@ -121,39 +131,35 @@ async def handle(view: HealthView, metrics: MetricsPage, stream: SocketStream) -
                     data += chunk
         except (TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError):
             return
-        line = data.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = line.split()
-        method, path = (parts[0], parts[1].split("?")[0]) if len(parts) >= 2 else ("", "")
-        if method not in ("GET", "HEAD"):
-            status, body, ctype = 405, b'{"error": "method not allowed"}', "application/json"
-        elif path == "/metrics":
+        request = httpio.parse(data)
+        path = request.path if request is not None else ""
+        if request is None or request.method not in ("GET", "HEAD") or path not in ("/healthz", "/readyz", "/metrics") \
+                or (path == "/metrics" and not site.access.metrics_open(request)):
+            await site.serve(request, stream)  # the jobs view (aimport.web), and every error answer
+            return
+        if path == "/metrics":
             await anyio.to_thread.run_sync(metrics.refresh, view)
             status, body, ctype = 200, metrics.render(), CONTENT_TYPE_METRICS
         elif path == "/healthz":
             status, payload = healthz(view)
             body, ctype = json.dumps(payload).encode(), "application/json"
-        elif path == "/readyz":
+        else:
             status, payload = await anyio.to_thread.run_sync(readyz, view, anyio.current_time())
             body, ctype = json.dumps(payload).encode(), "application/json"
-        else:
-            status, body, ctype = 404, b'{"error": "not found"}', "application/json"
-        reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]
-        head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                f"Connection: close\r\nDate: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n")
-        try:
-            await stream.send(head.encode() + (b"" if method == "HEAD" else body))
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass
+        await httpio.send(stream, request.method, httpio.Response(status, body, ctype, (("Cache-Control", "no-store"),)))
 
 
 async def serve_http(address: str, view: HealthView, metrics: MetricsPage) -> None:
-    """Serve /healthz, /readyz and /metrics on ``address`` (HOST:PORT) until cancelled."""
+    """Serve /healthz, /readyz, /metrics and the jobs view (aimport.web) on ``address`` (HOST:PORT) until cancelled."""
     host, port = parse_address(address)
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
-    servicelog.get().info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics)")
+    site = Site(view, host)
+    servicelog.get().info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics, jobs view at /)")
+    if not site.access.view_on:
+        servicelog.get().warning(OFF)
     async def guarded(stream: SocketStream) -> None:
         try:
-            await handle(view, metrics, stream)
+            await handle(view, metrics, site, stream)
         except Exception:  # noqa: BLE001 - a bad request must never stop the service
             servicelog.get().exception("HTTP request failed")
 

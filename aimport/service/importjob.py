@@ -6,7 +6,6 @@ import datetime as dt
 import errno
 import math
 import os
-import sqlite3
 import time
 from pathlib import Path
 
@@ -21,10 +20,11 @@ from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
 from aimport.importing.run import run_import
 from aimport.layout import display_name
-from aimport.service import statedisk
+from aimport.service import progress, statedisk
 from aimport.service.archive import archive
 from aimport.service.jobcontext import JobContext
 from aimport.store import system as store
+from aimport.store.db import StoreError, open_db
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
@@ -151,7 +151,7 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
     dest, import_type = req.path, req.import_type
     backoff = Backoff()
     while True:
-        outcome = await _run_worker(ctx, req)
+        outcome = await _run_worker(ctx, req, import_id)
         if outcome.status != "failed":
             return outcome
         committed = await anyio.to_thread.run_sync(_ledger_or_none, ctx, req.import_key)
@@ -173,25 +173,32 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
         await backoff.wait()
 
 
-async def _run_worker(ctx: JobContext, req: ImportRequest) -> ImportOutcome:
+async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> ImportOutcome:
+    reporter = progress.ProgressFile(progress.path_for(ctx.settings.work_dir, import_id))  # rows so far: the jobs view
     try:
         if ctx.runner is not None:
             return await ctx.runner(req)
         # the caller holds a slot of ctx.limiter (the one limit): the worker run adds none of its own (anyio's
         # default process limiter would cap imports at the CPU count)
-        return await to_process.run_sync(run_import, req, cancellable=True, limiter=anyio.CapacityLimiter(math.inf))
+        outcome = await to_process.run_sync(run_import, req, reporter, cancellable=True,
+                                            limiter=anyio.CapacityLimiter(math.inf))
+        if outcome.store_retries:
+            ctx.observer.store_retried(outcome.store_retries)
+        return outcome
     except anyio.BrokenWorkerProcess:
         return ImportOutcome(Status.FAILED, ErrorCode.WORKER_CRASHED, "", log_path=req.log_path)
     except OSError as exc:  # the worker could not write its log or scratch files: the state disk
         code = ErrorCode.DISK_FULL if exc.errno in DISK_ERRNOS else ErrorCode.STATE_UNWRITABLE
         return ImportOutcome(Status.FAILED, code, "", log_path=req.log_path, error=str(exc))
+    finally:
+        reporter.remove()
 
 
 def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, key: str | None = None) -> ImportRequest:
     s = ctx.settings
     key = key or ctx.import_key(import_id)
     return ImportRequest(
-        path=dest, import_type=import_type, import_key=key, system_db=s.system_db, work_dir=s.work_dir,
+        path=dest, import_type=import_type, import_key=key, store_address=s.store_address, work_dir=s.work_dir,
         actor=s.logon_user or "", max_unzipped_bytes=s.max_unzipped_mb << 20,
         campaign_template=s.campaign_template, log_path=worklog.work_path(s.work_dir, key),
         date_order=s.date_order, text_fallback_encoding=s.text_fallback_encoding,
@@ -200,15 +207,8 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, 
 
 def ledger_outcome(ctx: JobContext, key: str) -> ImportOutcome | None:
     """The committed outcome of the import ledgered under ``key`` (a plain read: never waits for writers)."""
-    conn = store.connect(ctx.settings.system_db)
-    try:
-        row = store.ledger_get(conn, key)
-    except sqlite3.OperationalError as exc:
-        if "no such table" not in str(exc):
-            raise
-        row = None
-    finally:
-        conn.close()
+    with open_db(ctx.settings.store_address) as db:
+        row = store.ledger_get(db, key) if db.table_exists("import_ledger") else None
     if row is None:
         return None
     return ImportOutcome.from_ledger(row, worklog.work_path(ctx.settings.work_dir, key))
@@ -217,5 +217,5 @@ def ledger_outcome(ctx: JobContext, key: str) -> ImportOutcome | None:
 def _ledger_or_none(ctx: JobContext, key: str) -> ImportOutcome | None:
     try:
         return ledger_outcome(ctx, key)
-    except sqlite3.Error:
+    except StoreError:
         return None  # the store cannot be read: the worker could not have committed either

@@ -18,6 +18,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from aimport import faults, servicelog
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
 from aimport.service import statedisk
+from aimport.service.holds import GONE, HeldFile, HoldQueue
 from aimport.service.importjob import claim_and_import
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
@@ -40,10 +41,22 @@ class Scheduler:
     last_scan: float = 0.0  # anyio clock of the last full folder scan (0: none yet), read by /readyz
     lanes_done: anyio.Event = field(default_factory=anyio.Event)
     unusable: dict[Path, str] = field(default_factory=dict)  # folder -> problem, reported once until it is fixed
+    holds: HoldQueue | None = None  # large files waiting for the end of office hours (None: nothing is held)
 
     def pending_paths(self) -> list[Path]:
-        """Paths detected and not finished yet (for the pending-files metrics)."""
-        return self.detector.pending_paths()
+        """Paths detected and not finished yet, held files left out (for the pending-files metrics)."""
+        if self.holds is None:
+            return self.detector.pending_paths()
+        return [p for p in self.detector.pending_paths() if not self.holds.is_held(p)]
+
+    def held_files(self) -> list[HeldFile]:
+        """Files held in their drop folder for the end of office hours (for /metrics, status pages)."""
+        return self.holds.held_files() if self.holds is not None else []
+
+    def window_changed(self, window: str) -> None:
+        """Office hours began or ended (aimport.service.limitswitch): held files are looked at now."""
+        if self.holds is not None:
+            self.holds.wake()
 
     async def run(self, grace_s: float, *, poll: bool, poll_ms: int, rescan_s: float) -> None:
         """Run until ``stop`` is set, then drain running imports within ``grace_s``."""
@@ -59,6 +72,10 @@ class Scheduler:
                 intake.start_soon(partial(watch_events, self.detector, self._report, poll=poll, poll_ms=poll_ms, stop=self.stop))
                 intake.start_soon(self._settle_loop, sends)
                 intake.start_soon(self._rescan_loop, rescan_s)
+                if self.holds is not None:
+                    await self.holds.publish()  # the list starts empty: an earlier run's holds are not held now
+                    if self.holds.active:
+                        intake.start_soon(self._hold_loop, sends)
                 await self.stop.wait()
                 intake.cancel_scope.cancel()
             for s in sends.values():
@@ -109,10 +126,53 @@ class Scheduler:
                 t = d.layout.type_of(path)
                 if t is None or not d.take(path):
                     continue
-                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "detected", None, file=path.name, type=t)
-                self.ctx.observer.file_detected(t)
-                faults.point("after_detect")
-                sends[t].send_nowait((path, now_iso()))
+                if self.holds is not None and await self._hold(path, t):
+                    continue  # taken, but kept in its drop folder: rescans do not see it again
+                await self._hand_over(sends[t], path, t)
+
+    async def _hand_over(self, send: MemoryObjectSendStream[tuple[Path, str]], path: Path, t: str) -> None:
+        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "detected", None, file=path.name, type=t)
+        self.ctx.observer.file_detected(t)
+        faults.point("after_detect")
+        send.send_nowait((path, now_iso()))
+
+    async def _hold(self, path: Path, t: str) -> bool:
+        """Hold a large file that arrived in office hours (one ``held_for_window`` event); True when held."""
+        assert self.holds is not None
+        held = await self.holds.consider(path, t)
+        if held is None:
+            return False
+        self.holds.hold(held)
+        name = display_name(path.name)
+        starts = held.as_dict()["starts_at"]
+        servicelog.get().info(f"holding {name} in its drop folder until office hours end "
+                              f"({starts or 'never: aimport release starts it'}): {held.reason}",
+                              extra={"file": name, "type": t})
+        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "held_for_window", None, file=name, type=t,
+                              window="office_hours", starts_at=starts, size_bytes=held.size_bytes,
+                              estimated_rows=held.estimated_rows, reason=held.reason)
+        await self.holds.publish()
+        return True
+
+    async def _hold_loop(self, sends: dict[str, MemoryObjectSendStream[tuple[Path, str]]]) -> None:
+        """Hand held files over when office hours end or an operator releases one (checked every 2 s)."""
+        assert self.holds is not None
+        while True:
+            await self.holds.wait(FOLDER_CHECK_S)
+            released = await self.holds.due()
+            for r in released:
+                path, t, name = r.file.path, r.file.import_type, display_name(r.file.path.name)
+                if r.reason == GONE:  # removed from the drop folder while held: nothing to import
+                    self.detector.release(path)
+                    servicelog.get().info(f"the held file {name} left its drop folder", extra={"file": name, "type": t})
+                    continue
+                servicelog.get().info(f"releasing the held file {name} ({r.reason.replace('_', ' ')})",
+                                      extra={"file": name, "type": t})
+                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "hold_released", None, file=name, type=t,
+                                      reason=r.reason, requested_by=r.requested_by)
+                await self._hand_over(sends[t], path, t)
+            if released:
+                await self.holds.publish()
 
     async def _rescan_loop(self, rescan_s: float) -> None:
         """Start-up scan, then a full rescan every ``rescan_s`` and a folder check every 2 s."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from aimport.service.health import HealthView
+from aimport.store.db import retry_count
 
 if TYPE_CHECKING:
     from aimport.importing.outcome import Totals
@@ -36,6 +37,12 @@ class Metrics:
         self.campaigns = Gauge("aimport_campaigns", "Campaigns by status", ["status"], registry=r)
         self.last_scan = Gauge("aimport_last_scan_timestamp_seconds", "Unix time of the last full folder scan", registry=r)
         self.lag = Gauge("aimport_event_loop_lag_seconds", "Event-loop lag of the last heartbeat", registry=r)
+        self.store_retries = Counter("aimport_store_retries", "Store transactions run again after a deadlock or "
+                                     "serialization failure (imports and the campaign supervisor)", registry=r)
+        self.store_rtt = Gauge("aimport_store_round_trip_seconds", "One round trip to the system store at the last "
+                               "scrape", registry=r)
+        self.store_up = Gauge("aimport_store_up", "1 when the system store answered at the last scrape", registry=r)
+        self._service_retries = 0
         self.lag_max = Gauge("aimport_event_loop_lag_max_seconds", "Largest event-loop lag since start", registry=r)
 
     # --- hooks (ImportObserver, and the supervisor's campaign_exported) -----------------------------------------------------------
@@ -65,6 +72,9 @@ class Metrics:
     def limit_changed(self, n: int) -> None:
         self.limit.set(n)
 
+    def store_retried(self, n: int) -> None:
+        self.store_retries.inc(n)
+
     def campaign_exported(self, detail: dict[str, Any]) -> None:
         if not detail.get("recovered"):
             self.exports.inc()
@@ -75,6 +85,14 @@ class Metrics:
         self.limit.set(view.limiter.total_tokens)
         self.lag.set(view.loop.lag_s)
         self.lag_max.set(view.loop.max_lag_s)
+        retries = retry_count()  # this process's own (the campaign supervisor's); imports report theirs
+        if retries > self._service_retries:
+            self.store_retries.inc(retries - self._service_retries)
+            self._service_retries = retries
+        if view.store is not None:
+            check = view.store.check()
+            self.store_up.set(1 if check.ok else 0)
+            self.store_rtt.set(check.round_trip_s)
         if view.intake is not None:
             # handed-over paths stay pending until their import ends; only files still in the drop folder count
             mtimes = []
@@ -86,7 +104,7 @@ class Metrics:
             self.pending.set(len(mtimes))
             self.oldest.set(max(0.0, time.time() - min(mtimes)) if mtimes else 0)
         try:
-            conn = sqlite3.connect(f"file:{view.settings.system_db}?mode=ro", uri=True, timeout=2)
+            conn = sqlite3.connect(f"file:{view.settings.store_address}?mode=ro", uri=True, timeout=2)
             try:
                 rows = conn.execute("SELECT status, COUNT(*) FROM campaigns GROUP BY status").fetchall()
             finally:

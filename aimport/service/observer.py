@@ -27,6 +27,8 @@ class ImportObserver(Protocol):
 
     def limit_changed(self, n: int) -> None: ...
 
+    def store_retried(self, n: int) -> None: ...  # store transactions an import ran again (deadlock, serialization)
+
 
 class NoObserver:
     """Nobody watching (the one-shot ``aimport import``, tests)."""
@@ -50,4 +52,7 @@ class NoObserver:
         pass
 
     def limit_changed(self, n: int) -> None:
+        pass
+
+    def store_retried(self, n: int) -> None:
         pass

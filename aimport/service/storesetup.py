@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aimport.campaigns import model as campaign_model
 from aimport.importing.logonuser import ensure_logon_user
 from aimport.settings import Settings
-from aimport.store import system as store
+from aimport.store.schema import open_store
 
 __all__ = ["prepare_store"]
 
@@ -15,11 +14,7 @@ def prepare_store(settings: Settings) -> bool:
 
     Raises aimport.importing.logonuser.LogonUserError when the logon user cannot be used.
     """
-    conn = store.open_store(settings.system_db)
-    campaign_model.ensure_schema(conn)
-    try:
+    with open_store(settings.store_address) as db:
         if settings.enabled and settings.logon_user:
-            return ensure_logon_user(conn, settings.logon_user)
+            return ensure_logon_user(db, settings.logon_user)
         return False
-    finally:
-        conn.close()

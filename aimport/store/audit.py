@@ -12,6 +12,8 @@ import os
 import socket
 import sqlite3
 import uuid
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -303,3 +305,61 @@ def list_events(path: Path, *, after_id: int = 0, kind: str | None = None, limit
         sql = "SELECT * FROM events WHERE id > ?" + (" AND kind = ?" if kind else "") + " ORDER BY id LIMIT ?"
         args: tuple[Any, ...] = (after_id, kind, limit) if kind else (after_id, limit)
         return [dict(r) for r in conn.execute(sql, args).fetchall()]
+
+
+# --- the jobs view (aimport.web.jobsdata) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HourTotals:
+    """Imports finished in one hour: ``hour`` is ``YYYY-MM-DDTHH`` in UTC."""
+
+    hour: str
+    imports: int
+    rows: int
+    failed: int
+
+
+def hourly_totals(path: Path, since: str) -> list[HourTotals]:
+    """Imports and rows per hour, of imports finished at or after ``since`` (ISO UTC), oldest hour first."""
+    with closing(connect_ro(path)) as conn:
+        rows = conn.execute("SELECT substr(finished_at, 1, 13) AS hour, COUNT(*), COALESCE(SUM(rows), 0), "
+                            "SUM(status = 'failed') FROM imports WHERE finished_at >= ? GROUP BY hour ORDER BY hour",
+                            (since,)).fetchall()
+    return [HourTotals(str(r[0]), int(r[1]), int(r[2]), int(r[3] or 0)) for r in rows]
+
+
+def count_finished(path: Path, since: str, status: str) -> int:
+    """Imports with ``status`` finished at or after ``since`` (ISO UTC)."""
+    with closing(connect_ro(path)) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM imports WHERE status = ? AND finished_at >= ?", (status, since)).fetchone()
+    return int(row[0])
+
+
+def last_change(path: Path) -> tuple[int, int]:
+    """The highest event id and the number of open imports: what changes whenever the trail does."""
+    with closing(connect_ro(path)) as conn:
+        last = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+        open_ = conn.execute("SELECT COUNT(*) FROM imports WHERE status IN ('queued','in_process')").fetchone()[0]
+    return int(last), int(open_)
+
+
+def events_since(path: Path, kind: str, since: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """Events of ``kind`` at or after ``since`` (ISO UTC), oldest first."""
+    with closing(connect_ro(path)) as conn:
+        rows = conn.execute("SELECT * FROM events WHERE kind = ? AND at >= ? ORDER BY id LIMIT ?", (kind, since, limit))
+        return [dict(r) for r in rows.fetchall()]
+
+
+def import_key_of(path: Path, import_id: int) -> str:
+    """The key an import's work files are named by: its ``claimed`` event's key, else ``<trail uuid>-<id>``."""
+    with closing(connect_ro(path)) as conn:
+        row = conn.execute("SELECT json_extract(detail, '$.key') FROM events WHERE import_id = ? AND kind = 'claimed' "
+                           "ORDER BY id DESC LIMIT 1", (import_id,)).fetchone()
+        if row and row[0]:
+            return str(row[0])
+        try:
+            meta = conn.execute("SELECT value FROM meta WHERE key = 'uuid'").fetchone()
+        except sqlite3.OperationalError:  # no meta table yet
+            meta = None
+    return f"{meta[0]}-{import_id}" if meta else ""

@@ -7,7 +7,6 @@ is exported on its own, as a one-sheet workbook for that type's drop folder.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from aimport.itemtypes.catalog import CATALOG
 from aimport.itemtypes.schema import Field, ItemType, norm_header
 from aimport.itemtypes.values import format_value
 from aimport.store import system as store
+from aimport.store.db import Db, StoreAddress
+from aimport.store.schema import open_store
 from aimport.workbooks.sheetwriter import SheetWriter
 
 
@@ -57,7 +58,7 @@ def headers(t: ItemType) -> list[str]:
     return [f.name for f in t.data_fields]
 
 
-def rows(conn: sqlite3.Connection, t: ItemType) -> Iterator[list[Any]]:
+def rows(conn: Db, t: ItemType) -> Iterator[list[Any]]:
     fields = t.data_fields
     for item in _ordered(conn, t):
         yield [_cell(f, item.get(f.name)) for f in fields]
@@ -71,7 +72,7 @@ def _cell(f: Field, value: Any) -> Any:
     return format_value(f, value)
 
 
-def _ordered(conn: sqlite3.Connection, t: ItemType) -> Iterator[dict[str, Any]]:
+def _ordered(conn: Db, t: ItemType) -> Iterator[dict[str, Any]]:
     """Items in id order; a self-referencing type (user groups) lists parents before children."""
     self_refs = [f for f in t.data_fields if f.kind == "ref" and f.ref == t.key]
     if not self_refs:
@@ -93,23 +94,19 @@ def _ordered(conn: sqlite3.Connection, t: ItemType) -> Iterator[dict[str, Any]]:
         pending = rest
 
 
-def export_configuration(system_db: Path, out: Path, items: list[str] | None = None) -> dict[str, int]:
+def export_configuration(store_address: StoreAddress, out: Path, items: list[str] | None = None) -> dict[str, int]:
     """Write the workbook atomically (temp file + rename) from one snapshot of the store; rows per sheet."""
     types = export_types(items)
-    conn = store.open_store(system_db)
-    writer = SheetWriter(out)
-    counts: dict[str, int] = {}
-    try:
-        conn.execute("BEGIN")  # one read snapshot, even while the service imports
-        for t in types:
-            name = t.sheet or t.key
-            counts[name] = writer.sheet(name, headers(t), rows(conn, t))
-        writer.close()
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.close()
+    with open_store(store_address) as db:
+        writer = SheetWriter(out)
+        counts: dict[str, int] = {}
+        try:
+            db.begin()  # one read snapshot, even while the service imports
+            for t in types:
+                name = t.sheet or t.key
+                counts[name] = writer.sheet(name, headers(t), rows(db, t))
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
     return counts

@@ -1,0 +1,251 @@
+"""Large files held in their drop folder during office hours, until they end or an operator releases one.
+
+A settled file that arrives in office hours and is above ``large_file_rows`` (estimated without reading
+it: aimport.readers.rowestimate) or ``large_file_mb`` is not handed to its lane: the scheduler keeps it
+here, unclaimed in its drop folder, writes one ``held_for_window`` audit event, and hands it over (the
+normal path: ``detected``, claim, import) when office hours end, or when ``aimport release FILE`` has
+left a request in ``STATE/releases/`` (read at the scheduler's next folder check). OutboundCampaign files
+are never held: a campaign starts when it is dropped.
+
+``STATE/held.json`` lists the held files for other processes (``aimport status``, ``aimport release``);
+:meth:`HoldQueue.held_files` is the view inside the service (/metrics, the HTTP pages).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from aimport import servicelog
+from aimport.atomicfile import write_atomic
+from aimport.readers.rowestimate import estimate_rows
+from aimport.service.officehours import Clock, OfficeHours
+from aimport.settings import Settings
+
+__all__ = ["ENDED", "GONE", "NEVER_HELD", "OPERATOR", "HeldFile", "HoldQueue", "LargeFiles", "Release",
+           "read_held", "release_request_path", "request_release"]
+
+NEVER_HELD = frozenset({"OutboundCampaign"})  # a campaign is started when it is dropped
+HELD_LIST = "held.json"  # STATE/held.json
+RELEASES = "releases"  # STATE/releases/<digest>.json: one request per `aimport release`
+ENDED, OPERATOR, GONE = "office_hours_ended", "operator", "gone"  # why a held file leaves the queue
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """A file waiting in its drop folder for the end of office hours."""
+
+    path: Path
+    import_type: str
+    size_bytes: int
+    estimated_rows: int | None  # None: not a kind of file whose rows can be estimated (or unreadable)
+    held_at: dt.datetime
+    starts_at: dt.datetime | None  # when office hours end; None: they never do (only `aimport release` starts it)
+    reason: str  # the threshold it is above, e.g. "about 250000 rows (large_file_rows 100000)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "file": self.path.name, "type": self.import_type,
+                "size_bytes": self.size_bytes, "estimated_rows": self.estimated_rows,
+                "held_at": self.held_at.isoformat(timespec="seconds"),
+                "starts_at": self.starts_at.isoformat(timespec="minutes") if self.starts_at else None,
+                "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HeldFile:
+        starts = d.get("starts_at")
+        return cls(Path(d["path"]), str(d["type"]), int(d["size_bytes"]),
+                   None if d.get("estimated_rows") is None else int(d["estimated_rows"]),
+                   dt.datetime.fromisoformat(d["held_at"]), dt.datetime.fromisoformat(starts) if starts else None,
+                   str(d.get("reason", "")))
+
+
+@dataclass(frozen=True)
+class LargeFiles:
+    """The large-file thresholds (0: that one is off)."""
+
+    rows: int = 0  # large_file_rows
+    mb: int = 0  # large_file_mb
+
+    @property
+    def enabled(self) -> bool:
+        return self.rows > 0 or self.mb > 0
+
+    def why(self, size_bytes: int, rows: int | None) -> str:
+        """The threshold a file of this size and estimated rows is above ("": it is not large)."""
+        if self.rows and rows is not None and rows > self.rows:
+            return f"about {rows} rows (large_file_rows {self.rows})"
+        if self.mb and size_bytes > self.mb * MB:
+            return f"{size_bytes / MB:.1f} MB (large_file_mb {self.mb})"
+        return ""
+
+
+@dataclass(frozen=True)
+class Release:
+    """A held file leaving the queue, and why (ENDED, OPERATOR: to its lane now; GONE: removed by someone)."""
+
+    file: HeldFile
+    reason: str
+    requested_by: str | None = None
+
+
+@dataclass
+class HoldQueue:
+    """The held files of one service, kept on its event loop."""
+
+    schedule: OfficeHours
+    clock: Clock
+    large: LargeFiles
+    state_dir: Path
+    _held: dict[Path, HeldFile] = field(default_factory=dict, init=False)
+    _wake: anyio.Event = field(default_factory=anyio.Event, init=False)
+    _spent: set[str] = field(default_factory=set, init=False)  # requests acted on that could not be removed
+
+    @classmethod
+    def for_settings(cls, settings: Settings, schedule: OfficeHours, clock: Clock) -> HoldQueue:
+        return cls(schedule, clock, LargeFiles(settings.large_file_rows, settings.large_file_mb), settings.state_dir)
+
+    @property
+    def active(self) -> bool:
+        return self.schedule.enabled and self.large.enabled
+
+    def held_files(self) -> list[HeldFile]:
+        """The files held now, in the order they were held (read-only records)."""
+        return sorted(self._held.values(), key=lambda f: (f.held_at, f.path.name))
+
+    def is_held(self, path: Path) -> bool:
+        return path in self._held
+
+    async def consider(self, path: Path, import_type: str) -> HeldFile | None:
+        """The hold for a settled ``path`` when it is to wait now (not yet recorded: :meth:`hold`), else None."""
+        if not self.active or import_type in NEVER_HELD:
+            return None
+        now = self.clock.now()
+        if not self.schedule.is_office(now):
+            return None
+        measured = await anyio.to_thread.run_sync(_measure, path)
+        if measured is None:
+            return None
+        size, rows = measured
+        why = self.large.why(size, rows)
+        if not why:
+            return None
+        request = release_request_path(self.state_dir, path)
+        if await anyio.to_thread.run_sync(request.exists):  # released before it was held: the normal path
+            await anyio.to_thread.run_sync(self._remove_request, request)
+            return None
+        return HeldFile(path, import_type, size, rows, now, self.schedule.end_of_office(now), why)
+
+    def hold(self, held: HeldFile) -> None:
+        self._held[held.path] = held
+
+    def wake(self) -> None:
+        """Look again now (the window changed)."""
+        self._wake.set()
+
+    async def wait(self, timeout: float) -> None:
+        with anyio.move_on_after(timeout):
+            await self._wake.wait()
+        self._wake = anyio.Event()
+
+    async def due(self) -> list[Release]:
+        """Held files that leave the queue now; they are no longer held when this returns."""
+        held = self.held_files()
+        present, requests = await anyio.to_thread.run_sync(self._look, [f.path for f in held])
+        office = self.schedule.is_office(self.clock.now())
+        out = []
+        for f in held:
+            if f.path not in present:
+                out.append(Release(f, GONE))
+            elif not office:
+                out.append(Release(f, ENDED))
+            elif str(f.path) in requests:
+                out.append(Release(f, OPERATOR, requests[str(f.path)]))
+        for r in out:
+            del self._held[r.file.path]
+        left = {r.file.path for r in out}
+        # a request is done once its file left the queue; one for a file that is gone is void; one for a file
+        # not held yet (still settling) waits for consider()
+        done = [release_request_path(self.state_dir, Path(p)) for p in requests
+                if Path(p) in left or (Path(p) not in present and Path(p) not in self._held)]
+        for request in done:
+            await anyio.to_thread.run_sync(self._remove_request, request)
+        return out
+
+    def _look(self, paths: list[Path]) -> tuple[set[Path], dict[str, str]]:
+        """(held paths still in their folder or named by a request, and present; requested path -> by whom)."""
+        requests: dict[str, str] = {}
+        try:
+            entries = [e for e in os.scandir(self.state_dir / RELEASES) if e.name.endswith(".json")
+                       and not e.name.startswith(".") and e.name not in self._spent]
+        except OSError:
+            entries = []
+        for e in entries:
+            try:
+                data = json.loads(Path(e.path).read_text(encoding="utf-8"))
+                requests[str(data["path"])] = str(data.get("requested_by") or "")
+            except (OSError, ValueError, KeyError, TypeError):
+                servicelog.get().warning(f"ignored the unreadable release request {e.path}")
+                self._remove_request(Path(e.path))
+        named = set(paths) | {Path(p) for p in requests}
+        return {p for p in named if p.is_file()}, requests
+
+    def _remove_request(self, request: Path) -> None:
+        try:
+            request.unlink(missing_ok=True)
+        except OSError as exc:  # acted on once; not again while the service runs
+            self._spent.add(request.name)
+            servicelog.get().warning(f"cannot remove the release request {request}: {exc.strerror or exc}")
+
+    async def publish(self) -> None:
+        """Write STATE/held.json (when holding is on, or to empty a list an earlier run left)."""
+        path = self.state_dir / HELD_LIST
+        if not self.active and not path.exists():
+            return
+        text = json.dumps({"pid": os.getpid(), "files": [f.as_dict() for f in self.held_files()]}, indent=2) + "\n"
+        try:
+            await anyio.to_thread.run_sync(write_atomic, path, text)
+        except OSError as exc:  # aimport status shows an older list meanwhile; the holds themselves are unaffected
+            servicelog.get().warning(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def _measure(path: Path) -> tuple[int, int | None] | None:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    return size, estimate_rows(path)
+
+
+def read_held(state_dir: Path) -> list[HeldFile]:
+    """The held files a service listed in STATE/held.json and that are still in their drop folder."""
+    try:
+        data = json.loads((state_dir / HELD_LIST).read_text(encoding="utf-8"))
+        files = [HeldFile.from_dict(d) for d in data.get("files", [])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [f for f in files if f.path.is_file()]
+
+
+def release_request_path(state_dir: Path, path: Path) -> Path:
+    """Where the release request for the held file ``path`` is written (one per file: asking twice is once)."""
+    digest = hashlib.sha256(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    return state_dir / RELEASES / f"{digest}.json"
+
+
+def request_release(state_dir: Path, held: HeldFile, requested_by: str) -> Path:
+    """Ask the service to start ``held`` now (``aimport release``); returns the request file."""
+    request = release_request_path(state_dir, held.path)
+    request.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    write_atomic(request, json.dumps({"path": str(held.path), "type": held.import_type,
+                                      "requested_by": requested_by,
+                                      "requested_at": dt.datetime.now().astimezone().isoformat(timespec="seconds")},
+                                     indent=2) + "\n")
+    return request

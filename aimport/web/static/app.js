@@ -1,0 +1,258 @@
+// The aimport jobs view: hand-written, no dependencies. Every text from the server goes into the page as a
+// text node (textContent), never as HTML: a file named <img src=x onerror=alert(1)>.xlsx shows as that text.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SVG = "http://www.w3.org/2000/svg";
+const STATUSES = ["queued", "in_process", "succeeded", "partial", "failed"];
+let types = [];
+let lastSummary = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("data-")) node.setAttribute(k, String(v));
+    else if (k === "href" || k === "title") node.setAttribute(k, String(v));
+    else node[k] = v;
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c === null || c === undefined ? "" : String(c)));
+  return node;
+}
+
+function svg(tag, attrs) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  return node;
+}
+
+function fill(tbody, rows) {
+  tbody.replaceChildren(...rows);
+  const empty = $(tbody.parentElement.id + "-empty");
+  if (empty) empty.hidden = rows.length > 0;
+  tbody.parentElement.hidden = rows.length === 0;
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toLocaleString();
+}
+
+function age(seconds) {
+  if (seconds < 60) return Math.max(0, Math.round(seconds)) + " s";
+  if (seconds < 3600) return Math.round(seconds / 60) + " min";
+  if (seconds < 86400) return (seconds / 3600).toFixed(1) + " h";
+  return (seconds / 86400).toFixed(1) + " d";
+}
+
+function duration(ms) {
+  if (ms === null || ms === undefined) return "";
+  return ms < 1000 ? ms + " ms" : age(ms / 1000);
+}
+
+function size(bytes) {
+  if (bytes === null || bytes === undefined) return "";
+  if (bytes < 1024) return bytes + " B";
+  if (bytes < 1048576) return (bytes / 1024).toFixed(1) + " KB";
+  return (bytes / 1048576).toFixed(1) + " MB";
+}
+
+function badge(status) {
+  return el("span", {class: "badge st-" + (STATUSES.includes(status) ? status : "other")}, status.replace("_", " "));
+}
+
+class NeedToken extends Error {}
+
+async function getJSON(url) {
+  const r = await fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}, cache: "no-store"});
+  if (r.status === 401) throw new NeedToken();
+  let body = null;
+  try { body = await r.json(); } catch (e) { body = null; }
+  if (!r.ok) throw new Error((body && body.error) || ("HTTP " + r.status));
+  return body;
+}
+
+function showError(err) {
+  if (err instanceof NeedToken) {
+    $("token-form").hidden = false;
+    $("overview").hidden = true;
+    $("detail").hidden = true;
+    $("error").textContent = "";
+    return;
+  }
+  $("error").textContent = err ? String(err.message || err) : "";
+}
+
+// --- the overview ---------------------------------------------------------------------------------------------
+
+function renderSummary(s) {
+  lastSummary = s;
+  $("unit").textContent = s.unit;
+  $("queued-note").textContent = s.enabled ? "" : "(automatic import is disabled: nothing is taken)";
+  const f = s.figures;
+  $("fig-queued").textContent = s.queued.length;
+  $("fig-running").textContent = s.in_process.length;
+  $("fig-done").textContent = f.finished_today;
+  $("fig-failed").textContent = f.failed_today;
+  $("fig-partial").textContent = f.partial_today;
+  const now = new Date(s.now).getTime();
+  $("fig-oldest").textContent = f.oldest_waiting ? age((now - new Date(f.oldest_waiting.since).getTime()) / 1000) : "-";
+  $("fig-oldest").title = f.oldest_waiting ? f.oldest_waiting.type + "/" + f.oldest_waiting.file : "";
+  fill($("queued").tBodies[0], s.queued.map((q) => el("tr", {"data-file": q.file, "data-type": q.type},
+    el("td", {}, q.file), el("td", {}, q.type), el("td", {class: "num"}, size(q.size)), el("td", {}, when(q.since)),
+    el("td", {}, q.held_until ? "held: " + when(q.held_until) : "next"))));
+  fill($("running").tBodies[0], s.in_process.map((r) => el("tr", {"data-file": r.file, "data-id": r.id},
+    el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {}, r.file), el("td", {}, r.type),
+    el("td", {}, when(r.started_at)),
+    el("td", {class: "progress"}, r.phase ? r.phase + ": " + r.rows.toLocaleString() + " rows" : "starting"))));
+  drawChart(f.hours);
+  if (!types.length && s.types) setFilters(s.types);
+}
+
+function drawChart(hours) {
+  const W = 720, H = 140, pad = 24, bw = (W - 2 * pad) / Math.max(hours.length, 1);
+  const maxI = Math.max(1, ...hours.map((h) => h.imports)), maxR = Math.max(1, ...hours.map((h) => h.rows));
+  const root = svg("svg", {viewBox: `0 0 ${W} ${H + 20}`, role: "img", "aria-label": "imports and rows per hour", class: "chart"});
+  root.append(svg("line", {x1: pad, y1: H, x2: W - pad, y2: H, class: "axis"}));
+  const points = [];
+  hours.forEach((h, i) => {
+    const x = pad + i * bw, bh = (h.imports / maxI) * (H - 10);
+    const bar = svg("rect", {x: x + 1, y: H - bh, width: Math.max(bw - 2, 1), height: bh, class: h.failed ? "bar failed" : "bar"});
+    const title = svg("title", {});
+    const start = new Date(h.hour + ":00:00Z");
+    title.textContent = `${start.toLocaleString()}: ${h.imports} import(s), ${h.rows} row(s), ${h.failed} failed`;
+    bar.append(title);
+    root.append(bar);
+    points.push(`${x + bw / 2},${H - (h.rows / maxR) * (H - 10)}`);
+    if (i % 6 === 0) {
+      const label = svg("text", {x: x, y: H + 14, class: "tick"});
+      label.textContent = start.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+      root.append(label);
+    }
+  });
+  root.append(svg("polyline", {points: points.join(" "), class: "rows"}));
+  const legend = svg("text", {x: W - pad, y: 12, class: "tick legend"});
+  legend.textContent = `max ${maxI} imports / ${maxR.toLocaleString()} rows per hour`;
+  root.append(legend);
+  $("chart").replaceChildren(root);
+}
+
+function setFilters(list) {
+  types = list;
+  const params = new URLSearchParams(location.search);
+  for (const t of list) $("filter-type").append(el("option", {value: t}, t));
+  for (const s of STATUSES) $("filter-status").append(el("option", {value: s}, s.replace("_", " ")));
+  $("filter-type").value = list.includes(params.get("type")) ? params.get("type") : "";
+  $("filter-status").value = STATUSES.includes(params.get("status")) ? params.get("status") : "";
+}
+
+async function loadRecent() {
+  const q = new URLSearchParams();
+  if ($("filter-type").value) q.set("type", $("filter-type").value);
+  if ($("filter-status").value) q.set("status", $("filter-status").value);
+  q.set("limit", "100");
+  const data = await getJSON("/api/imports?" + q);
+  fill($("recent").tBodies[0], data.imports.map((r) => el("tr", {"data-file": r.file_name, "data-id": r.id, "data-status": r.status},
+    el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {}, r.file_name),
+    el("td", {}, r.import_type), el("td", {}, badge(r.status)),
+    ...["rows", "created", "updated", "deleted", "unchanged", "rejected"].map((k) => el("td", {class: "num"}, r[k] ?? "")),
+    el("td", {class: "num"}, duration(r.duration_ms)), el("td", {}, r.error_code || ""), el("td", {}, when(r.finished_at)))));
+}
+
+async function loadCampaigns() {
+  try {
+    const data = await getJSON("/api/campaigns");
+    $("campaigns-error").textContent = "";
+    fill($("campaigns").tBodies[0], data.campaigns.map((c) => el("tr", {"data-name": c.name},
+      el("td", {}, c.name), el("td", {}, c.status), el("td", {class: "num"}, `${c.handled} / ${c.customers}`),
+      el("td", {class: "num"}, c.calls), el("td", {}, c.exported || (c.invalid_reason ? "invalid: " + c.invalid_reason : "")))));
+  } catch (err) {
+    if (err instanceof NeedToken) throw err;
+    $("campaigns-error").textContent = String(err.message || err);
+  }
+}
+
+async function refreshOverview(withCampaigns) {
+  const s = await getJSON("/api/summary");
+  renderSummary(s);
+  await loadRecent();
+  if (withCampaigns) await loadCampaigns();
+  $("overview").hidden = false;
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  $("error").textContent = "";
+}
+
+// --- one import -----------------------------------------------------------------------------------------------
+
+async function refreshDetail(id) {
+  const d = await getJSON("/api/imports/" + id);
+  const r = d.row;
+  $("detail-title").replaceChildren(document.createTextNode(`#${r.id} ${r.file_name} `), badge(r.status));
+  document.title = `aimport #${r.id}`;
+  const keys = ["import_type", "status", "error_code", "rows", "created", "updated", "deleted", "unchanged", "rejected",
+                "size_bytes", "detected_at", "started_at", "finished_at", "duration_ms", "history_name", "sha256", "actor", "instance"];
+  $("detail-row").tBodies[0].replaceChildren(...keys.map((k) => el("tr", {},
+    el("th", {}, k), el("td", {}, k.endsWith("_at") ? when(r[k]) : k === "duration_ms" ? duration(r[k]) : (r[k] ?? "")))));
+  $("rejected-count").textContent = d.rejected.length ? `(${d.rejected.length})` : "";
+  fill($("rejected").tBodies[0], d.rejected.map((x) => el("tr", {},
+    el("td", {}, x.sheet), el("td", {class: "num"}, x.row || ""), el("td", {}, x.column), el("td", {}, x.reason))));
+  const log = d.log;
+  $("log").replaceChildren(...log.lines.map((line) => el("span", {class: /^\S+ \S+ (\w+)/.exec(line)?.[1] === "REJECT" ? "reject"
+    : /^\S+ \S+ (ERROR|WARNING)/.test(line) ? "warn" : ""}, line + "\n")));
+  $("log-note").textContent = log.problem ? `(${log.problem})`
+    : (log.source === "work" ? "(the import is running: its work log)" : "") + (log.truncated ? ` (first MiB of ${size(log.size)})` : "");
+  $("events").tBodies[0].replaceChildren(...d.events.map((e) => el("tr", {},
+    el("td", {}, when(e.at)), el("td", {}, e.kind), el("td", {class: "mono"}, JSON.stringify(e.detail)))));
+  $("detail").hidden = false;
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  $("error").textContent = "";
+}
+
+// --- token, live updates, start -------------------------------------------------------------------------------
+
+function setupToken() {
+  $("token").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const value = $("token-input").value.trim();
+    if (!value) return;
+    document.cookie = "aimport_token=" + encodeURIComponent(value) + "; path=/; SameSite=Strict";
+    location.reload();
+  });
+}
+
+function start() {
+  setupToken();
+  const m = /^\/imports\/(\d+)$/.exec(location.pathname);
+  const refresh = m ? () => refreshDetail(m[1]) : (campaigns) => refreshOverview(campaigns);
+  let busy = false, again = false;
+  const run = async (campaigns) => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try { await refresh(campaigns); } catch (err) { showError(err); }
+    busy = false;
+    if (again) { again = false; run(false); }
+  };
+  if (!m) {
+    $("filters").addEventListener("change", () => {
+      const q = new URLSearchParams();
+      if ($("filter-type").value) q.set("type", $("filter-type").value);
+      if ($("filter-status").value) q.set("status", $("filter-status").value);
+      history.replaceState(null, "", q.toString() ? "/?" + q : "/");
+      loadRecent().catch(showError);
+    });
+  }
+  run(true);
+  let live = false;
+  if (window.EventSource) {
+    const es = new EventSource("/api/events");
+    es.addEventListener("open", () => { live = true; $("live").textContent = "live"; $("live").className = "live on"; });
+    es.addEventListener("change", () => run(false));
+    es.addEventListener("error", () => { live = false; $("live").textContent = "reconnecting"; $("live").className = "live off"; });
+  }
+  setInterval(() => { if (!live) run(false); }, 5000);  // no live stream: poll
+  setInterval(() => run(true), 15000);  // campaign counts and ages move without an audit event
+}
+
+document.addEventListener("DOMContentLoaded", start);
