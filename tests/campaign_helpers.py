@@ -1,4 +1,8 @@
-"""Shared set-up for campaign tests: a store with a script and a queue, and campaign files."""
+"""Shared set-up for campaign tests: a store with a script and a queue, and campaign files.
+
+The store is the test's (``tests.helpers.store_of``): SQLite, or PostgreSQL for a test on both backends
+(``pytestmark = pytest.mark.usefixtures("on_both_stores")``).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,22 @@ from typing import Any
 
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from tests.helpers import write_openpyxl, write_text
+from aimport.store.db import StoreAddress
+from tests.helpers import store_of, write_openpyxl, write_text
 
 SCRIPT_ROWS = [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"],
                ["Survey", "Q1", "Satisfied?", "Choice", "Yes;No", "Yes"], ["Survey", "Q2", "Comment", "Text", "", "No"]]
 
 
-def imp(tmp_path: Path, path: Path, import_type: str, db: Path | None = None) -> ImportOutcome:
+def imp(tmp_path: Path, path: Path, import_type: str, db: StoreAddress | None = None) -> ImportOutcome:
+    """Import ``path`` into ``db`` (default: the test's store, :func:`tests.helpers.store_of`)."""
     n = len(list(tmp_path.glob("*.imp.log")))
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
-                                    store_address=db or tmp_path / "system.sqlite", work_dir=tmp_path / "w",
+                                    store_address=db or store_of(tmp_path), work_dir=tmp_path / "w",
                                     actor="admin", log_path=tmp_path / f"{n}.imp.log"))
 
 
-def with_script(tmp_path: Path, db: Path | None = None) -> None:
+def with_script(tmp_path: Path, db: StoreAddress | None = None) -> None:
     assert imp(tmp_path, write_text(tmp_path / "script.txt", SCRIPT_ROWS), "Scripts", db).status == "succeeded"
     assert imp(tmp_path, write_text(tmp_path / "queue.txt", [["Name"], ["Outbound"]]), "Queues", db).status == "succeeded"
 

@@ -29,15 +29,25 @@ def on_both_stores(store_address: Path | str, tmp_path: Path) -> Iterator[Path |
     STORES.pop(tmp_path, None)
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServiceProcess]:
-    """A not-yet-started service on a temporary root; stopped (or killed) at teardown."""
-    svc = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state")
+def _service(tmp_path: Path, store: Path | str = "sqlite") -> Iterator[ServiceProcess]:
+    svc = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state", store=store)
     yield svc
     try:
         svc.stop(timeout=15)
     except Exception:  # noqa: BLE001 - whatever stopping hit, the process must not outlive the test
         svc.kill()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A not-yet-started service on a temporary root; stopped (or killed) at teardown."""
+    yield from _service(tmp_path)
+
+
+@pytest.fixture
+def service_on_both(tmp_path: Path, store_address: Path | str) -> Iterator[ServiceProcess]:
+    """:func:`service` on each backend: its embedded SQLite store, then a real PostgreSQL server."""
+    yield from _service(tmp_path, store_address)
 
 
 @pytest.fixture

@@ -142,3 +142,39 @@ def test_the_import_side_never_imports_the_service_or_the_cli() -> None:
     wrong = sorted(f"{module} imports {target}" for module, targets in import_graph().items()
                    if within(module, LOWER) for target in targets if within(target, UPPER))
     assert not wrong, "\n".join(wrong)
+
+
+# Modules outside aimport/store that may run SQL, and on what: never the system store.
+SCRATCH_SQL = {
+    "aimport.importing.stage": "the import's own scratch file (staged rows)",
+    "aimport.importing.stagetable": "the scratch file's writer",
+    "aimport.campaigns.importer": "the campaign import's scratch file (customers before they are stored)",
+    "aimport.docsgen": "an in-memory copy of the audit schema, to document it",
+}
+SQL_CALLS = ("execute", "executemany", "executescript", "cursor", "copy")
+
+
+def sql_calls(path: Path) -> list[int]:
+    """Lines that call a database method (``x.execute(...)`` and friends) or import a driver."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+            lines.append(node.lineno)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            if any(n.split(".")[0] == "psycopg" for n in names):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_no_sql_against_the_system_store_outside_the_store_package() -> None:
+    """The engine, the campaign code, the CLI and the service say what they want; aimport/store says it in SQL
+    (so a second backend is a change in one package). Scratch files of an import are the only exception."""
+    offenders = {}
+    for name, path in all_modules().items():
+        if name.startswith("aimport.store") or name in SCRATCH_SQL:
+            continue
+        lines = sql_calls(path)
+        if lines:
+            offenders[name] = lines
+    assert offenders == {}, "move this SQL into aimport/store/ (or declare a scratch database in SCRATCH_SQL)"

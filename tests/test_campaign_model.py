@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError
-from aimport.store import system as store
+from aimport.store.db import Db
+from aimport.store.schema import open_store
 from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import write_text
+from tests.helpers import store_of, write_text
+
+pytestmark = pytest.mark.usefixtures("on_both_stores")
 
 
 @pytest.fixture
-def conn(tmp_path: Path):
+def conn(tmp_path: Path) -> Iterator[Db]:
     with_script(tmp_path)
     o = imp(tmp_path, campaign_file(tmp_path / "Spring.xlsx", 3, {"Script": "Survey", "Queue": "Outbound", "NumberOfRedials": 2}), "OutboundCampaign")
     assert o.status == "succeeded", o.log_path.read_text() if o.log_path else ""
-    c = store.open_store(tmp_path / "system.sqlite")
-    yield c
-    c.close()
+    with open_store(store_of(tmp_path)) as db:
+        yield db
 
 
-def test_handled_redial_and_max_calls(conn) -> None:
+def test_handled_redial_and_max_calls(conn: Db) -> None:
     r = results.record(conn, "Spring", "C0", "Successful", agent="ann", answers={"Q1": "yes", "q2": "nice"})
     assert (r.customer_result, r.number_of_calls) == ("Handled", 1)
     for n in (1, 2):
@@ -37,7 +41,7 @@ def test_handled_redial_and_max_calls(conn) -> None:
     assert conn.execute("SELECT answer FROM answers WHERE question_id = 'Q1'").fetchall() == [("Yes",)]
 
 
-def test_next_number_then_handled_and_campaign_completes(conn) -> None:
+def test_next_number_then_handled_and_campaign_completes(conn: Db) -> None:
     results.record(conn, "Spring", "C0", "Refusal")
     results.record(conn, "Spring", "C1", "Hang up")
     r = results.record(conn, "Spring", "C2", "Wrong number")
@@ -50,7 +54,7 @@ def test_next_number_then_handled_and_campaign_completes(conn) -> None:
         results.record(conn, "Spring", "C2", "Busy")
 
 
-def test_answers_validated_against_script(conn) -> None:
+def test_answers_validated_against_script(conn: Db) -> None:
     with pytest.raises(CampaignError, match="mandatory question"):
         results.record(conn, "Spring", "C0", "Successful", answers={"Q2": "x"})
     with pytest.raises(CampaignError, match="not one of Yes, No"):
@@ -62,7 +66,7 @@ def test_answers_validated_against_script(conn) -> None:
     assert conn.execute("SELECT SUM(number_of_calls) FROM customers").fetchone() == (0,)
 
 
-def test_close_ends_early(conn) -> None:
+def test_close_ends_early(conn: Db) -> None:
     c = results.close(conn, "Spring")
     assert (c.status, c.completion_reason) == ("Handled", "closed")
     with pytest.raises(CampaignError, match="already Handled"):
@@ -71,9 +75,8 @@ def test_close_ends_early(conn) -> None:
 
 def test_redial_times_attempts_and_blocked_next_number(tmp_path: Path) -> None:
     with_script(tmp_path)
-    db = tmp_path / "system.sqlite"
     imp(tmp_path, campaign_file(tmp_path / "Calls.xlsx", 3, {"RedialInterval": 120}), "OutboundCampaign")
-    conn = store.open_store(db)
+    conn = open_store(store_of(tmp_path))
     at = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.UTC)
     results.record(conn, "Calls", "C0", "No answer", at=at)
     results.record(conn, "Calls", "C1", "Instant redial", at=at)
@@ -92,6 +95,38 @@ def test_redial_times_attempts_and_blocked_next_number(tmp_path: Path) -> None:
 
 def test_zero_redials_means_one_call(tmp_path: Path) -> None:
     imp(tmp_path, campaign_file(tmp_path / "Once.xlsx", 1, {"NumberOfRedials": 0}), "OutboundCampaign")
-    conn = store.open_store(tmp_path / "system.sqlite")
+    conn = open_store(store_of(tmp_path))
     r = results.record(conn, "Once", "C0", "Answering machine")
     assert (r.customer_result, r.campaign_status) == ("Max. Calls", "Handled")
+
+
+def test_calls_recorded_at_once_from_several_connections_count_every_call(conn: Db, tmp_path: Path) -> None:
+    """Agents record results for one campaign at the same moment (each its own connection): no call is lost, and
+    the campaign completes once its last customer is handled (PostgreSQL: the campaign's row is held per call)."""
+    imp(tmp_path, campaign_file(tmp_path / "Busy.xlsx", 6, {"NumberOfRedials": 9}), "OutboundCampaign")
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def agent(k: int) -> None:
+        try:
+            with open_store(store_of(tmp_path)) as db:
+                start.wait(30)
+                for i in range(6):
+                    results.record(db, "Busy", f"C{i}", "No answer", agent=f"a{k}")
+                start.wait(60)  # every agent's calls are in before anyone finishes a customer
+                results.record(db, "Busy", f"C{k}", "Refusal")
+                results.record(db, "Busy", f"C{k + 3}", "Refusal")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=agent, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and not any(t.is_alive() for t in threads)
+    busy = model.require(conn, "Busy")
+    assert conn.execute("SELECT SUM(number_of_calls), COUNT(*) FROM customers WHERE campaign_id = ?", (busy.id,)).fetchone() == (24, 6)
+    assert conn.execute("SELECT COUNT(*) FROM call_attempts a JOIN customers cu ON cu.id = a.customer_id "
+                        "WHERE cu.campaign_id = ?", (busy.id,)).fetchone() == (24,)
+    assert (busy.status, busy.completion_reason) == ("Handled", "every customer handled")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -14,21 +13,24 @@ from aimport.atomicfile import temp_path
 from aimport.campaigns import model, results
 from aimport.campaigns.exportfile import write_export
 from aimport.campaigns.supervisor import Event, acknowledge, tick
-from aimport.store import system as store
+from aimport.store.db import Db, StoreAddress
+from aimport.store.schema import open_store
 from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import write_text
+from tests.helpers import store_of, write_text
+
+pytestmark = pytest.mark.usefixtures("on_both_stores")
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(tmp_path: Path) -> StoreAddress:
     with_script(tmp_path)
     for name in ("Alpha", "Beta"):
         o = imp(tmp_path, campaign_file(tmp_path / f"{name}.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign")
         assert o.status == "succeeded"
-    return tmp_path / "system.sqlite"
+    return store_of(tmp_path)
 
 
-def run(db: Path, export_dir: Path, failures: dict[int, str] | None = None, ack: bool = True) -> list[Event]:
+def run(db: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None, ack: bool = True) -> list[Event]:
     events = tick(db, export_dir, failures)
     if ack:
         acknowledge(db, [e.ack for e in events if e.ack])
@@ -39,11 +41,11 @@ def kinds(events: list[Event]) -> list[tuple[str, str]]:
     return [(e.kind, e.detail["campaign"]) for e in events]
 
 
-def conn_of(db: Path) -> sqlite3.Connection:
-    return store.open_store(db)
+def conn_of(db: StoreAddress) -> Db:
+    return open_store(db)
 
 
-def test_announced_at_least_once_then_exported_once(db: Path, tmp_path: Path) -> None:
+def test_announced_at_least_once_then_exported_once(db: StoreAddress, tmp_path: Path) -> None:
     export_dir = tmp_path / "Export"
     assert kinds(run(db, export_dir, ack=False)) == [("campaign_started", "Alpha"), ("campaign_started", "Beta")]
     assert kinds(run(db, export_dir)) == [("campaign_started", "Alpha"), ("campaign_started", "Beta")]  # not acked: again
@@ -56,7 +58,7 @@ def test_announced_at_least_once_then_exported_once(db: Path, tmp_path: Path) ->
     assert [p.name for p in export_dir.iterdir()] == [events[1].detail["file"]]
 
 
-def prepare_crash(db: Path, export_dir: Path, state: str) -> tuple[str, float | None]:
+def prepare_crash(db: StoreAddress, export_dir: Path, state: str) -> tuple[str, float | None]:
     """Leave Alpha's export as a crash at ``state`` would; returns the planned name and the final file's mtime."""
     run(db, export_dir)
     conn = conn_of(db)
@@ -79,7 +81,7 @@ def prepare_crash(db: Path, export_dir: Path, state: str) -> tuple[str, float | 
 
 @pytest.mark.parametrize("state, how", [("planned", "written"), ("writing", "written"), ("ready", "renamed"),
                                         ("renamed", "found"), ("taken", "missing")])
-def test_restart_at_every_export_state_gives_one_export(db: Path, tmp_path: Path, state: str, how: str) -> None:
+def test_restart_at_every_export_state_gives_one_export(db: StoreAddress, tmp_path: Path, state: str, how: str) -> None:
     export_dir = tmp_path / "Export"
     name, mtime = prepare_crash(db, export_dir, state)
     [e] = run(db, export_dir)
@@ -95,7 +97,7 @@ def test_restart_at_every_export_state_gives_one_export(db: Path, tmp_path: Path
     assert run(db, export_dir) == [] and model.require(conn_of(db), "Alpha").exported_at
 
 
-def test_failed_export_reported_once_and_others_continue(db: Path, tmp_path: Path) -> None:
+def test_failed_export_reported_once_and_others_continue(db: StoreAddress, tmp_path: Path) -> None:
     export_dir = tmp_path / "Export"
     run(db, export_dir)
     conn = conn_of(db)
@@ -119,7 +121,7 @@ def test_start_date_expiry_in_time_zone_and_nobody_left(tmp_path: Path) -> None:
     assert o.result_fields["campaign_status"] == "Passive"
     imp(tmp_path, campaign_file(tmp_path / "Kiribati.xlsx", 1, {"TimeZone": "Pacific/Kiritimati"}), "OutboundCampaign")
     imp(tmp_path, campaign_file(tmp_path / "Samoa.xlsx", 1, {"TimeZone": "Pacific/Pago_Pago"}), "OutboundCampaign")
-    db, export_dir = tmp_path / "system.sqlite", tmp_path / "Export"
+    db, export_dir = store_of(tmp_path), tmp_path / "Export"
     conn = conn_of(db)
     with pytest.raises(model.CampaignError, match="Passive"):
         results.record(conn, "Later", "C0", "Busy")
@@ -147,7 +149,7 @@ def test_export_columns_with_clashing_customer_data(tmp_path: Path) -> None:
     p = write_text(tmp_path / "Reimport.txt", rows)
     imp(tmp_path, campaign_file(tmp_path / "Template.xlsx", 1, {"Script": "Survey"}), "OutboundCampaign")
     assert imp(tmp_path, p, "OutboundCampaign").status == "succeeded"
-    conn = conn_of(tmp_path / "system.sqlite")
+    conn = conn_of(store_of(tmp_path))
     results.record(conn, "Reimport", "R1", "Successful", answers={"Q1": "No"})
     out = tmp_path / "out.xlsx"
     write_export(conn, model.require(conn, "Reimport"), out)

@@ -10,6 +10,12 @@ import pytest
 from tests.helpers import ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def service(service_on_both: ServiceProcess) -> ServiceProcess:
+    """Every crash point on both backends (the ledger commits with the data on each)."""
+    return service_on_both
 ROWS = 5000
 STEPS = ["after_detect", "after_claim", "mid_parse", "mid_transaction", "after_commit", "mid_history_move", "mid_side_file",
          "after_archive"]

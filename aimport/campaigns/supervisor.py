@@ -12,17 +12,23 @@ renamed; ``export_ready`` and neither present -> the rename happened and another
 took the file from Export/ (a warning, not a second file); intent only -> written again.
 Audit events are recorded before the store notes them as announced (at least once; a crash between
 the two repeats an event, it never loses one).
+
+Several instances on one PostgreSQL store: a pass claims each campaign before announcing or exporting
+it and holds the claim (a session advisory lock, :func:`aimport.store.calls.claim_campaign`) through
+every step above until the events are acknowledged. Other instances skip a claimed campaign; when the
+claiming instance dies its connection ends, the database drops the claim, and the next pass of another
+instance resumes from the state the store holds, so the export is still written once. On SQLite one
+instance owns the store and a claim is always granted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
@@ -30,80 +36,141 @@ from aimport import faults, servicelog
 from aimport.atomicfile import sync, temp_path
 from aimport.campaigns import model
 from aimport.campaigns.exportfile import safe_name, write_export
-from aimport.campaigns.model import ACTIVE, COMPLETE, EXPIRED, HANDLED, INVALID, PASSIVE
+from aimport.campaigns.model import ACTIVE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
-from aimport.store import system as store
+from aimport.store import calls
+from aimport.store import campaigns as stored
 from aimport.store.audit import Audit
+from aimport.store.db import Db, StoreAddress
+from aimport.store.schema import open_store
 
-NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+__all__ = ["Ack", "Event", "SupervisorPass", "SupervisorSetup", "acknowledge", "advance", "export_once",
+           "run_supervisor", "supervise_once", "tick"]
+
+
+@dataclass(frozen=True)
+class Ack:
+    """What the store notes once an event is in the audit trail."""
+
+    what: Literal["announced", "completion_announced", "exported"]
+    campaign_id: int
 
 
 @dataclass
 class Event:
     kind: str
     detail: dict[str, Any]
-    ack: tuple[str, tuple[Any, ...]] | None = None  # SQL noting, after the audit write, that it was announced
+    ack: Ack | None = None  # noted in the store after the audit write (:meth:`SupervisorPass.acknowledge`)
 
 
-def advance(conn: sqlite3.Connection) -> None:
+def advance(db: Db) -> None:
     """Status changes nobody records: StartDate reached, EndDate passed, nobody left to call."""
-    for c in model.all_campaigns(conn, "status IN (?, ?)", (PASSIVE, ACTIVE)):
+    for c in stored.running(db):
         if model.ended(c):
-            model.set_status(conn, c.id, EXPIRED, f"end date {c.end_date} passed", expect=c.status)
+            stored.set_status(db, c.id, EXPIRED, f"end date {c.end_date} passed", expect=c.status)
         elif c.status == PASSIVE and c.invalid_reason is None and not model.not_started(c):
-            model.set_status(conn, c.id, ACTIVE, expect=PASSIVE)
-        elif c.status == ACTIVE and conn.execute(
-                "SELECT 1 FROM customers WHERE campaign_id = ? AND result IS NULL LIMIT 1", (c.id,)).fetchone() is None:
-            model.set_status(conn, c.id, HANDLED, "every customer handled", expect=ACTIVE)
+            stored.set_status(db, c.id, ACTIVE, expect=PASSIVE)
+        elif c.status == ACTIVE and not stored.anyone_left(db, c.id):
+            stored.set_status(db, c.id, HANDLED, "every customer handled", expect=ACTIVE)
 
 
-def announcements(conn: sqlite3.Connection) -> list[Event]:
-    events = []
-    for c in model.all_campaigns(conn, "announced = 0 AND (started_at IS NOT NULL OR status = ?)", (INVALID,)):
-        kind = "campaign_invalid" if c.status == INVALID else "campaign_started"
-        detail = {"campaign": c.name, "status": c.status, "reason": c.invalid_reason, **model.counts(conn, c.id)}
-        events.append(Event(kind, detail, ("UPDATE campaigns SET announced = 1 WHERE id = ?", (c.id,))))
-    marks = ",".join("?" * len(COMPLETE))
-    for c in model.all_campaigns(conn, f"status IN ({marks}) AND completion_announced = 0", COMPLETE):
-        detail = {"campaign": c.name, "status": c.status, "reason": c.completion_reason, **model.counts(conn, c.id)}
-        events.append(Event("campaign_completed", detail,
-                            ("UPDATE campaigns SET completion_announced = 1 WHERE id = ?", (c.id,))))
-    return events
+def note(db: Db, acks: list[Ack]) -> None:
+    """Note in the store that these events are recorded (each its own statement: one failing loses no other)."""
+    for ack in acks:
+        if ack.what == "announced":
+            stored.mark_announced(db, ack.campaign_id)
+        elif ack.what == "completion_announced":
+            stored.mark_completion_announced(db, ack.campaign_id)
+        else:
+            calls.mark_exported(db, ack.campaign_id)
 
 
-def tick(store_address: Path, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
-    """One supervisor pass; returns the audit events to record (then :func:`acknowledge` their acks)."""
-    failures = {} if failures is None else failures
-    conn = store.open_store(store_address)
-    try:
-        model.ensure_schema(conn)
-        advance(conn)
-        events = announcements(conn)
-        marks = ",".join("?" * len(COMPLETE))
-        for c in model.all_campaigns(conn, f"status IN ({marks}) AND exported_at IS NULL", COMPLETE):
+class SupervisorPass:
+    """One supervisor pass on its own store connection.
+
+    Before announcing or exporting a campaign the pass claims it (:func:`aimport.store.calls.claim_campaign`)
+    and keeps the claim until the pass's events are recorded and acknowledged (:meth:`acknowledge`) or the
+    pass is closed: with several instances on one PostgreSQL store each campaign is announced and exported
+    by one of them at a time, and the claim of an instance that dies goes with its connection.
+    """
+
+    def __init__(self, store_address: StoreAddress) -> None:
+        self.db = open_store(store_address)
+        self.claimed: set[int] = set()
+
+    def run(self, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
+        """Advance statuses, claim what is to announce or export, and do it; returns the events to record."""
+        db, failures = self.db, {} if failures is None else failures
+        advance(db)
+        started, completed = stored.to_announce(db)
+        wanted = {c.id for c in (*started, *completed, *stored.to_export(db))}
+        self.claimed |= {cid for cid in sorted(wanted - self.claimed) if calls.claim_campaign(db, cid)}
+        if not self.claimed:
+            return []
+        started, completed = stored.to_announce(db)  # again, under the claims: another instance may have done them
+        events = []
+        for c in started:
+            if c.id in self.claimed:
+                kind = "campaign_invalid" if c.status == INVALID else "campaign_started"
+                detail = {"campaign": c.name, "status": c.status, "reason": c.invalid_reason, **_counts(db, c.id)}
+                events.append(Event(kind, detail, Ack("announced", c.id)))
+        for c in completed:
+            if c.id in self.claimed:
+                detail = {"campaign": c.name, "status": c.status, "reason": c.completion_reason, **_counts(db, c.id)}
+                events.append(Event("campaign_completed", detail, Ack("completion_announced", c.id)))
+        for c in stored.to_export(db):
+            if c.id not in self.claimed:
+                continue
             try:
-                events.append(export_once(conn, c, export_dir))
+                events.append(export_once(db, c, export_dir))
                 failures.pop(c.id, None)
             except Exception as exc:  # noqa: BLE001 - one campaign's export must not stop the others
                 text = f"{type(exc).__name__}: {exc}"
                 if failures.get(c.id) != text:  # report each distinct failure once, retry every pass
                     failures[c.id] = text
                     events.append(Event("campaign_export_failed", {"campaign": c.name, "error": text}))
-    finally:
-        conn.close()
-    return events
+        return events
+
+    def acknowledge(self, acks: list[Ack]) -> None:
+        note(self.db, acks)
+
+    def close(self) -> None:
+        """Release the claims (a broken connection has released them already) and close the connection."""
+        try:
+            for cid in sorted(self.claimed):
+                calls.release_campaign(self.db, cid)
+        except Exception:  # noqa: BLE001 - the claims end with the connection anyway
+            pass
+        finally:
+            self.claimed.clear()
+            self.db.close()
+
+    def __enter__(self) -> SupervisorPass:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def acknowledge(store_address: Path, acks: list[tuple[str, tuple[Any, ...]]]) -> None:
-    conn = store.connect(store_address)
-    try:
-        for sql, args in acks:
-            conn.execute(sql, args)
-    finally:
-        conn.close()
+def _counts(db: Db, campaign_id: int) -> dict[str, int]:
+    n = stored.counts(db, campaign_id)
+    return {"customers": n.customers, "handled": n.handled, "calls": n.calls}
 
 
-def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -> Event:
+def tick(store_address: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
+    """One supervisor pass on its own connection, closed at the end (claims included); returns the audit events
+    to record, then :func:`acknowledge` their acks. The service keeps the claims until then (:func:`supervise_once`)."""
+    with SupervisorPass(store_address) as one:
+        return one.run(export_dir, failures)
+
+
+def acknowledge(store_address: StoreAddress, acks: list[Ack]) -> None:
+    with open_store(store_address) as db:
+        note(db, acks)
+
+
+def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
+    """Export a claimed complete campaign, resuming from whatever state a crash left (see the module's text)."""
     resumed = c.export_name is not None
     name = c.export_name
     if name is None:
@@ -111,10 +178,10 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
         name, n = f"{stamp}_{base}.xlsx", 2
         while (export_dir / name).exists() or temp_path(export_dir / name).exists():
             name, n = f"{stamp}_{base} ({n}).xlsx", n + 1
-        conn.execute("UPDATE campaigns SET export_name = ? WHERE id = ?", (name, c.id))
+        calls.plan_export(db, c.id, name)
     out = export_dir / name
     tmp = temp_path(out)
-    note = None
+    warning = None
     if out.exists():
         how = "found"  # renamed before a crash; only the announcement was missing
     elif c.export_ready and tmp.exists():
@@ -123,28 +190,28 @@ def export_once(conn: sqlite3.Connection, c: model.Campaign, export_dir: Path) -
         sync(export_dir, directory=True)
     elif c.export_ready:
         how = "missing"
-        note = (f"Export/{name} was completed before a restart and is no longer there (taken by another "
+        warning = (f"Export/{name} was completed before a restart and is no longer there (taken by another "
                 "program?); it is not written twice: `aimport campaign export` writes a copy")
     else:
         how = "written"
         export_dir.mkdir(parents=True, exist_ok=True)
 
         def ready() -> None:  # the temp file is on disk already (atomicfile.finish)
-            conn.execute("UPDATE campaigns SET export_ready = 1 WHERE id = ?", (c.id,))
+            calls.set_export_ready(db, c.id, True)
             faults.point("mid_export")
 
         try:
-            write_export(conn, c, out, before_rename=ready)
+            write_export(db, c, out, before_rename=ready)
         except BaseException:  # still running, so the rename did not happen (and the temp file is gone)
-            conn.execute("UPDATE campaigns SET export_ready = 0 WHERE id = ?", (c.id,))
+            calls.set_export_ready(db, c.id, False)
             raise
         sync(export_dir, directory=True)
         faults.point("after_export_rename")
-    detail = {"campaign": c.name, "file": name, "rows": model.counts(conn, c.id)["customers"],
+    detail = {"campaign": c.name, "file": name, "rows": stored.counts(db, c.id).customers,
               "recovered": resumed, "how": how}
-    if note:
-        detail["warning"] = note
-    return Event("campaign_exported", detail, (f"UPDATE campaigns SET exported_at = {NOW} WHERE id = ?", (c.id,)))
+    if warning:
+        detail["warning"] = warning
+    return Event("campaign_exported", detail, Ack("exported", c.id))
 
 
 def _ignore(detail: dict[str, Any]) -> None:
@@ -155,7 +222,7 @@ def _ignore(detail: dict[str, Any]) -> None:
 class SupervisorSetup:
     """What the campaign supervisor uses of the service."""
 
-    store_address: Path
+    store_address: StoreAddress
     export_dir: Path
     audit: Audit  # every event is recorded here before the store notes it as announced
     every_s: float = 10.0  # a pass every so many seconds (--supervise-s)
@@ -164,26 +231,33 @@ class SupervisorSetup:
 
 
 async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> None:
+    """A pass: its events are recorded in the audit trail, then acknowledged in the store, then its claims end."""
     log = servicelog.get()
-    events = await anyio.to_thread.run_sync(tick, setup.store_address, setup.export_dir, failures)
-    acks: list[tuple[str, tuple[Any, ...]]] = []
+    one = await anyio.to_thread.run_sync(SupervisorPass, setup.store_address)
     try:
-        for e in events:
-            await setup.audit.event(e.kind, None, **e.detail)
-            if e.ack:
-                acks.append(e.ack)
-            if e.kind == "campaign_exported":
-                setup.exported(e.detail)
-            if e.kind == "campaign_export_failed":
-                log.error(f"campaign {e.detail['campaign']!r}: export failed ({e.detail['error']}); retrying")
-            else:
-                log.info(f"{e.kind.replace('_', ' ')}: {e.detail.get('campaign')}"
-                         + (f" -> Export/{e.detail['file']}" if e.kind == "campaign_exported" else ""))
-            if e.detail.get("warning"):
-                log.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
+        events = await anyio.to_thread.run_sync(one.run, setup.export_dir, failures)
+        acks: list[Ack] = []
+        try:
+            for e in events:
+                await setup.audit.event(e.kind, None, **e.detail)
+                if e.ack:
+                    acks.append(e.ack)
+                if e.kind == "campaign_exported":
+                    setup.exported(e.detail)
+                if e.kind == "campaign_export_failed":
+                    log.error(f"campaign {e.detail['campaign']!r}: export failed ({e.detail['error']}); retrying")
+                else:
+                    log.info(f"{e.kind.replace('_', ' ')}: {e.detail.get('campaign')}"
+                             + (f" -> Export/{e.detail['file']}" if e.kind == "campaign_exported" else ""))
+                if e.detail.get("warning"):
+                    log.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
+        finally:
+            if acks:
+                with anyio.CancelScope(shield=True):  # what is recorded is noted, also when the service stops
+                    await anyio.to_thread.run_sync(one.acknowledge, acks)
     finally:
-        if acks:
-            await anyio.to_thread.run_sync(acknowledge, setup.store_address, acks)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(one.close)
 
 
 async def run_supervisor(setup: SupervisorSetup) -> None:

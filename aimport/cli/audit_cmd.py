@@ -132,6 +132,14 @@ def do_status(args: argparse.Namespace) -> int:
     if report.get("campaigns"):
         print("\ncampaigns:")
         table(report["campaigns"], ["name", "status", "customers", "handled", "exported"])
+    office = report.get("office_hours")
+    if office:
+        print(f"\noffice hours: {office['spec']} ({office['time_zone']}); now {office['now'].replace('_', ' ')}"
+              + (f" until {office['next_change']}" if office["next_change"] else ""))
+    if report.get("held"):
+        print("\nheld until office hours end (aimport release FILE starts one now):")
+        table([{**f, "starts_at": f["starts_at"] or "on release"} for f in report["held"]],
+              ["type", "file", "size_bytes", "estimated_rows", "held_at", "starts_at"])
     if report.get("recent"):
         print("\nrecent imports:")
         table(report["recent"], ["id", "import_type", "file_name", "status", "error_code", "finished_at"])

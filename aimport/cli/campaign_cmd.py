@@ -7,9 +7,12 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
+
+if TYPE_CHECKING:
+    from aimport.store.db import Db
 
 
 def register(sub: Any) -> None:
@@ -40,7 +43,7 @@ def register(sub: Any) -> None:
     ex.add_argument("-o", "--output", type=Path, required=True,
                     help="the .xlsx to write, or a folder (the file is then named yyyyMMdd_HHmmss_<campaign>.xlsx)")
     for sp in (ls, sh, rec, cl, ex):
-        add_settings(sp, ["state_dir", "date_order"] if sp is rec else ["state_dir"])
+        add_settings(sp, ["state_dir", "store", "date_order"] if sp is rec else ["state_dir", "store"])
         sp.set_defaults(handler=run)
 
 
@@ -49,19 +52,20 @@ def run(args: argparse.Namespace) -> int:
     from aimport.campaigns.exportfile import safe_name, write_export
     from aimport.campaigns.model import CampaignError
     from aimport.layout import history_stamp
-    from aimport.store import system as store
+    from aimport.store.db import is_postgresql
+    from aimport.store.schema import open_store
 
     settings = settings_from(args)
-    if not settings.store_address.exists():
-        raise CommandError(f"no system store at {settings.store_address} (use --state-dir)")
-    conn = store.open_store(settings.store_address)
-    model.ensure_schema(conn)
+    address = settings.store_address
+    if not is_postgresql(address) and not Path(address).exists():
+        raise CommandError(f"no system store at {address} (use --state-dir)")
+    db = open_store(address)
     try:
         if args.action == "list":
-            emit(model.summaries(conn), ["name", "status", "customers", "handled", "calls", "exported"],
+            emit(model.summaries(db), ["name", "status", "customers", "handled", "calls", "exported"],
                  "json" if args.json else "table")
         elif args.action == "show":
-            _show(conn, args)
+            _show(db, args)
         elif args.action == "record":
             answers = {}
             for a in args.answer:
@@ -69,15 +73,15 @@ def run(args: argparse.Namespace) -> int:
                 if not sep:
                     raise CommandError(f"--answer takes QUESTION=ANSWER, not {a!r}", 2)
                 answers[q] = v
-            r = results.record(conn, args.name, args.external_id, args.result, classification=args.classification,
+            r = results.record(db, args.name, args.external_id, args.result, classification=args.classification,
                                agent=args.agent, answers=answers, date_order=settings.date_order)
             print(f"recorded: {r.external_id} call {r.number_of_calls}, customer "
                   f"{r.customer_result or 'to be called again'}; campaign {r.campaign_status}")
         elif args.action == "close":
-            c = results.close(conn, args.name)
+            c = results.close(db, args.name)
             print(f"campaign {c.name} closed ({c.status}); the supervisor exports it")
         elif args.action == "export":
-            c = model.require(conn, args.name)
+            c = model.require(db, args.name)
             out = args.output
             if out.is_dir():
                 out = out / f"{history_stamp(dt.datetime.now())}_{safe_name(c.name)}.xlsx"
@@ -86,27 +90,27 @@ def run(args: argparse.Namespace) -> int:
             if not out.parent.is_dir():
                 raise CommandError(f"no folder {out.parent} to write the export into")
             try:
-                n = write_export(conn, c, out)
+                n = write_export(db, c, out)
             except OSError as exc:
                 raise CommandError(f"cannot write {out}: {exc.strerror or exc}") from None
             print(f"written: {out} ({n} customers)")
     except CampaignError as exc:
         raise CommandError(str(exc)) from None
     finally:
-        conn.close()
+        db.close()
     return 0
 
 
-def _show(conn: Any, args: argparse.Namespace) -> None:
-    from dataclasses import asdict
+def _show(db: Db, args: argparse.Namespace) -> None:
+    from dataclasses import asdict, fields
 
     from aimport.campaigns import model
+    from aimport.store import campaigns as stored
 
-    c = model.require(conn, args.name)
-    cols = ["external_id", "phone1", "result", "number_of_calls", "last_call_result", "agent", "called_at"]
-    customers = [dict(zip(cols, r)) for r in conn.execute(
-        f"SELECT {', '.join(cols)} FROM customers WHERE campaign_id = ? ORDER BY id LIMIT ?", (c.id, args.customers))]
-    info = {**asdict(c), **model.counts(conn, c.id)}
+    c = model.require(db, args.name)
+    cols = [f.name for f in fields(stored.CustomerLine)]
+    customers = [asdict(line) for line in stored.customer_lines(db, c.id, args.customers)]
+    info = {**asdict(c), **asdict(stored.counts(db, c.id))}
     if args.json:
         json.dump({"campaign": info, "customers": customers}, sys.stdout, indent=2, default=str)
         print()

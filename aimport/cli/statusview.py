@@ -10,6 +10,7 @@ from aimport.campaigns import model as campaign_model
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
 from aimport.service.filters import ImportFileFilter
+from aimport.service.holds import read_held
 from aimport.settings import Settings
 from aimport.store import audit
 from aimport.store import system as store
@@ -48,4 +49,19 @@ def collect(settings: Settings) -> dict[str, Any]:
     recent: list[dict[str, Any]] = []
     if settings.audit_db.exists():
         recent = audit.list_imports(settings.audit_db, limit=10)
-    return {"root": str(layout.automatic), "folders": folders, "items": items, "campaigns": campaigns, "recent": recent}
+    return {"root": str(layout.automatic), "folders": folders, "items": items, "campaigns": campaigns, "recent": recent,
+            **office_hours(settings)}
+
+
+def office_hours(settings: Settings) -> dict[str, Any]:
+    """The files held for the end of office hours (STATE/held.json, written by the service) and its window now."""
+    held = read_held(settings.state_dir)
+    out: dict[str, Any] = {"held": [f.as_dict() for f in held.files]}
+    schedule = held.schedule()
+    if schedule is not None:
+        now = dt.datetime.now(dt.UTC)
+        change = schedule.next_boundary(now)
+        out["office_hours"] = {"spec": schedule.spec, "time_zone": schedule.zone_name,
+                               "now": "office_hours" if schedule.is_office(now) else "outside_office_hours",
+                               "next_change": change.isoformat(timespec="minutes") if change else None}
+    return out

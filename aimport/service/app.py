@@ -25,11 +25,11 @@ from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
 from aimport.service import statedisk
 from aimport.service.health import HealthView, serve_http
+from aimport.service.holds import HoldQueue
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
-from aimport.service.holds import HoldQueue
 from aimport.service.lanes import Scheduler
-from aimport.service.limitswitch import OFFICE, LimitSwitch, Limits
+from aimport.service.limitswitch import OFFICE, Limits, LimitSwitch
 from aimport.service.metrics import Metrics
 from aimport.service.officehours import OfficeHours, SystemClock
 from aimport.service.recovery import recover
@@ -63,7 +63,7 @@ class Service:
     def limit_switch(self) -> LimitSwitch:
         if self.limits is None:
             self.limits = LimitSwitch(self.ctx, OfficeHours.parse(""), SystemClock(),
-                                      Limits(self.ctx.limiter.total_tokens, self.settings.office_max_concurrent))
+                                      Limits(int(self.ctx.limiter.total_tokens), self.settings.office_max_concurrent))
         return self.limits
 
 

@@ -13,6 +13,7 @@ from anyio.abc import SocketStream
 
 from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
+from aimport.service.holds import HeldFile
 from aimport.service.statedisk import StateDisk
 from aimport.service.storeprobe import StoreProbe
 from aimport.settings import Settings
@@ -46,7 +47,9 @@ class IntakeView(Protocol):
     @property
     def last_scan(self) -> float: ...  # anyio clock of the last full folder scan (0: none yet)
 
-    def pending_paths(self) -> list[Path]: ...  # detected and not finished yet
+    def pending_paths(self) -> list[Path]: ...  # detected and not finished yet (held files left out)
+
+    def held_files(self) -> list[HeldFile]: ...  # held for the end of office hours (aimport.service.holds)
 
 
 @dataclass

@@ -27,9 +27,9 @@ from aimport import servicelog
 from aimport.atomicfile import write_atomic
 from aimport.readers.rowestimate import estimate_rows
 from aimport.service.officehours import Clock, OfficeHours
-from aimport.settings import Settings
+from aimport.settings import Settings, SettingsError
 
-__all__ = ["ENDED", "GONE", "NEVER_HELD", "OPERATOR", "HeldFile", "HoldQueue", "LargeFiles", "Release",
+__all__ = ["ENDED", "GONE", "NEVER_HELD", "OPERATOR", "HeldFile", "HeldList", "HoldQueue", "LargeFiles", "Release",
            "read_held", "release_request_path", "request_release"]
 
 NEVER_HELD = frozenset({"OutboundCampaign"})  # a campaign is started when it is dropped
@@ -88,6 +88,21 @@ class LargeFiles:
 
 
 @dataclass(frozen=True)
+class HeldList:
+    """STATE/held.json as another process reads it."""
+
+    files: list[HeldFile]  # held now and still in their drop folder
+    office_hours: str = ""  # the service's office_hours and time_zone
+    time_zone: str = ""
+
+    def schedule(self) -> OfficeHours | None:
+        try:
+            return OfficeHours.parse(self.office_hours, self.time_zone) if self.office_hours else None
+        except SettingsError:
+            return None
+
+
+@dataclass(frozen=True)
 class Release:
     """A held file leaving the queue, and why (ENDED, OPERATOR: to its lane now; GONE: removed by someone)."""
 
@@ -104,21 +119,27 @@ class HoldQueue:
     clock: Clock
     large: LargeFiles
     state_dir: Path
+    time_zone: str = ""  # as set (for held.json)
     _held: dict[Path, HeldFile] = field(default_factory=dict, init=False)
+    _view: tuple[HeldFile, ...] = field(default=(), init=False)  # what held_files() returns (read from threads too)
     _wake: anyio.Event = field(default_factory=anyio.Event, init=False)
     _spent: set[str] = field(default_factory=set, init=False)  # requests acted on that could not be removed
 
     @classmethod
     def for_settings(cls, settings: Settings, schedule: OfficeHours, clock: Clock) -> HoldQueue:
-        return cls(schedule, clock, LargeFiles(settings.large_file_rows, settings.large_file_mb), settings.state_dir)
+        return cls(schedule, clock, LargeFiles(settings.large_file_rows, settings.large_file_mb), settings.state_dir,
+                   settings.time_zone)
 
     @property
     def active(self) -> bool:
         return self.schedule.enabled and self.large.enabled
 
     def held_files(self) -> list[HeldFile]:
-        """The files held now, in the order they were held (read-only records)."""
-        return sorted(self._held.values(), key=lambda f: (f.held_at, f.path.name))
+        """The files held now, in the order they were held (read-only records; safe from any thread)."""
+        return list(self._view)
+
+    def _changed(self) -> None:
+        self._view = tuple(sorted(self._held.values(), key=lambda f: (f.held_at, f.path.name)))
 
     def is_held(self, path: Path) -> bool:
         return path in self._held
@@ -145,6 +166,7 @@ class HoldQueue:
 
     def hold(self, held: HeldFile) -> None:
         self._held[held.path] = held
+        self._changed()
 
     def wake(self) -> None:
         """Look again now (the window changed)."""
@@ -170,6 +192,7 @@ class HoldQueue:
                 out.append(Release(f, OPERATOR, requests[str(f.path)]))
         for r in out:
             del self._held[r.file.path]
+        self._changed()
         left = {r.file.path for r in out}
         # a request is done once its file left the queue; one for a file that is gone is void; one for a file
         # not held yet (still settling) waits for consider()
@@ -209,7 +232,8 @@ class HoldQueue:
         path = self.state_dir / HELD_LIST
         if not self.active and not path.exists():
             return
-        text = json.dumps({"pid": os.getpid(), "files": [f.as_dict() for f in self.held_files()]}, indent=2) + "\n"
+        text = json.dumps({"pid": os.getpid(), "office_hours": self.schedule.spec, "time_zone": self.time_zone,
+                           "files": [f.as_dict() for f in self.held_files()]}, indent=2) + "\n"
         try:
             await anyio.to_thread.run_sync(write_atomic, path, text)
         except OSError as exc:  # aimport status shows an older list meanwhile; the holds themselves are unaffected
@@ -224,14 +248,15 @@ def _measure(path: Path) -> tuple[int, int | None] | None:
     return size, estimate_rows(path)
 
 
-def read_held(state_dir: Path) -> list[HeldFile]:
-    """The held files a service listed in STATE/held.json and that are still in their drop folder."""
+def read_held(state_dir: Path) -> HeldList:
+    """What a service listed in STATE/held.json: its held files that are still in their drop folder."""
     try:
         data = json.loads((state_dir / HELD_LIST).read_text(encoding="utf-8"))
         files = [HeldFile.from_dict(d) for d in data.get("files", [])]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    return [f for f in files if f.path.is_file()]
+        return HeldList([f for f in files if f.path.is_file()], str(data.get("office_hours") or ""),
+                        str(data.get("time_zone") or ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return HeldList([])
 
 
 def release_request_path(state_dir: Path, path: Path) -> Path:

@@ -80,7 +80,7 @@ class LimitSwitch:
         if window == self.window:
             return
         first = not self.window
-        previous = self.ctx.limiter.total_tokens
+        previous = int(self.ctx.limiter.total_tokens)
         limit = self.limit_of(window)
         self.window = window
         self.ctx.limiter.total_tokens = limit  # the next claim waits for a slot under this limit

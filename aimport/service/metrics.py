@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from aimport.service.health import HealthView
-from aimport.store.db import retry_count
+from aimport.store import campaigns as campaign_store
+from aimport.store.db import StoreError, open_db, retry_count
 
 if TYPE_CHECKING:
     from aimport.importing.outcome import Totals
@@ -31,7 +31,9 @@ class Metrics:
         self.archive_failures = Counter("aimport_archive_failures", "Archive attempts that failed (retried)", ["type"], registry=r)
         self.exports = Counter("aimport_campaign_exports", "Campaign exports written", registry=r)
         self.in_flight = Gauge("aimport_imports_in_flight", "Imports running now", registry=r)
-        self.limit = Gauge("aimport_concurrency_limit", "Maximum imports at once (--max-concurrent)", registry=r)
+        self.limit = Gauge("aimport_concurrency_limit", "Maximum imports at once now (max_concurrent, or "
+                           "office_max_concurrent during office_hours)", registry=r)
+        self.held = Gauge("aimport_held_files", "Large files held in their drop folder until office hours end", registry=r)
         self.pending = Gauge("aimport_pending_files", "Files detected but not yet claimed", registry=r)
         self.oldest = Gauge("aimport_oldest_pending_age_seconds", "Age of the oldest pending file (by mtime)", registry=r)
         self.campaigns = Gauge("aimport_campaigns", "Campaigns by status", ["status"], registry=r)
@@ -103,16 +105,14 @@ class Metrics:
                     pass
             self.pending.set(len(mtimes))
             self.oldest.set(max(0.0, time.time() - min(mtimes)) if mtimes else 0)
+            self.held.set(len(view.intake.held_files()))
         try:
-            conn = sqlite3.connect(f"file:{view.settings.store_address}?mode=ro", uri=True, timeout=2)
-            try:
-                rows = conn.execute("SELECT status, COUNT(*) FROM campaigns GROUP BY status").fetchall()
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            rows = []
-        for status in ("Passive", "Active", "Handled", "Expired", "Invalid"):
-            self.campaigns.labels(status).set(dict(rows).get(status, 0))
+            with open_db(view.settings.store_address, timeout=2) as db:
+                by_status = campaign_store.status_counts(db)
+        except StoreError:
+            by_status = {}
+        for status in campaign_store.STATUSES:
+            self.campaigns.labels(status).set(by_status.get(status, 0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
