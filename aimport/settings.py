@@ -136,7 +136,7 @@ SETTING_DOCS: dict[str, SettingDoc] = {
                              "there, /healthz and /readyz stay open); environment or TOML only (a flag would show it "
                              "in the process list)", "none"),
     "metrics_public": SettingDoc("/metrics is open to anyone who reaches the port; false: it needs the token like the "
-                                 "jobs view (Prometheus: `authorization: {credentials: TOKEN}`)"),
+                                 "jobs view (Prometheus: `authorization: {credentials: TOKEN}`)", "true"),
     "log_format": SettingDoc("text, or json: one JSON object per line, for containers"),
     "grace_s": SettingDoc("seconds running imports get to finish on SIGTERM/SIGINT"),
     "max_pending": SettingDoc("file paths held in memory; the folder is the queue"),

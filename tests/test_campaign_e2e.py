@@ -11,15 +11,24 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from aimport.store.db import is_postgresql
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
 from tests.helpers import ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
 
 
-def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def service(service_on_both: ServiceProcess) -> ServiceProcess:
+    """Every test here runs the service on each backend: its embedded SQLite store, then a real PostgreSQL server."""
+    return service_on_both
+
+
+def cli(svc: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """``aimport campaign ...`` on the service's store (its state directory; ``--store`` for PostgreSQL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    return subprocess.run([sys.executable, "-m", "aimport", "campaign", *args, "--state-dir", str(state)],
+    store = ["--store", str(svc.store)] if is_postgresql(svc.store) else []
+    return subprocess.run([sys.executable, "-m", "aimport", "campaign", *args, "--state-dir", str(svc.state), *store],
                           capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -46,13 +55,13 @@ def test_drop_results_complete_export_once(service: ServiceProcess, tmp_path: Pa
     service.start()
     prepare(service, tmp_path)
     wait_for(lambda: events(service, "campaign_started"), 10, what="campaign_started")
-    r = cli(service.state, "record", "Spring Promo", "C0", "--result", "Successful", "--agent", "ann",
+    r = cli(service, "record", "Spring Promo", "C0", "--result", "Successful", "--agent", "ann",
             "--answer", "Q1=Yes", "--answer", "Q2==cmd|' /C calc'!A0")
     assert r.returncode == 0, r.stderr
-    r = cli(service.state, "record", "Spring Promo", "C1", "--result", "Successful", "--answer", "Q1=Maybe")
+    r = cli(service, "record", "Spring Promo", "C1", "--result", "Successful", "--answer", "Q1=Maybe")
     assert r.returncode == 1 and r.stderr.strip() == "aimport campaign: error: answer 'Maybe' to Q1 is not one of Yes, No"
-    assert cli(service.state, "record", "Spring Promo", "C1", "--result", "Wrong number").returncode == 0
-    assert cli(service.state, "record", "Spring Promo", "C1", "--result", "Refusal").returncode == 0
+    assert cli(service, "record", "Spring Promo", "C1", "--result", "Wrong number").returncode == 0
+    assert cli(service, "record", "Spring Promo", "C1", "--result", "Refusal").returncode == 0
     [export] = wait_for(lambda: exports(service), 15, what="export")
     assert export.name.endswith("_Spring Promo.xlsx") and len(export.name) == len("20260101_120000_Spring Promo.xlsx")
     wb = openpyxl.load_workbook(export)
@@ -74,13 +83,13 @@ def test_drop_results_complete_export_once(service: ServiceProcess, tmp_path: Pa
 
     time.sleep(1.0)
     assert len(exports(service)) == 1
-    listing = json.loads(cli(service.state, "list", "--json").stdout)
+    listing = json.loads(cli(service, "list", "--json").stdout)
     assert listing[0]["status"] == "Handled" and listing[0]["exported"] == export.name
-    shown = json.loads(cli(service.state, "show", "Spring Promo", "--json").stdout)
+    shown = json.loads(cli(service, "show", "Spring Promo", "--json").stdout)
     assert (shown["campaign"]["completion_reason"], len(shown["customers"])) == ("every customer handled", 2)
     copy_dir = tmp_path / "copies"
     copy_dir.mkdir()
-    assert cli(service.state, "export", "Spring Promo", "-o", str(copy_dir)).returncode == 0
+    assert cli(service, "export", "Spring Promo", "-o", str(copy_dir)).returncode == 0
     assert [p.name[15:] for p in copy_dir.iterdir()] == ["_Spring Promo.xlsx"] and exports(service) == [export]
 
 
@@ -90,7 +99,7 @@ def test_crash_during_export_never_zero_or_two(service: ServiceProcess, tmp_path
     service.start()
     prepare(service, tmp_path, "Crashy", 1)
     service.stop()
-    assert cli(service.state, "close", "Crashy").returncode == 0
+    assert cli(service, "close", "Crashy").returncode == 0
     service.env["AIMPORT_FAULT"] = fault
     service.start(wait=False)  # the fault kills it in its first supervisor pass, maybe before /readyz answers
     assert service.wait_exit(20) == -9

@@ -87,8 +87,9 @@ def test_passes_racing_in_several_instances_export_each_campaign_once(pg_url: st
     assert all(e.detail["how"] == "written" and not e.detail["recovered"] for e in seen if e.kind == "campaign_exported")
 
 
-def _supervisor_process(url: str, export_dir: Path, fault: str | None, hold: bool) -> subprocess.Popen[str]:
-    """Another instance's pass in its own process; ``hold``: it then waits, its claims held, until killed."""
+def _supervisor_process(url: str, export_dir: Path, faults: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Another instance's pass in its own process (``faults``: AIMPORT_FAULT... settings for it); after the pass
+    it waits, its claims held, until killed."""
     code = ("import sys, time\n"
             "from pathlib import Path\n"
             "from aimport.campaigns.supervisor import SupervisorPass\n"
@@ -96,10 +97,7 @@ def _supervisor_process(url: str, export_dir: Path, fault: str | None, hold: boo
             "events = p.run(Path(sys.argv[2]))\n"
             "print(' '.join(e.kind for e in events), flush=True)\n"
             "time.sleep(600)\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    if fault:
-        env["AIMPORT_FAULT"] = fault
-    assert hold or fault
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")} | (faults or {})
     return subprocess.Popen([sys.executable, "-c", code, url, str(export_dir)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, text=True)
 
@@ -116,7 +114,7 @@ def passes_until_exported(url: str, export_dir: Path) -> list[Event]:
 def test_the_export_of_an_instance_killed_mid_export_is_finished_once_by_another(pg_url: str, tmp_path: Path) -> None:
     completed(tmp_path, pg_url, ["Alpha"])
     export_dir = tmp_path / "Export"
-    proc = _supervisor_process(pg_url, export_dir, "mid_export", hold=False)  # killed with the temp file complete
+    proc = _supervisor_process(pg_url, export_dir, {"AIMPORT_FAULT": "mid_export"})  # killed with the temp file complete
     assert proc.wait(60) == -signal.SIGKILL
     assert [p.name for p in export_dir.iterdir() if p.name.startswith(".")]  # the temp file, never renamed
     events = passes_until_exported(pg_url, export_dir)
@@ -131,7 +129,7 @@ def test_the_export_of_an_instance_killed_mid_export_is_finished_once_by_another
 def test_an_instance_killed_before_acknowledging_keeps_its_claim_while_alive(pg_url: str, tmp_path: Path) -> None:
     completed(tmp_path, pg_url, ["Alpha"])
     export_dir = tmp_path / "Export"
-    proc = _supervisor_process(pg_url, export_dir, None, hold=True)
+    proc = _supervisor_process(pg_url, export_dir)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().split() == ["campaign_started", "campaign_completed", "campaign_exported"]

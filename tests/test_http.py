@@ -17,6 +17,7 @@ import pytest
 
 from aimport.importing.outcome import Totals
 from aimport.service.health import HealthView
+from aimport.service.holdstate import HeldFile
 from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
@@ -134,6 +135,9 @@ class FakeIntake:
 
     def pending_paths(self) -> list[Path]:
         return self.pending
+
+    def held_files(self) -> list[HeldFile]:  # none held (office hours: tests/test_office_hours.py)
+        return []
 
 
 def fake_service(tmp_path: Path, loop_lag_s: float = 0.0, last_beat: float = 0.0,

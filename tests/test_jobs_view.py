@@ -206,6 +206,13 @@ def test_live_updates_end_with_their_clients(service: ServiceProcess, tmp_path: 
     wait_for(lambda: api(service.http, "/api/summary")["event_streams"] == 0, 20, what="the streams to end")
     status, headers, _ = call(service.http, "/api/events", "HEAD")
     assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    with socket.create_connection((host, int(port)), timeout=10) as open_stream:  # open while the service stops
+        open_stream.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        read_events(open_stream, b"event: change")
+        assert service.stop(timeout=40) == 0
+        open_stream.settimeout(10)
+        while open_stream.recv(4096):  # the service closed it
+            pass
 
 
 def outside_address() -> str:
@@ -253,3 +260,18 @@ def test_view_off_without_token_off_loopback(service: ServiceProcess) -> None:
         status, _, body = call(a, path)
         assert status == 403 and b"http_token" in body, path
     wait_for(lambda: "the jobs view is off" in service.output(), 10, what="the log line")
+
+
+def test_held_files_show_as_held(service: ServiceProcess, tmp_path: Path) -> None:
+    """A large file held for the end of office hours (aimport.service.holds) is queued, marked held, with its reason."""
+    service.args += ["--office-hours", "Mon-Sun 00:00-24:00", "--time-zone", "UTC", "--large-file-rows", "5"]
+    service.start()
+    drop(skills(tmp_path, "big <b>.txt", [[f"s{i}", "x"] for i in range(20)]), service.layout.type_dir("Skills"))
+
+    def held() -> list[dict[str, Any]]:
+        return [q for q in api(service.http, "/api/summary")["queued"] if q["held"]]
+
+    [big] = wait_for(held, 30, what="the held file in /api/summary")
+    assert (big["file"], big["type"], big["held_until"]) == ("big <b>.txt", "Skills", None)  # office hours never end
+    assert "rows" in big["held_reason"] and big["size"] > 0
+    assert api(service.http, "/api/summary")["figures"]["oldest_waiting"]["file"] == "big <b>.txt"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_d
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
 from aimport.store import campaigns as stored
+from aimport.store import system
 from aimport.store.db import Db, with_retries
 from aimport.store.schema import open_store
 
@@ -85,6 +85,7 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
         try:
             db = open_store(req.store_address)
             try:
+                system.attach_stage(db, scratch_path)  # SQLite: the customers are copied from it in the transaction
                 return with_retries(db, lambda: _import(db, req, log, digest, settings, name, sheet_name, totals,
                                                         extra_cols, scratch_path))
             finally:
@@ -94,15 +95,6 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
             scratch_path.unlink(missing_ok=True)
     finally:
         wb.close()
-
-
-def _staged(scratch_path: Path) -> Iterator[tuple[Any, ...]]:
-    """The checked customers from the scratch file, in file order (``STAGED`` columns)."""
-    scratch = sqlite3.connect(scratch_path)
-    try:
-        yield from scratch.execute(f"SELECT {STAGED} FROM staged ORDER BY row_no")
-    finally:
-        scratch.close()
 
 
 def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: dict[str, Any], name: str,
@@ -115,7 +107,7 @@ def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: d
         raise FileFailure(ErrorCode.CAMPAIGN_EXISTS, f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")
     cid, invalid = _create_campaign(db, name, settings, req, log)
-    stored.add_customers(db, cid, _staged(scratch_path))
+    stored.add_customers(db, cid, scratch_path)
     if not invalid and totals["created"] == 0:
         invalid.append("no valid customers")
     filtered = stored.filter_blocked(db, cid, dt.date.today())

@@ -10,7 +10,7 @@ from typing import Any
 
 from aimport.cli.common import CommandError, add_settings, settings_from
 from aimport.layout import Layout, display_name
-from aimport.service.holds import HeldFile, read_held, release_request_path, request_release
+from aimport.service.holdstate import HeldFile, read_held, release_request_path, request_release
 
 
 def register(sub: Any) -> None:

@@ -10,7 +10,7 @@ from aimport.campaigns import model as campaign_model
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
 from aimport.service.filters import ImportFileFilter
-from aimport.service.holds import read_held
+from aimport.service.holdstate import read_held
 from aimport.settings import Settings
 from aimport.store import audit
 from aimport.store import system as store

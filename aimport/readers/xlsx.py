@@ -168,24 +168,26 @@ class XlsxWorkbook:
         return RawSheet(name=name, rows=lambda: self._rows(name, skip), blocks=lambda: self._blocks(name, skip),
                         warnings=notes, date1904=self._info.date1904)
 
+    def _start(self, name: str) -> None:
+        """Have sheet ``name`` loading in the background (unless it is loaded or loading already)."""
+        if (self._last is not None and self._last[0] == name) or (
+                self._load is not None and self._load.sheet_name == name):
+            return
+        if self._load is not None:  # the workbook loads one sheet at a time
+            self._load.join()
+        self._load = _Load(self._wb, name)
+
     def _sheet(self, name: str) -> Any:
         if self._last is not None and self._last[0] == name:
             return self._last[1]
+        self._start(name)
         load, self._load = self._load, None
-        sheet = None
-        if load is not None:
-            load.join()
-            if load.sheet_name == name:
-                if load.error is not None:
-                    raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {load.error}") from None
-                sheet = load.sheet
-        if sheet is None:
-            try:
-                sheet = self._wb.get_sheet_by_name(name)
-            except Exception as exc:  # noqa: BLE001 - calamine raises its own error types
-                raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {exc}") from None
-        self._last = (name, sheet)
-        return sheet
+        assert load is not None
+        load.join()
+        if load.error is not None:
+            raise ReadError("NOT_A_WORKBOOK", f"sheet {name!r} cannot be read: {load.error}") from None
+        self._last = (name, load.sheet)
+        return load.sheet
 
     def _errors(self, name: str) -> dict[int, list[tuple[int, CellError]]]:
         """Row index -> (column index, error) of the sheet's error cells (0-based, as in the sheet)."""
@@ -210,9 +212,10 @@ class XlsxWorkbook:
         first used column; the shift is the same for header and data rows. calamine reads
         error cells as empty: they are put back as CellError; table totals rows (``skip``) are left out.
         """
+        self._start(name)
+        errors = self._errors(name)  # unpacks the sheet part while calamine loads it on the other core
         sheet = self._sheet(name)
         it = sheet.iter_rows()
-        errors = self._errors(name)
         first_col = sheet.start[1] if errors and sheet.start else 0
         float_ = float
         done = 0

@@ -6,6 +6,7 @@ root task group
   supervisor      campaign completion and exactly-once exports
   http            /healthz /readyz /metrics (when --http is set)
   heartbeat       event-loop lag for /healthz
+  office hours    the limit of the moment at each boundary of office_hours (when set: limitswitch.py)
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from anyio.abc import SocketStream
 
 from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
-from aimport.service.holds import HeldFile
+from aimport.service.holdstate import HeldFile
 from aimport.service.statedisk import StateDisk
 from aimport.service.storeprobe import StoreProbe
 from aimport.settings import Settings

@@ -7,64 +7,28 @@ normal path: ``detected``, claim, import) when office hours end, or when ``aimpo
 left a request in ``STATE/releases/`` (read at the scheduler's next folder check). OutboundCampaign files
 are never held: a campaign starts when it is dropped.
 
-``STATE/held.json`` lists the held files for other processes (``aimport status``, ``aimport release``);
-:meth:`HoldQueue.held_files` is the view inside the service (/metrics, the HTTP pages).
+:meth:`HoldQueue.held_files` is the view inside the service (/metrics, the HTTP pages); other processes
+read ``STATE/held.json`` and write release requests (aimport.service.holdstate).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import anyio
 
 from aimport import servicelog
-from aimport.atomicfile import write_atomic
 from aimport.readers.rowestimate import estimate_rows
+from aimport.service.holdstate import HELD_LIST, HeldFile, HeldList, read_requests, release_request_path, write_held
 from aimport.service.officehours import Clock, OfficeHours
-from aimport.settings import Settings, SettingsError
+from aimport.settings import Settings
 
-__all__ = ["ENDED", "GONE", "NEVER_HELD", "OPERATOR", "HeldFile", "HeldList", "HoldQueue", "LargeFiles", "Release",
-           "read_held", "release_request_path", "request_release"]
+__all__ = ["ENDED", "GONE", "NEVER_HELD", "OPERATOR", "HoldQueue", "LargeFiles", "Release"]
 
 NEVER_HELD = frozenset({"OutboundCampaign"})  # a campaign is started when it is dropped
-HELD_LIST = "held.json"  # STATE/held.json
-RELEASES = "releases"  # STATE/releases/<digest>.json: one request per `aimport release`
 ENDED, OPERATOR, GONE = "office_hours_ended", "operator", "gone"  # why a held file leaves the queue
 MB = 1 << 20
-
-
-@dataclass(frozen=True)
-class HeldFile:
-    """A file waiting in its drop folder for the end of office hours."""
-
-    path: Path
-    import_type: str
-    size_bytes: int
-    estimated_rows: int | None  # None: not a kind of file whose rows can be estimated (or unreadable)
-    held_at: dt.datetime
-    starts_at: dt.datetime | None  # when office hours end; None: they never do (only `aimport release` starts it)
-    reason: str  # the threshold it is above, e.g. "about 250000 rows (large_file_rows 100000)"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "file": self.path.name, "type": self.import_type,
-                "size_bytes": self.size_bytes, "estimated_rows": self.estimated_rows,
-                "held_at": self.held_at.isoformat(timespec="seconds"),
-                "starts_at": self.starts_at.isoformat(timespec="minutes") if self.starts_at else None,
-                "reason": self.reason}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HeldFile:
-        starts = d.get("starts_at")
-        return cls(Path(d["path"]), str(d["type"]), int(d["size_bytes"]),
-                   None if d.get("estimated_rows") is None else int(d["estimated_rows"]),
-                   dt.datetime.fromisoformat(d["held_at"]), dt.datetime.fromisoformat(starts) if starts else None,
-                   str(d.get("reason", "")))
 
 
 @dataclass(frozen=True)
@@ -85,21 +49,6 @@ class LargeFiles:
         if self.mb and size_bytes > self.mb * MB:
             return f"{size_bytes / MB:.1f} MB (large_file_mb {self.mb})"
         return ""
-
-
-@dataclass(frozen=True)
-class HeldList:
-    """STATE/held.json as another process reads it."""
-
-    files: list[HeldFile]  # held now and still in their drop folder
-    office_hours: str = ""  # the service's office_hours and time_zone
-    time_zone: str = ""
-
-    def schedule(self) -> OfficeHours | None:
-        try:
-            return OfficeHours.parse(self.office_hours, self.time_zone) if self.office_hours else None
-        except SettingsError:
-            return None
 
 
 @dataclass(frozen=True)
@@ -124,6 +73,7 @@ class HoldQueue:
     _view: tuple[HeldFile, ...] = field(default=(), init=False)  # what held_files() returns (read from threads too)
     _wake: anyio.Event = field(default_factory=anyio.Event, init=False)
     _spent: set[str] = field(default_factory=set, init=False)  # requests acted on that could not be removed
+    _writing: anyio.Lock = field(default_factory=anyio.Lock, init=False)  # one held.json write at a time
 
     @classmethod
     def for_settings(cls, settings: Settings, schedule: OfficeHours, clock: Clock) -> HoldQueue:
@@ -204,19 +154,10 @@ class HoldQueue:
 
     def _look(self, paths: list[Path]) -> tuple[set[Path], dict[str, str]]:
         """(held paths still in their folder or named by a request, and present; requested path -> by whom)."""
-        requests: dict[str, str] = {}
-        try:
-            entries = [e for e in os.scandir(self.state_dir / RELEASES) if e.name.endswith(".json")
-                       and not e.name.startswith(".") and e.name not in self._spent]
-        except OSError:
-            entries = []
-        for e in entries:
-            try:
-                data = json.loads(Path(e.path).read_text(encoding="utf-8"))
-                requests[str(data["path"])] = str(data.get("requested_by") or "")
-            except (OSError, ValueError, KeyError, TypeError):
-                servicelog.get().warning(f"ignored the unreadable release request {e.path}")
-                self._remove_request(Path(e.path))
+        requests, unreadable = read_requests(self.state_dir, skip=self._spent)
+        for bad in unreadable:
+            servicelog.get().warning(f"ignored the unreadable release request {bad}")
+            self._remove_request(bad)
         named = set(paths) | {Path(p) for p in requests}
         return {p for p in named if p.is_file()}, requests
 
@@ -232,12 +173,12 @@ class HoldQueue:
         path = self.state_dir / HELD_LIST
         if not self.active and not path.exists():
             return
-        text = json.dumps({"pid": os.getpid(), "office_hours": self.schedule.spec, "time_zone": self.time_zone,
-                           "files": [f.as_dict() for f in self.held_files()]}, indent=2) + "\n"
-        try:
-            await anyio.to_thread.run_sync(write_atomic, path, text)
-        except OSError as exc:  # aimport status shows an older list meanwhile; the holds themselves are unaffected
-            servicelog.get().warning(f"cannot write {path}: {exc.strerror or exc}")
+        listed = HeldList(self.held_files(), self.schedule.spec, self.time_zone)
+        async with self._writing:  # the latest list is written last
+            try:
+                await anyio.to_thread.run_sync(write_held, self.state_dir, listed)
+            except OSError as exc:  # aimport status shows an older list meanwhile; the holds themselves are unaffected
+                servicelog.get().warning(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _measure(path: Path) -> tuple[int, int | None] | None:
@@ -246,31 +187,3 @@ def _measure(path: Path) -> tuple[int, int | None] | None:
     except OSError:
         return None
     return size, estimate_rows(path)
-
-
-def read_held(state_dir: Path) -> HeldList:
-    """What a service listed in STATE/held.json: its held files that are still in their drop folder."""
-    try:
-        data = json.loads((state_dir / HELD_LIST).read_text(encoding="utf-8"))
-        files = [HeldFile.from_dict(d) for d in data.get("files", [])]
-        return HeldList([f for f in files if f.path.is_file()], str(data.get("office_hours") or ""),
-                        str(data.get("time_zone") or ""))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return HeldList([])
-
-
-def release_request_path(state_dir: Path, path: Path) -> Path:
-    """Where the release request for the held file ``path`` is written (one per file: asking twice is once)."""
-    digest = hashlib.sha256(str(path).encode("utf-8", "surrogateescape")).hexdigest()[:20]
-    return state_dir / RELEASES / f"{digest}.json"
-
-
-def request_release(state_dir: Path, held: HeldFile, requested_by: str) -> Path:
-    """Ask the service to start ``held`` now (``aimport release``); returns the request file."""
-    request = release_request_path(state_dir, held.path)
-    request.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    write_atomic(request, json.dumps({"path": str(held.path), "type": held.import_type,
-                                      "requested_by": requested_by,
-                                      "requested_at": dt.datetime.now().astimezone().isoformat(timespec="seconds")},
-                                     indent=2) + "\n")
-    return request

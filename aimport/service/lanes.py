@@ -2,7 +2,8 @@
 
 Files of one type import one at a time in arrival order; OutboundCampaign
 files run side by side; never more than ``max_concurrent`` imports in total.
-Memory holds at most ``max_pending`` paths: the drop folder is the queue.
+Memory holds at most ``max_pending`` paths: the drop folder is the queue. A large file that arrives in
+office hours is held in its drop folder until they end (``holds``: aimport.service.holds).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from aimport import faults, servicelog
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
 from aimport.service import statedisk
-from aimport.service.holds import GONE, HeldFile, HoldQueue
+from aimport.service.holds import GONE, HoldQueue
+from aimport.service.holdstate import HeldFile
 from aimport.service.importjob import claim_and_import
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
@@ -45,9 +47,8 @@ class Scheduler:
 
     def pending_paths(self) -> list[Path]:
         """Paths detected and not finished yet, held files left out (for the pending-files metrics)."""
-        if self.holds is None:
-            return self.detector.pending_paths()
-        return [p for p in self.detector.pending_paths() if not self.holds.is_held(p)]
+        held = {f.path for f in self.held_files()}
+        return [p for p in self.detector.pending_paths() if p not in held]
 
     def held_files(self) -> list[HeldFile]:
         """Files held in their drop folder for the end of office hours (for /metrics, status pages)."""
@@ -144,7 +145,7 @@ class Scheduler:
             return False
         self.holds.hold(held)
         name = display_name(path.name)
-        starts = held.as_dict()["starts_at"]
+        starts = held.starts
         servicelog.get().info(f"holding {name} in its drop folder until office hours end "
                               f"({starts or 'never: aimport release starts it'}): {held.reason}",
                               extra={"file": name, "type": t})

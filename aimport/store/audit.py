@@ -344,13 +344,6 @@ def last_change(path: Path) -> tuple[int, int]:
     return int(last), int(open_)
 
 
-def events_since(path: Path, kind: str, since: str, limit: int = 1000) -> list[dict[str, Any]]:
-    """Events of ``kind`` at or after ``since`` (ISO UTC), oldest first."""
-    with closing(connect_ro(path)) as conn:
-        rows = conn.execute("SELECT * FROM events WHERE kind = ? AND at >= ? ORDER BY id LIMIT ?", (kind, since, limit))
-        return [dict(r) for r in rows.fetchall()]
-
-
 def import_key_of(path: Path, import_id: int) -> str:
     """The key an import's work files are named by: its ``claimed`` event's key, else ``<trail uuid>-<id>``."""
     with closing(connect_ro(path)) as conn:

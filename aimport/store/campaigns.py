@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aimport.itemtypes.catalog import CUSTOMER
@@ -259,9 +262,18 @@ def mark_completion_announced(db: Db, campaign_id: int) -> None:
 # --- customers and counts ----------------------------------------------------------------
 
 
-def add_customers(db: Db, campaign_id: int, rows: Iterable[Sequence[Any]]) -> None:
-    """Bulk-load checked customers (``CUSTOMER_COLUMNS`` then ``data`` in each row) in their order (COPY on PostgreSQL)."""
-    db.copy_rows("customers", ("campaign_id", *CUSTOMER_COLUMNS, "data"), ((campaign_id, *r) for r in rows))
+def add_customers(db: Db, campaign_id: int, scratch: Path) -> None:
+    """Load a file's checked customers, in file order, from its scratch file (table ``staged``: ``row_no``,
+    ``CUSTOMER_COLUMNS``, ``data``). SQLite reads the file attached beforehand (:func:`aimport.store.system.
+    attach_stage`, outside the transaction); PostgreSQL gets the rows by ``COPY``."""
+    cols = ", ".join((*CUSTOMER_COLUMNS, "data"))
+    if db.dialect == "sqlite":
+        db.execute(f"INSERT INTO customers (campaign_id, {cols}) SELECT ?, {cols} FROM stage.staged ORDER BY row_no",
+                   (campaign_id,))
+        return
+    with closing(sqlite3.connect(scratch)) as source:
+        rows = source.execute(f"SELECT {cols} FROM staged ORDER BY row_no")
+        db.copy_rows("customers", ("campaign_id", *CUSTOMER_COLUMNS, "data"), ((campaign_id, *r) for r in rows))
 
 
 def anyone_left(db: Db, campaign_id: int) -> bool:

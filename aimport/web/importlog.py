@@ -47,7 +47,7 @@ def read_log(path: Path, inside: Path, source: str) -> LogText:
     try:
         if os.path.realpath(path.parent) != os.path.realpath(inside) or Path(inside).is_symlink():
             return LogText(problem="the folder is a link")
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return LogText(problem="the .log is not there (moved or pruned)")
     except OSError as exc:

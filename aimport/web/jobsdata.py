@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import anyio
 
@@ -51,7 +51,9 @@ class QueuedFile:
     type: str
     size: int
     since: str  # ISO UTC: the file's mtime (when it arrived, for a file dropped by rename)
-    held_until: str | None = None  # held for the office-hours window: when it starts
+    held: bool = False  # held for the office-hours window (a large file dropped in office hours)
+    held_until: str | None = None  # when a held file starts (None: only `aimport release` starts it)
+    held_reason: str = ""  # the threshold it is above
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _iso(ts: float) -> str:
 def queued_files(view: ServiceView) -> list[QueuedFile]:
     """Files detected and still in their drop folder (settling or waiting for a slot), held files included."""
     layout = view.settings.layout
-    held = {(h.type, h.name): h for h in held_files(view.intake, view.settings)}
+    held = {(h.type, h.name): h for h in held_files(view.intake, layout)}
     paths = set(view.intake.pending_paths()) if view.intake is not None else set()
     paths |= {layout.type_dir(h.type) / h.name for h in held.values()}
     out = []
@@ -115,7 +117,8 @@ def queued_files(view: ServiceView) -> list[QueuedFile]:
         if t is None:
             continue
         h = held.get((t, p.name))
-        out.append(QueuedFile(display_name(p.name), t, st.st_size, _iso(st.st_mtime), h.starts_at if h else None))
+        out.append(QueuedFile(display_name(p.name), t, st.st_size, _iso(st.st_mtime), h is not None,
+                              h.starts_at if h else None, h.reason if h else ""))
     return sorted(out, key=lambda q: (q.since, q.file))
 
 
@@ -198,7 +201,7 @@ def campaigns(settings: Settings) -> list[dict[str, Any]]:
     from aimport.store.schema import open_store
 
     with open_store(settings.store_address) as db:
-        return model.summaries(cast(Any, db))
+        return model.summaries(db)
 
 
 def version(view: ServiceView) -> str:
@@ -206,8 +209,8 @@ def version(view: ServiceView) -> str:
     s = view.settings
     parts: list[Any] = [audit.last_change(s.audit_db) if s.audit_db.exists() else None]
     parts.append(sorted(str(p) for p in view.intake.pending_paths()) if view.intake is not None else None)
-    held: list[HeldFile] = held_files(view.intake, s)
-    parts.append(sorted((h.type, h.name, h.starts_at) for h in held))
+    held: list[HeldFile] = held_files(view.intake, s.layout)
+    parts.append(sorted((h.type, h.name, str(h.starts_at)) for h in held))
     try:
         parts.append(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(s.work_dir) if e.name.startswith("progress-")))
     except OSError:

@@ -9,6 +9,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+__all__ = ["DIR_COLUMNS", "calamine_executemany", "calamine_store_ceiling", "csv_executemany", "csv_store_ceiling",
+           "openpyxl_executemany", "xlsxwriter_rows"]
+
+# the store's Directory table, in the order of inputs.DIR_HEADER
+DIR_COLUMNS = ["external_id", "first_name", "last_name", "company", "phone", "mobile", "email", "department",
+               "directory_group"]
 
 def _insert(db: Path, width: int, rows: Iterable[list[Any]]) -> None:
     db.unlink(missing_ok=True)
@@ -73,16 +79,15 @@ def xlsxwriter_rows(rows: list[list[Any]], header: list[str], out: Path) -> floa
 
 def _store_insert(db: Path, rows: Iterable[list[Any]]) -> None:
     """The same rows, unchecked, into the system store's real Directory table (its index, WAL, one transaction)."""
-    from aimport.store import system as store
+    from aimport.store.schema import open_store
 
     for p in db.parent.glob(db.name + "*"):
         p.unlink()
-    conn = store.open_store(db)
-    cols = "external_id, first_name, last_name, company, phone, mobile, email, department, directory_group"
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(f"INSERT INTO directory_entries ({cols}) VALUES ({', '.join('?' * 9)})", rows)
-    conn.execute("COMMIT")
-    conn.close()
+    store = open_store(db)
+    store.begin_write()
+    store.executemany(f"INSERT INTO directory_entries ({', '.join(DIR_COLUMNS)}) VALUES ({', '.join('?' * 9)})", rows)
+    store.commit()
+    store.close()
 
 
 def calamine_store_ceiling(path: Path, db: Path) -> float:

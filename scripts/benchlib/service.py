@@ -7,9 +7,40 @@ import threading
 import time
 from pathlib import Path
 
+from benchlib import inputs
+
 from tests.helpers import ServiceProcess, query, wait_for
 
+__all__ = ["TreeMemory", "aged", "claim_latencies", "e2e", "e2e_wait", "idle_cpu_percent", "max_loop_lag_ms",
+           "start_service", "status_of"]
+
 CLK = os.sysconf("SC_CLK_TCK")
+
+
+def start_service(work: Path, name: str, *args: str, store: str = "sqlite") -> ServiceProcess:
+    """A fresh service (``store``: a ``postgresql://`` URL, else its own SQLite file), warmed up with one tiny
+    import in each of two lanes (both worker processes started, the store's schema made)."""
+    s = ServiceProcess(root=work / name / "root", state=work / name / "state", args=["--settle-ms", "1000", *args],
+                       store=store).start()
+    warm = []
+    for t_name in ("Skills", "Presence"):  # two at once, so that two worker processes are started
+        p = aged(inputs.text(work / f"warm-{name}-{t_name}.txt", ["Name"], iter([["warm-up"]])))
+        os.replace(p, s.layout.type_dir(t_name) / p.name)
+        warm.append((t_name, p.name))
+    for t_name, file_name in warm:
+        e2e_wait(s, t_name, file_name)
+    return s
+
+
+def aged(p: Path) -> Path:
+    """A finished file that arrives by rename (mtime older than the settle time): taken at once."""
+    old = time.time() - 60
+    os.utime(p, (old, old))
+    return p
+
+
+def e2e_wait(s: ServiceProcess, t_name: str, name: str) -> None:
+    wait_for(lambda: list(s.layout.history_dir(t_name).glob(f"*_{name}.result")), 1800, interval=0.01)
 
 
 def children(pid: int) -> list[int]:

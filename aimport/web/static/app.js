@@ -102,30 +102,32 @@ function renderSummary(s) {
   $("fig-oldest").title = f.oldest_waiting ? f.oldest_waiting.type + "/" + f.oldest_waiting.file : "";
   fill($("queued").tBodies[0], s.queued.map((q) => el("tr", {"data-file": q.file, "data-type": q.type},
     el("td", {}, q.file), el("td", {}, q.type), el("td", {class: "num"}, size(q.size)), el("td", {}, when(q.since)),
-    el("td", {}, q.held_until ? "held: " + when(q.held_until) : "next"))));
+    el("td", {title: q.held_reason || null}, !q.held ? "when its turn comes"
+      : q.held_until ? "held until " + when(q.held_until) : "held: aimport release starts it"))));
   fill($("running").tBodies[0], s.in_process.map((r) => el("tr", {"data-file": r.file, "data-id": r.id},
     el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {}, r.file), el("td", {}, r.type),
     el("td", {}, when(r.started_at)),
-    el("td", {class: "progress"}, r.phase ? r.phase + ": " + r.rows.toLocaleString() + " rows" : "starting"))));
+    el("td", {class: "progress"}, r.phase ? `${r.phase}: ${r.rows.toLocaleString()} ${r.rows === 1 ? "row" : "rows"}` : "starting"))));
   drawChart(f.hours);
   if (!types.length && s.types) setFilters(s.types);
 }
 
 function drawChart(hours) {
-  const W = 720, H = 140, pad = 24, bw = (W - 2 * pad) / Math.max(hours.length, 1);
+  const W = 720, top = 22, H = 150, pad = 28, bw = (W - 2 * pad) / Math.max(hours.length, 1), plot = H - top;
   const maxI = Math.max(1, ...hours.map((h) => h.imports)), maxR = Math.max(1, ...hours.map((h) => h.rows));
   const root = svg("svg", {viewBox: `0 0 ${W} ${H + 20}`, role: "img", "aria-label": "imports and rows per hour", class: "chart"});
   root.append(svg("line", {x1: pad, y1: H, x2: W - pad, y2: H, class: "axis"}));
   const points = [];
   hours.forEach((h, i) => {
-    const x = pad + i * bw, bh = (h.imports / maxI) * (H - 10);
+    const x = pad + i * bw, bh = (h.imports / maxI) * plot;
+    const start = new Date(h.hour + ":00:00Z");
     const bar = svg("rect", {x: x + 1, y: H - bh, width: Math.max(bw - 2, 1), height: bh, class: h.failed ? "bar failed" : "bar"});
     const title = svg("title", {});
-    const start = new Date(h.hour + ":00:00Z");
     title.textContent = `${start.toLocaleString()}: ${h.imports} import(s), ${h.rows} row(s), ${h.failed} failed`;
     bar.append(title);
     root.append(bar);
-    points.push(`${x + bw / 2},${H - (h.rows / maxR) * (H - 10)}`);
+    points.push(`${x + bw / 2},${H - (h.rows / maxR) * plot}`);
+    if (h.rows) root.append(svg("circle", {cx: x + bw / 2, cy: H - (h.rows / maxR) * plot, r: 2.5, class: "dot"}));
     if (i % 6 === 0) {
       const label = svg("text", {x: x, y: H + 14, class: "tick"});
       label.textContent = start.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
@@ -134,7 +136,7 @@ function drawChart(hours) {
   });
   root.append(svg("polyline", {points: points.join(" "), class: "rows"}));
   const legend = svg("text", {x: W - pad, y: 12, class: "tick legend"});
-  legend.textContent = `max ${maxI} imports / ${maxR.toLocaleString()} rows per hour`;
+  legend.textContent = `top: ${maxI} import(s), ${maxR.toLocaleString()} row(s) per hour; red: an hour with a failure`;
   root.append(legend);
   $("chart").replaceChildren(root);
 }

@@ -1,0 +1,130 @@
+"""The PostgreSQL cases: the 200k-row Directory file into a PostgreSQL store, against raw ``COPY`` in the same run.
+
+The bench starts its own throwaway server (``tests/pgserver.py``: initdb in a temporary directory,
+fsync off) and stops it at the end. The raw baseline is the PostgreSQL twin of the SQLite store
+ceiling: the same rows, read with calamine / the csv module, ``COPY``ed unchecked in one transaction
+into the ``directory_entries`` table of a fresh database with the aimport schema (its indexes
+included). aimport's side is the real service with ``--store postgresql://...``, drop to ``.result``,
+into a store that keeps the earlier runs' rows (as the SQLite case does).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from benchlib import inputs
+from benchlib.baselines import DIR_COLUMNS
+from benchlib.report import Report
+from benchlib.service import aged, e2e, start_service, status_of
+
+from tests.pgserver import PgServer, find_bindir, start_server
+
+__all__ = ["CASES", "calamine_copy", "copy_rows", "csv_copy", "fresh_store", "pg_cases"]
+
+CASES = {"xlsx": "PostgreSQL xlsx import e2e", "text": "PostgreSQL tab-delimited import e2e"}
+TARGET = 0.5
+
+
+def fresh_store(server: PgServer) -> str:
+    """A new database on ``server`` with the aimport schema and nothing in it: its URL."""
+    from aimport.store.schema import open_store
+
+    url = server.url(server.create_database(prefix="bench"))
+    open_store(url).close()
+    return url
+
+
+def copy_rows(url: str, rows: Iterable[Iterable[Any]]) -> None:
+    """The rows, unchecked, into the store's Directory table: one connection, one ``COPY``, one commit."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:  # leaving the block commits the one transaction
+        with conn.cursor().copy(f"COPY directory_entries ({', '.join(DIR_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+
+
+def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
+    from python_calamine import CalamineWorkbook
+
+    it = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()
+    next(it)
+    return it
+
+
+def _text_rows(path: Path) -> Iterator[list[str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        it = csv.reader(fh, delimiter="\t")
+        next(it)
+        yield from it
+
+
+def calamine_copy(path: Path, url: str) -> float:
+    """Seconds to read ``path`` with calamine and ``COPY`` its rows into the store at ``url``."""
+    t = time.perf_counter()
+    copy_rows(url, _xlsx_rows(path))
+    return time.perf_counter() - t
+
+
+def csv_copy(path: Path, url: str) -> float:
+    """Seconds to read ``path`` with the csv module and ``COPY`` its rows into the store at ``url``."""
+    t = time.perf_counter()
+    copy_rows(url, _text_rows(path))
+    return time.perf_counter() - t
+
+
+def _copy_only(server: PgServer, rows: list[list[Any]]) -> float:
+    url = fresh_store(server)
+    t = time.perf_counter()
+    copy_rows(url, rows)
+    took = time.perf_counter() - t
+    server.drop_database(url.rsplit("/", 1)[1])
+    return took
+
+
+def pg_cases(rep: Report, work: Path, z: dict[str, Any], repeat: int) -> None:
+    """xlsx and text Directory files end to end into PostgreSQL vs read + raw ``COPY``; best of ``repeat``."""
+    bindir = find_bindir()
+    if bindir is None:
+        for case in CASES.values():
+            rep.info(case, "n/a (no PostgreSQL server binaries: install Debian's postgresql package)")
+        return
+    server = start_server(bindir)
+    try:
+        svc = start_service(work, "pg", store=server.url(server.create_database(prefix="bench")))
+        copy_alone: list[float] = []
+        for kind, baseline in (("xlsx", calamine_copy), ("text", csv_copy)):
+            n = z[f"pg_{kind}"]
+            ours, raws = [], []
+            for i in range(repeat):  # alternating, each import with new rows (as the SQLite cases)
+                prefix = f"P{kind[0].upper()}{i}-"
+                if kind == "xlsx":
+                    src = inputs.xlsx(work / f"pg{i}.xlsx", inputs.DIR_HEADER, inputs.directory_rows(n, prefix), "Directory")
+                else:
+                    src = inputs.text(work / f"pg{i}.txt", inputs.DIR_HEADER, inputs.directory_rows(n, prefix))
+                url = fresh_store(server)
+                raws.append(baseline(aged(src), url))
+                server.drop_database(url.rsplit("/", 1)[1])
+                ours.append(e2e(svc, src, "Directory"))
+                assert status_of(svc, "Directory", src.name) == "succeeded", src.name
+                if kind == "text":
+                    copy_alone.append(_copy_only(server, list(inputs.directory_rows(n, prefix))))
+            rep.ratio(f"{CASES[kind]}, {n:,} rows", n / min(ours), n / min(raws), TARGET,
+                      f"raw: {'calamine' if kind == 'xlsx' else 'csv module'} read + one COPY into the store's "
+                      f"Directory table (fresh database, aimport schema); best of {repeat}")
+            rep.info(f"PostgreSQL {kind} {n:,} rows: seconds, aimport e2e vs raw read + COPY",
+                     f"{min(ours):.2f} s vs {min(raws):.2f} s (runs: {_runs(ours)} vs {_runs(raws)})")
+        n = z["pg_text"]
+        rep.info(f"PostgreSQL raw COPY alone, {n:,} rows already in memory (no reading)",
+                 f"{min(copy_alone):.2f} s ({n / min(copy_alone):,.0f} rows/s); best of {repeat}")
+        svc.stop()
+    finally:
+        server.stop()
+
+
+def _runs(times: list[float]) -> str:
+    return "/".join(f"{t:.2f}" for t in times)
