@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.pgserver import find_bindir
+
 REPO = Path(__file__).resolve().parent.parent
 CASES = ["xlsx import e2e", "vs openpyxl script", "tab-delimited import e2e", "Configuration workbook",
          "campaign import", "campaign export", "peak RSS, service + worker", "--max-concurrent 2 vs 1",
-         "drop-to-claim beyond settle, p50, events", "--poll", "idle CPU", "event-loop lag"]
+         "drop-to-claim beyond settle, p50, events", "--poll", "idle CPU", "event-loop lag",
+         "PostgreSQL xlsx import e2e", "PostgreSQL tab-delimited import e2e", "PostgreSQL raw COPY alone"]
 
 
 @pytest.mark.e2e
@@ -23,3 +27,6 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert case in report, case
     assert r.returncode in (0, 1), r.stderr[-2000:]  # 1 = some target missed at smoke size; the table says which
     assert "| rows | xlsx rows/s | txt rows/s |" in report
+    if find_bindir() is not None or os.environ.get("CI"):  # CI installs PostgreSQL: the cases must have run
+        pg_rows = [line for line in report.splitlines() if "| PostgreSQL" in line]
+        assert pg_rows and not any("n/a" in line for line in pg_rows), pg_rows

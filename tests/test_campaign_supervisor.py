@@ -13,6 +13,7 @@ from aimport.atomicfile import temp_path
 from aimport.campaigns import model, results
 from aimport.campaigns.exportfile import write_export
 from aimport.campaigns.supervisor import Event, acknowledge, tick
+from aimport.store import calls
 from aimport.store.db import Db, StoreAddress
 from aimport.store.schema import open_store
 from tests.campaign_helpers import campaign_file, imp, with_script
@@ -159,3 +160,20 @@ def test_export_columns_with_clashing_customer_data(tmp_path: Path) -> None:
     assert len(set(head)) == len(head)
     assert (row["Result (customer data)"], row["q1 (customer data)"], row["Region"]) == ("old", "old answer", "North")
     assert (row["Result"], row["Q1"]) == ("Handled", "No")
+
+
+def test_export_rows_come_page_by_page_in_order_with_their_answers(db: StoreAddress, tmp_path: Path) -> None:
+    with_script(tmp_path)
+    assert imp(tmp_path, campaign_file(tmp_path / "Gamma.xlsx", 7, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
+    conn = conn_of(db)
+    for i, answer in ((0, "Yes"), (3, "No"), (6, "Yes")):
+        results.record(conn, "Gamma", f"C{i}", "Successful", answers={"Q1": answer, "Q2": f"note {i}"})
+    results.record(conn, "Alpha", "C1", "Successful", answers={"Q1": "No"})  # another campaign's answer
+    gamma = model.require(conn, "Gamma")
+    rows = list(calls.export_rows(conn, gamma.id, page=2))
+    assert [r.customer[0] for r in rows] == [f"C{i}" for i in range(7)]
+    assert [r.answers for r in rows] == [{"Q1": "Yes", "Q2": "note 0"}, {}, {}, {"Q1": "No", "Q2": "note 3"}, {}, {},
+                                         {"Q1": "Yes", "Q2": "note 6"}]
+    assert [(r.result, r.call_result, r.number_of_calls) for r in rows[:2]] == [("Handled", "Successful", 1), (None, None, 0)]
+    assert rows[1].data == {"Contract": "K-1"}
+    assert list(calls.export_rows(conn, 999_999)) == []

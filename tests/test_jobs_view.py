@@ -275,3 +275,15 @@ def test_held_files_show_as_held(service: ServiceProcess, tmp_path: Path) -> Non
     assert (big["file"], big["type"], big["held_until"]) == ("big <b>.txt", "Skills", None)  # office hours never end
     assert "rows" in big["held_reason"] and big["size"] > 0
     assert api(service.http, "/api/summary")["figures"]["oldest_waiting"]["file"] == "big <b>.txt"
+
+
+def test_campaigns_show_their_progress(service: ServiceProcess) -> None:
+    service.start()
+    example = Path(__file__).parent.parent / "fixtures" / "examples" / "Demo campaign.xlsx"
+    dest = service.layout.type_dir("OutboundCampaign") / example.name
+    dest.write_bytes(example.read_bytes())
+    service.wait_done("OutboundCampaign", example.name, timeout=60)
+    [campaign] = wait_for(lambda: api(service.http, "/api/campaigns")["campaigns"], 30, what="the campaign")
+    assert campaign["name"] == "Demo campaign" and campaign["status"] in ("Passive", "Active")
+    assert campaign["customers"] == 8 and campaign["handled"] == 0 and campaign["calls"] == 0
+    assert campaign["exported"] is None

@@ -217,5 +217,5 @@ def test_flags_env_and_toml_win_over_the_record(recorded: ServiceProcess, tmp_pa
 def test_record_is_written_atomically_at_start(recorded: ServiceProcess) -> None:
     import json
     record = json.loads((recorded.state / "service.json").read_text())
-    assert record == {"root": str(recorded.root.absolute()), "server": "REC", "unit": "UNIT7"}
+    assert record == {"root": str(recorded.root.absolute()), "server": "REC", "unit": "UNIT7", "store": "sqlite"}
     assert not list(recorded.state.glob(".service.json*"))

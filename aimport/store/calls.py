@@ -96,25 +96,34 @@ def record_call(db: Db, call: RecordedCall) -> None:
 
 
 def export_rows(db: Db, campaign_id: int, page: int = PAGE) -> Iterator[ExportRow]:
-    """The campaign's customers in import order with their outcome and answers, read a page at a time."""
+    """The campaign's customers in import order with their outcome and answers, read a page at a time.
+
+    Each page is a range of the primary key (``+campaign_id`` keeps both databases off the campaign
+    indexes, which would read the whole campaign for every page), its answers a range of theirs.
+    """
     n = len(CUSTOMER_COLUMNS)
+    lo, hi = db.execute("SELECT MIN(id), MAX(id) FROM customers WHERE campaign_id = ?", (campaign_id,)).fetchone()
+    if lo is None:
+        return
     sql = (f"SELECT id, {', '.join(CUSTOMER_COLUMNS)}, data, result, last_call_result, classification, "
-           "number_of_calls, agent, called_at FROM customers WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?")
-    last = -1
-    while True:
-        rows = db.execute(sql, (campaign_id, last, page)).fetchall()
+           "number_of_calls, agent, called_at FROM customers WHERE id >= ? AND id <= ? AND +campaign_id = ? "
+           "ORDER BY id LIMIT ?")
+    start = int(lo)
+    while start <= hi:
+        rows = db.execute(sql, (start, hi, campaign_id, page)).fetchall()
         if not rows:
             return
+        first, last = int(rows[0][0]), int(rows[-1][0])
         answers: dict[int, dict[str, str]] = {}
         for cid, question, answer in db.execute(
-                "SELECT a.customer_id, a.question_id, a.answer FROM answers a JOIN customers cu ON cu.id = a.customer_id "
-                "WHERE cu.campaign_id = ? AND a.customer_id BETWEEN ? AND ?", (campaign_id, rows[0][0], rows[-1][0])):
-            answers.setdefault(int(cid), {})[question] = answer
+                "SELECT customer_id, question_id, answer FROM answers WHERE customer_id >= ? AND customer_id <= ?",
+                (first, last)).fetchall():
+            answers.setdefault(int(cid), {})[question] = answer  # another campaign's in the range: never looked up
         for r in rows:
             result, call_result, classification, calls, agent, called_at = r[n + 2:]
             yield ExportRow(tuple(r[1:n + 1]), json.loads(r[n + 1]) if r[n + 1] else {}, result, call_result,
                             classification, int(calls or 0), agent, called_at, answers.get(int(r[0]), {}))
-        last = rows[-1][0]
+        start = last + 1
 
 
 # --- the export's states and its claim ----------------------------------------------------

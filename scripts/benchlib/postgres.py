@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,12 @@ from benchlib import inputs
 from benchlib.baselines import DIR_COLUMNS
 from benchlib.report import Report
 from benchlib.service import aged, e2e, start_service, status_of
-
 from tests.pgserver import PgServer, find_bindir, start_server
 
 __all__ = ["CASES", "calamine_copy", "copy_rows", "csv_copy", "fresh_store", "pg_cases"]
 
-CASES = {"xlsx": "PostgreSQL xlsx import e2e", "text": "PostgreSQL tab-delimited import e2e"}
+CASES = {"xlsx": "PostgreSQL xlsx import e2e", "text": "PostgreSQL tab-delimited import e2e",
+         "copy": "PostgreSQL raw COPY alone"}
 TARGET = 0.5
 
 
@@ -38,14 +38,14 @@ def fresh_store(server: PgServer) -> str:
     return url
 
 
-def copy_rows(url: str, rows: Iterable[Iterable[Any]]) -> None:
+def copy_rows(url: str, rows: Iterable[Sequence[Any]]) -> None:
     """The rows, unchecked, into the store's Directory table: one connection, one ``COPY``, one commit."""
     import psycopg
 
-    with psycopg.connect(url) as conn:  # leaving the block commits the one transaction
-        with conn.cursor().copy(f"COPY directory_entries ({', '.join(DIR_COLUMNS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
+    sql = f"COPY directory_entries ({', '.join(DIR_COLUMNS)}) FROM STDIN"
+    with psycopg.connect(url) as conn, conn.cursor().copy(sql) as copy:  # leaving the block commits
+        for r in rows:
+            copy.write_row(r)
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
@@ -119,7 +119,7 @@ def pg_cases(rep: Report, work: Path, z: dict[str, Any], repeat: int) -> None:
             rep.info(f"PostgreSQL {kind} {n:,} rows: seconds, aimport e2e vs raw read + COPY",
                      f"{min(ours):.2f} s vs {min(raws):.2f} s (runs: {_runs(ours)} vs {_runs(raws)})")
         n = z["pg_text"]
-        rep.info(f"PostgreSQL raw COPY alone, {n:,} rows already in memory (no reading)",
+        rep.info(f"{CASES['copy']}, {n:,} rows already in memory (no reading)",
                  f"{min(copy_alone):.2f} s ({n / min(copy_alone):,.0f} rows/s); best of {repeat}")
         svc.stop()
     finally:

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from benchlib import inputs
-
 from tests.helpers import ServiceProcess, query, wait_for
 
 __all__ = ["TreeMemory", "aged", "claim_latencies", "e2e", "e2e_wait", "idle_cpu_percent", "max_loop_lag_ms",
