@@ -13,7 +13,7 @@ import anyio
 from aimport import servicelog
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError, Question
-from aimport.store import campaigns as stored
+from aimport.store import customers
 from aimport.store.db import StoreAddress, StoreUnavailable
 from aimport.store.schema import open_store
 
@@ -40,7 +40,7 @@ def simulated_answers(rng: random.Random, questions: list[Question]) -> dict[str
 def one_call(store_address: StoreAddress, rng: random.Random) -> str | None:
     """Record one simulated call; returns a description, or None when nothing is open."""
     with open_store(store_address) as db:
-        pick = stored.demo_call(db)
+        pick = customers.demo_call(db)
         if pick is None:
             return None
         result = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]

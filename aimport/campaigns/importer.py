@@ -23,7 +23,7 @@ from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_d
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
 from aimport.store import campaigns as stored
-from aimport.store import system
+from aimport.store import customers, system
 from aimport.store.db import Db, with_retries
 from aimport.store.schema import open_store
 
@@ -107,10 +107,10 @@ def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: d
         raise FileFailure(ErrorCode.CAMPAIGN_EXISTS, f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")
     cid, invalid = _create_campaign(db, name, settings, req, log)
-    stored.add_customers(db, cid, scratch_path)
+    customers.add_customers(db, cid, scratch_path)
     if not invalid and totals["created"] == 0:
         invalid.append("no valid customers")
-    filtered = stored.filter_blocked(db, cid, dt.date.today())
+    filtered = customers.filter_blocked(db, cid, dt.date.today())
     if filtered:
         log.warning(f"{filtered} customer(s) filtered: every phone number they have is on the blocked list "
                     "(result Filtered, never called)")
@@ -155,9 +155,9 @@ def _create_campaign(db: Db, name: str, settings: dict[str, Any], req: ImportReq
             values[column] = parse(f or TEXT_SETTING, raw)
         except Invalid as exc:
             invalid.append(f"{key}: {exc}")
-    if values["script"] and not stored.script_exists(db, values["script"]):
+    if values["script"] and not customers.script_exists(db, values["script"]):
         invalid.append(f"Script: no script named {values['script']!r}")
-    if values["queue"] and not stored.queue_exists(db, values["queue"]):
+    if values["queue"] and not customers.queue_exists(db, values["queue"]):
         invalid.append(f"Queue: no queue named {values['queue']!r}")
     if values["start_date"] and values["end_date"] and parse_date(values["end_date"]) < parse_date(values["start_date"]):
         invalid.append("EndDate is before StartDate")

@@ -1,8 +1,9 @@
 """Campaign rules everyone needs: statuses, defaults, dates in a campaign's time zone, summaries.
 
-The campaign record and the status names are the store's (:mod:`aimport.store.campaigns`, which holds
-every query on the campaign tables; the tables themselves are created by :mod:`aimport.store.schema`);
-they are re-exported here so that the campaign code reads them from one place.
+The campaign record, the status names and the question record are the store's (:mod:`aimport.store.campaigns`
+and :mod:`aimport.store.customers`, which hold every query on the campaign tables; the tables themselves
+are created by :mod:`aimport.store.schema`); they are re-exported here so that the campaign code reads
+them from one place.
 """
 
 from __future__ import annotations
@@ -13,19 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aimport.store import campaigns as stored
-from aimport.store.campaigns import (
-    ACTIVE,
-    COMPLETE,
-    CUSTOMER_COLUMNS,
-    EXPIRED,
-    FILTERED,
-    HANDLED,
-    INVALID,
-    PASSIVE,
-    Campaign,
-    Counts,
-    Question,
-)
+from aimport.store import customers
+from aimport.store.campaigns import ACTIVE, COMPLETE, EXPIRED, HANDLED, INVALID, PASSIVE, Campaign, Counts
+from aimport.store.customers import CUSTOMER_COLUMNS, FILTERED, Question
 from aimport.store.db import Db
 
 __all__ = ["ACTIVE", "COMPLETE", "CUSTOMER_COLUMNS", "DEFAULT_REDIALS", "DEFAULT_REDIAL_INTERVAL_S", "EXPIRED",
@@ -70,7 +61,7 @@ def require(db: Db, name: str, lock: bool = False) -> Campaign:
 
 def script_questions(db: Db, script: str | None) -> list[Question]:
     """The questions of ``script`` in their order (none without a script)."""
-    return stored.questions(db, script)
+    return customers.questions(db, script)
 
 
 def summaries(db: Db) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, HANDLED, PASSIVE, CampaignError, Question
 from aimport.itemtypes.values import Invalid, parse_date
-from aimport.store import calls
+from aimport.store import calls, customers
 from aimport.store import campaigns as stored
 from aimport.store.db import Db, with_retries
 
@@ -130,7 +130,7 @@ def _record(db: Db, campaign: str, external_id: str, call_result: str, classific
         else:
             today = dt.date.today()
             later = [i for i in range(next_phone + 1, 4)
-                     if phones[i - 1] and not stored.is_blocked(db, str(phones[i - 1]), today)]
+                     if phones[i - 1] and not customers.is_blocked(db, str(phones[i - 1]), today)]
             if later:
                 next_phone = later[0]
             else:
@@ -139,7 +139,7 @@ def _record(db: Db, campaign: str, external_id: str, call_result: str, classific
             customer.id, at.isoformat(timespec="seconds"), phone, call_result, classification, agent, new_result,
             number_of_calls, next_phone, next_call_at, checked))
         status = c.status
-        if not stored.anyone_left(db, c.id):
+        if not customers.anyone_left(db, c.id):
             stored.set_status(db, c.id, HANDLED, "every customer handled")
             status = HANDLED
         db.commit()

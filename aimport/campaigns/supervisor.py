@@ -38,7 +38,7 @@ from aimport.campaigns import model
 from aimport.campaigns.exportfile import safe_name, write_export
 from aimport.campaigns.model import ACTIVE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
-from aimport.store import calls
+from aimport.store import calls, customers
 from aimport.store import campaigns as stored
 from aimport.store.audit import Audit
 from aimport.store.db import Db, StoreAddress
@@ -70,7 +70,7 @@ def advance(db: Db) -> None:
             stored.set_status(db, c.id, EXPIRED, f"end date {c.end_date} passed", expect=c.status)
         elif c.status == PASSIVE and c.invalid_reason is None and not model.not_started(c):
             stored.set_status(db, c.id, ACTIVE, expect=PASSIVE)
-        elif c.status == ACTIVE and not stored.anyone_left(db, c.id):
+        elif c.status == ACTIVE and not customers.anyone_left(db, c.id):
             stored.set_status(db, c.id, HANDLED, "every customer handled", expect=ACTIVE)
 
 

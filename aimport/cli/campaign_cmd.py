@@ -106,10 +106,11 @@ def _show(db: Db, args: argparse.Namespace) -> None:
 
     from aimport.campaigns import model
     from aimport.store import campaigns as stored
+    from aimport.store import customers as stored_customers
 
     c = model.require(db, args.name)
-    cols = [f.name for f in fields(stored.CustomerLine)]
-    customers = [asdict(line) for line in stored.customer_lines(db, c.id, args.customers)]
+    cols = [f.name for f in fields(stored_customers.CustomerLine)]
+    customers = [asdict(line) for line in stored_customers.customer_lines(db, c.id, args.customers)]
     info = {**asdict(c), **asdict(stored.counts(db, c.id))}
     if args.json:
         json.dump({"campaign": info, "customers": customers}, sys.stdout, indent=2, default=str)

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from aimport.store.campaigns import CUSTOMER_COLUMNS, stamp
+from aimport.store.campaigns import stamp
+from aimport.store.customers import CUSTOMER_COLUMNS
 from aimport.store.db import Db
 
 __all__ = ["CustomerCall", "ExportRow", "RecordedCall", "claim_campaign", "customer_for_call", "export_rows",

@@ -94,6 +94,7 @@ def pg_cases(rep: Report, work: Path, z: dict[str, Any], repeat: int) -> None:
             rep.info(case, "n/a (no PostgreSQL server binaries: install Debian's postgresql package)")
         return
     server = start_server(bindir)
+    svc = None
     try:
         svc = start_service(work, "pg", store=server.url(server.create_database(prefix="bench")))
         copy_alone: list[float] = []
@@ -121,8 +122,9 @@ def pg_cases(rep: Report, work: Path, z: dict[str, Any], repeat: int) -> None:
         n = z["pg_text"]
         rep.info(f"{CASES['copy']}, {n:,} rows already in memory (no reading)",
                  f"{min(copy_alone):.2f} s ({n / min(copy_alone):,.0f} rows/s); best of {repeat}")
-        svc.stop()
     finally:
+        if svc is not None:
+            svc.stop()
         server.stop()
 
 
