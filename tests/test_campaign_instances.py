@@ -12,11 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from aimport.campaigns import results
 from aimport.campaigns.supervisor import Event, SupervisorPass
 from aimport.store.schema import open_store
-from tests.campaign_helpers import campaign_file, imp, with_script
+from tests.campaign_helpers import SCRIPT_ROWS, campaign_file, imp, with_script
 from tests.helpers import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,3 +143,40 @@ def test_an_instance_killed_before_acknowledging_keeps_its_claim_while_alive(pg_
     assert [(e.kind, e.detail.get("how")) for e in events if e.kind == "campaign_exported"] == [("campaign_exported", "found")]
     assert exports(export_dir) == [written]
     assert one_pass(pg_url, export_dir) == []
+
+
+@pytest.mark.e2e
+def test_an_export_interrupted_on_one_unit_is_finished_by_another_units_instance(tmp_path: Path, pg_url: str) -> None:
+    """SRV1's service dies between "file ready" and the rename; SRV2's service, on the same share and store,
+    finishes the export in SRV1's Export/ (where the temp file is), once, instead of calling it missing."""
+    from tests.helpers import ServiceProcess, query, wait_archived, wait_for, write_text
+    from tests.test_several_units import FAST, audit_events, cli
+
+    root = tmp_path / "share"
+    a = ServiceProcess(root=root, state=tmp_path / "sa", server="SRV1", store=pg_url, args=FAST,
+                       env={"AIMPORT_FAULT": "mid_export"})
+    c = ServiceProcess(root=root, state=tmp_path / "sc", server="SRV2", store=pg_url, args=FAST)
+    try:
+        a.start()
+        os.replace(write_text(tmp_path / "s.txt", SCRIPT_ROWS), a.layout.type_dir("Scripts") / "s.txt")
+        os.replace(write_text(tmp_path / "q.txt", [["Name"], ["Outbound"]]), a.layout.type_dir("Queues") / "q.txt")
+        wait_archived(a.layout, "Scripts", "s.txt")
+        wait_archived(a.layout, "Queues", "q.txt")
+        f = campaign_file(tmp_path / "P.xlsx", 2, {"Script": "Survey", "Queue": "Outbound"})
+        os.replace(f, a.layout.type_dir("OutboundCampaign") / "P.xlsx")
+        wait_archived(a.layout, "OutboundCampaign", "P.xlsx")
+        assert cli("campaign", "close", "P", "--store", pg_url).returncode == 0
+        assert a.wait_exit(30) == -9  # killed after the temp file was complete, before the rename
+        c.start()
+        wait_for(lambda: audit_events([c], "campaign_exported"), 30, what="SRV2 finishes the export")
+        [event] = audit_events([c], "campaign_exported")
+        assert event["how"] == "renamed" and "warning" not in event, event
+        assert [p for p in os.listdir(a.layout.export_dir)] == [event["file"]]  # in SRV1's folder, no temp file
+        assert os.listdir(c.layout.export_dir) == []
+        assert query(pg_url, "SELECT export_unit, export_ready FROM campaigns WHERE name = 'P'") == [("SRV1_VUBJS", 1)]
+    finally:
+        for s in (a, c):
+            try:
+                s.stop(15)
+            except Exception:  # noqa: BLE001 - the process must not outlive the test
+                s.kill()

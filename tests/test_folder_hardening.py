@@ -89,7 +89,7 @@ def test_symlinked_folders_are_reported_and_never_used(service: ServiceProcess, 
 def test_export_into_a_symlinked_export_folder_is_refused(tmp_path: Path) -> None:
     from aimport.campaigns import results
     from aimport.campaigns.supervisor import acknowledge, tick
-    from aimport.store import system as store
+    from aimport.store.schema import open_store
     from tests.campaign_helpers import campaign_file, imp, with_script
 
     with_script(tmp_path)
@@ -101,9 +101,8 @@ def test_export_into_a_symlinked_export_folder_is_refused(tmp_path: Path) -> Non
     outside.mkdir()
     os.symlink(outside, lay.export_dir)
     acknowledge(db, [e.ack for e in tick(db, lay.export_dir) if e.ack])
-    conn = store.connect(db)
-    results.close(conn, "Alpha")
-    conn.close()
+    with open_store(db) as conn:
+        results.close(conn, "Alpha")
     evs = tick(db, lay.export_dir)
     failed = [e for e in evs if e.kind == "campaign_export_failed"]
     assert failed and "symbolic link" in failed[0].detail["error"]

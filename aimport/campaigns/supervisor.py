@@ -35,7 +35,7 @@ import anyio
 from aimport import faults, servicelog
 from aimport.atomicfile import sync, temp_path
 from aimport.campaigns import model
-from aimport.campaigns.exportfile import safe_name, write_export
+from aimport.campaigns.exportfile import export_folder_problem, safe_name, write_export
 from aimport.campaigns.model import ACTIVE, EXPIRED, HANDLED, INVALID, PASSIVE
 from aimport.layout import history_stamp
 from aimport.store import calls, customers
@@ -178,7 +178,9 @@ def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
         name, n = f"{stamp}_{base}.xlsx", 2
         while (export_dir / name).exists() or temp_path(export_dir / name).exists():
             name, n = f"{stamp}_{base} ({n}).xlsx", n + 1
-        calls.plan_export(db, c.id, name)
+        calls.plan_export(db, c.id, name, unit_of(export_dir))
+    else:
+        export_dir = planned_folder(export_dir, c.export_unit)
     out = export_dir / name
     tmp = temp_path(out)
     warning = None
@@ -212,6 +214,20 @@ def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
     if warning:
         detail["warning"] = warning
     return Event("campaign_exported", detail, Ack("exported", c.id))
+
+
+def unit_of(export_dir: Path) -> str:
+    """``SERVER_UNIT`` of ``ROOT/SERVER_UNIT/Automatic/Export``."""
+    return export_dir.parent.parent.name
+
+
+def planned_folder(export_dir: Path, unit: str | None) -> Path:
+    """The Export/ folder a planned export was meant for: this unit's, or another unit's on the same share
+    (an instance of that unit was stopped mid-export). A stored name that is not one folder name is ignored."""
+    if not unit or unit == unit_of(export_dir) or unit in (".", "..") or "/" in unit or "\\" in unit or "\0" in unit:
+        return export_dir
+    other = export_dir.parent.parent.parent / unit / export_dir.parent.name / export_dir.name
+    return other if export_folder_problem(other) is None else export_dir
 
 
 def _ignore(detail: dict[str, Any]) -> None:

@@ -148,9 +148,10 @@ def release_campaign(db: Db, campaign_id: int) -> None:
         db.execute("SELECT pg_advisory_unlock(CAST(? AS INTEGER), CAST(? AS INTEGER))", (CLAIM_LOCK_CLASS, campaign_id))
 
 
-def plan_export(db: Db, campaign_id: int, name: str) -> None:
-    """The intent: the export's file name, fixed before anything is written."""
-    db.execute("UPDATE campaigns SET export_name = ? WHERE id = ?", (name, campaign_id))
+def plan_export(db: Db, campaign_id: int, name: str, unit: str) -> None:
+    """The intent: the export's file name and the unit folder (``SERVER_UNIT``) whose Export/ gets it, fixed
+    before anything is written, so whichever instance resumes it finishes it in the same folder."""
+    db.execute("UPDATE campaigns SET export_name = ?, export_unit = ? WHERE id = ?", (name, unit, campaign_id))
 
 
 def set_export_ready(db: Db, campaign_id: int, ready: bool) -> None:

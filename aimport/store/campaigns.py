@@ -49,11 +49,12 @@ class Campaign:
     exported_at: str | None  # set once the export is in Export/ and its audit event is recorded
     started_at: str | None
     export_ready: int  # 1: the temp file is complete and synced; only the rename may be missing
+    export_unit: str | None = None  # the SERVER_UNIT folder whose Export/ the planned export is written to
 
 
 COLUMNS = ("id", "name", "status", "script", "queue", "start_date", "end_date", "time_zone", "number_of_redials",
            "redial_interval_s", "copied_from", "invalid_reason", "extra_columns", "completed_at",
-           "completion_reason", "export_name", "exported_at", "started_at", "export_ready")
+           "completion_reason", "export_name", "exported_at", "started_at", "export_ready", "export_unit")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM campaigns"
 
 
