@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import overload
 
 from aimport import faults
 
@@ -148,6 +150,7 @@ class Layout:
 MISSING = "is missing"
 HISTORY_NAME_MAX = 240  # bytes: + "." + ".result" + ".tmp" (the side file's temp name) stays under NAME_MAX (255)
 MAX_EXT_BYTES = 16
+HISTORY_NAME_TRIES = 9999  # the name itself, then " (2)" ... " (9999)"
 
 
 @dataclass(frozen=True)
@@ -189,20 +192,44 @@ def history_stamp(at: datetime) -> str:
     return at.astimezone().strftime("%Y%m%d_%H%M%S")
 
 
-def history_candidates(stamp: str, file_name: str) -> list[str]:
+class HistoryNames(Sequence[str]):
+    """The History names of one file, in the order they are tried; each made when it is asked for (archiving
+    a burst of small files tries one or two of them, not all 9,999)."""
+
+    def __init__(self, stamp: str, file_name: str) -> None:
+        stem, dot, ext = file_name.rpartition(".")
+        if not dot or not stem or len(ext.encode("utf-8", "surrogateescape")) > MAX_EXT_BYTES:
+            stem, ext = file_name, ""
+        else:
+            ext = "." + ext
+        self._parts = (stamp, stem, ext)
+        self._whole = file_name
+
+    def __len__(self) -> int:
+        return HISTORY_NAME_TRIES
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        n = i % len(self)
+        return _fit(*self._parts, f" ({n + 1})" if n else "", self._whole)
+
+
+def history_candidates(stamp: str, file_name: str) -> HistoryNames:
     """Names tried in order; the first free one wins (never overwrite).
 
     A name longer than :data:`HISTORY_NAME_MAX` bytes is shortened: the stamp, the start of the name,
     ``~`` and a short hash of the whole name, then the extension (``.result`` keeps the original name).
     """
-    stem, dot, ext = file_name.rpartition(".")
-    if not dot or not stem or len(ext.encode("utf-8", "surrogateescape")) > MAX_EXT_BYTES:
-        stem, ext = file_name, ""
-    else:
-        ext = "." + ext
-    names = [_fit(stamp, stem, ext, "", file_name)]
-    names += [_fit(stamp, stem, ext, f" ({n})", file_name) for n in range(2, 10000)]
-    return names
+    return HistoryNames(stamp, file_name)
 
 
 def _fit(stamp: str, stem: str, ext: str, suffix: str, whole: str) -> str:
@@ -215,7 +242,7 @@ def _fit(stamp: str, stem: str, ext: str, suffix: str, whole: str) -> str:
     return f"{stamp}_{start}{tag}{suffix}{ext}"
 
 
-def move_no_clobber(src: Path, dest_dir: Path, names: list[str]) -> Path:
+def move_no_clobber(src: Path, dest_dir: Path, names: Iterable[str]) -> Path:
     """Move ``src`` into ``dest_dir`` under the first name not taken.
 
     Uses a hard link (fails atomically if the name exists) and falls back to

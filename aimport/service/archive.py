@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -54,8 +55,11 @@ def free_history_name(history_dir: Path, file_name: str, started: dt.datetime) -
 def move_to_history(src: Path, history_dir: Path, preferred: str, started: dt.datetime) -> Path:
     """Move under ``preferred`` or, if that got taken meanwhile, the next free name."""
     names = history_candidates(history_stamp(started), src.name)
-    start = names.index(preferred) if preferred in names else 0
-    return move_no_clobber(src, history_dir, names[start:])
+    try:
+        start = names.index(preferred)  # names are made one by one up to it (the first, unless one was taken)
+    except ValueError:
+        start = 0
+    return move_no_clobber(src, history_dir, itertools.islice(names, start, None))
 
 
 def result_value(value: Any) -> str:
