@@ -152,18 +152,21 @@ def test_state_disk_full_while_files_are_detected(small_disk: Path, tmp_path: Pa
         wait_for(lambda: readyz(port)[0] == 200, 20, what="ready again")
         assert query(svc.store_address, "SELECT COUNT(*) FROM skills") == [(6,)]
         assert [e["file"] for e in events(svc, "detected")].count("full0.txt") == 1  # never written twice
-        # killed while the disk is full, restarted on the full disk (exited with "disk I/O error"): waits,
-        # says why, and goes on by itself when space is back
+        # killed while the disk is full, restarted on the full disk (exited with "disk I/O error" once): it
+        # starts (a start that only reads the store writes nothing), a file dropped then waits and says why,
+        # and everything goes on by itself when space is back
         drop(good(tmp_path, "during.txt", "d"), svc.layout.type_dir("Skills"))
         svc.wait_done("Skills", "during.txt")
         filler = fill(small_disk)
         svc.kill()
         seen = len(svc.output())
         svc.start(wait=False)
-        wait_for(lambda: "the state disk is full" in svc.output()[seen:], 30, what="the start on a full disk explained")
+        drop(good(tmp_path, "full-again.txt", "g"), svc.layout.type_dir("Skills"))
+        wait_for(lambda: "the state disk is full" in svc.output()[seen:], 30, what="the full disk explained")
         alive(svc)
         filler.unlink()
         svc.wait_ready(60)  # fails at once if the service gave up (exited) while the disk was full
+        svc.wait_done("Skills", "full-again.txt", timeout=90)
         drop(good(tmp_path, "after.txt", "z"), svc.layout.type_dir("Skills"))
         [hist] = svc.wait_done("Skills", "after.txt", timeout=60)
         assert result_of(hist)["status"] == "succeeded"

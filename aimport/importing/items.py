@@ -17,7 +17,7 @@ from aimport.importing.worklog import ImportLog
 from aimport.readers.choose import open_workbook
 from aimport.store import system as store
 from aimport.store.db import Db, with_retries
-from aimport.store.schema import open_store
+from aimport.store.workerstore import import_store
 
 __all__ = ["import_items"]
 
@@ -47,14 +47,11 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
                     raise
                 log.error(f"sheet {sheet_name!r} skipped: {exc.message}")
                 sheet_errors.append(exc.code)
-        db = open_store(req.store_address)
-        try:
-            db.defer_checkpoint()
+        # the worker's store connection, kept for its next import (SQLite: the WAL checkpoint runs after this
+        # import, in a thread, while the service archives)
+        with import_store(req.store_address) as db:
             store.attach_stage(db, stage.path)
             return with_retries(db, lambda: _apply_all(db, req, log, digest, stage, staged, sheet_errors, progress))
-        finally:
-            db.rollback()
-            db.close_later()  # SQLite: the WAL checkpoint runs while the service archives
     finally:
         stage.close()
         wb.close()

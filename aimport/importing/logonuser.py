@@ -20,26 +20,28 @@ class LogonUserError(Exception):
 def ensure_logon_user(db: Db, login: str) -> bool:
     """Create the user on an empty store; check its rights otherwise. True if created.
 
-    Runs with the store's write turn, so instances starting together on one shared store create it once.
+    Reads without waiting; only a store without the user takes the write turn (and looks again), so
+    instances starting together on one shared store create it once, and a start never waits for imports.
     """
-    db.begin_write(turn=True)
-    try:
-        ids = store.find_ids(db, USER, ("Login",), [(login,)])
-        if not ids:
-            if store.count(db, USER) > 0:
-                raise LogonUserError(
-                    f"logon user {login!r} does not exist in the system store; create it (with the rights "
-                    f"{' and '.join(REQUIRED_RIGHTS)}) or choose another --logon-user"
-                )
-            store.insert(db, USER, {"Login": login, "FirstName": "Automatic", "Surname": "Import",
-                                    "Rights": json.dumps(list(REQUIRED_RIGHTS))}, by="aimport")
-            db.commit()
-            return True
-    finally:
-        db.rollback()
-    conn = db
+    ids = store.find_ids(db, USER, ("Login",), [(login,)])
+    if not ids:
+        db.begin_write(turn=True)
+        try:
+            ids = store.find_ids(db, USER, ("Login",), [(login,)])
+            if not ids:
+                if store.count(db, USER) > 0:
+                    raise LogonUserError(
+                        f"logon user {login!r} does not exist in the system store; create it (with the rights "
+                        f"{' and '.join(REQUIRED_RIGHTS)}) or choose another --logon-user"
+                    )
+                store.insert(db, USER, {"Login": login, "FirstName": "Automatic", "Surname": "Import",
+                                        "Rights": json.dumps(list(REQUIRED_RIGHTS))}, by="aimport")
+                db.commit()
+                return True
+        finally:
+            db.rollback()
     rid = next(iter(ids.values()))
-    row = store.get_rows(conn, USER, [rid])[rid]
+    row = store.get_rows(db, USER, [rid])[rid]
     rights = set(json.loads(row.get("Rights") or "[]"))
     missing = [r for r in REQUIRED_RIGHTS if r not in rights]
     if missing:

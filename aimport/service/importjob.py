@@ -80,7 +80,9 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
             lambda: ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user),
             ctx.audit.db.rollback if ctx.audit.db is not None else None)
         key = ctx.import_key(import_id)
-        await anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name, key)
+        await statedisk.patiently(  # the key goes with the claimed file: wait out a full state disk here too
+            ctx.state_disk, f"record the import key of {display_name(path.name)}",
+            lambda: anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name, key))
         await statedisk.event(ctx.state_disk, ctx.audit, "claimed", import_id, file=path.name, type=import_type,
                               in_process=str(dest), key=key)
     except BaseException:

@@ -12,7 +12,8 @@ import os
 import socket
 import sqlite3
 import uuid
-from contextlib import closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,7 +96,9 @@ class Audit:
         if not self.path.exists():  # a write-ahead log left by the deleted database must not be replayed into the new one
             for suffix in ("-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        self.db = await aiosqlite.connect(self.path, timeout=30.0)
+        # autocommit: each write is its own transaction, one round trip to the connection's thread (the
+        # writes of several statements below take BEGIN ... COMMIT themselves)
+        self.db = await aiosqlite.connect(self.path, timeout=30.0, isolation_level=None)
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self.db.executescript(SCHEMA)
@@ -133,11 +136,25 @@ class Audit:
             raise
 
     async def _lost(self, reason: str) -> None:
-        if self.last_id:  # ids of imports still in flight are not handed out again
-            await self._db.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('imports', ?)",
-                                   (self.last_id,))
-        await self._db.execute("INSERT INTO events (at, import_id, kind, detail) VALUES (?, NULL, ?, ?)",
-                               (now_iso(), "audit_trail_recreated", json.dumps({"reason": reason})))
+        async with self._transaction():
+            if self.last_id:  # ids of imports still in flight are not handed out again
+                await self._db.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('imports', ?)",
+                                       (self.last_id,))
+            await self._db.execute("INSERT INTO events (at, import_id, kind, detail) VALUES (?, NULL, ?, ?)",
+                                   (now_iso(), "audit_trail_recreated", json.dumps({"reason": reason})))
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """Several statements as one transaction (single writes commit on their own: autocommit)."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            import anyio
+
+            with anyio.CancelScope(shield=True):
+                await self._db.rollback()
+            raise
         await self._db.commit()
 
     async def watch(self, interval_s: float = 2.0) -> None:
@@ -179,7 +196,6 @@ class Audit:
             "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
             (now_iso(), import_id, kind, json.dumps(detail, default=str, ensure_ascii=False)),
         )
-        await self._db.commit()
 
     async def start_import(self, import_type: str, file_name: str, size: int | None,
                            detected_at: str, actor: str | None) -> int:
@@ -189,14 +205,12 @@ class Audit:
             "VALUES (?, ?, ?, 'in_process', ?, ?, ?, ?)",
             (import_type, file_name, size, detected_at, now_iso(), actor, instance_name()),
         )
-        await self._db.commit()
         self.last_id = max(self.last_id, int(cur.lastrowid or 0))
         return int(cur.lastrowid or 0)
 
     async def set_history(self, import_id: int, history_name: str) -> None:
         await self.ensure_current()
         await self._db.execute("UPDATE imports SET history_name = ? WHERE id = ?", (history_name, import_id))
-        await self._db.commit()
 
     async def finish_import(self, import_id: int, status: str, error_code: str | None, sha256: str | None,
                             totals: Totals | None, duration_ms: int) -> None:
@@ -210,7 +224,6 @@ class Audit:
             (status, error_code, sha256, *counts, now_iso(),
              duration_ms, import_id),
         )
-        await self._db.commit()
 
     async def history_name(self, import_id: int) -> str:
         async with self._db.execute("SELECT history_name FROM imports WHERE id = ?", (import_id,)) as cur:
@@ -243,16 +256,16 @@ class Audit:
     async def prune(self, days: int) -> int:
         """Delete finished imports and events older than ``days`` (never in-flight ones)."""
         cutoff = now_iso(dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
-        cur = await self._db.execute(
-            "DELETE FROM imports WHERE status NOT IN ('queued','in_process') AND COALESCE(finished_at, started_at) < ?",
-            (cutoff,),
-        )
-        await self._db.execute(
-            "DELETE FROM events WHERE at < ? AND (import_id IS NULL OR import_id NOT IN "
-            "(SELECT id FROM imports WHERE status IN ('queued','in_process')))",
-            (cutoff,),
-        )
-        await self._db.commit()
+        async with self._transaction():
+            cur = await self._db.execute(
+                "DELETE FROM imports WHERE status NOT IN ('queued','in_process') AND COALESCE(finished_at, started_at) < ?",
+                (cutoff,),
+            )
+            await self._db.execute(
+                "DELETE FROM events WHERE at < ? AND (import_id IS NULL OR import_id NOT IN "
+                "(SELECT id FROM imports WHERE status IN ('queued','in_process')))",
+                (cutoff,),
+            )
         return cur.rowcount
 
 

@@ -27,6 +27,10 @@ class Report:
         self._add(case, f"{value:,.2f} {unit}" if strict else f"{value:,.1f} {unit}",
                   f"{'<' if strict else '<='} {limit:g} {unit}", "PASS" if ok else "FAIL", "")
 
+    def at_least(self, case: str, value: float, target: float, unit: str, note: str, ok: bool = True) -> None:
+        """A measured rate with a floor (``ok`` False: the run broke a rule, whatever the rate)."""
+        self._add(case, f"{value:,.1f} {unit}", f">= {target:g} {unit}", "PASS" if ok and value >= target else "FAIL", note)
+
     def info(self, case: str, value: str) -> None:
         self._add(case, value, "", "", "")
 
