@@ -150,7 +150,8 @@ def test_claim_failed_is_logged_as_well_as_audited(tmp_path: Path) -> None:
     from aimport.service.importjob import claim_and_import
     from aimport.service.jobcontext import JobContext
     from aimport.settings import Settings
-    from aimport.store.audit import Audit, list_events, now_iso
+    from aimport.store.audit import Audit, now_iso
+    from aimport.store.auditqueries import list_events
 
     settings = Settings(root=tmp_path / "root", state_dir=tmp_path / "state", logon_user="admin")
     lay = settings.layout

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aimport.store.db import StoreRetry, StoreUnavailable, open_db, retry_count, with_retries
+from aimport.store.connect import open_db
+from aimport.store.db import StoreRetry, StoreUnavailable, retry_count, with_retries
 from aimport.store.schema import open_store
 from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_text
 from tests.pgserver import PgServer

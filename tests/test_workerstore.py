@@ -11,7 +11,7 @@ import pytest
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
 from aimport.store import workerstore
-from aimport.store.db import open_db
+from aimport.store.connect import open_db
 from aimport.store.schema import open_store
 from aimport.store.workerstore import import_store
 from tests.helpers import query, store_of, write_text

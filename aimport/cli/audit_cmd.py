@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
-from aimport.store import audit
+from aimport.store import auditqueries
 
 LIST_COLUMNS = ["id", "import_type", "file_name", "status", "error_code", "rows", "created", "updated",
                 "deleted", "rejected", "started_at", "duration_ms", "history_name"]
@@ -50,7 +50,7 @@ def do_audit(args: argparse.Namespace) -> int:
         if args.action == "show":
             if args.id is None:
                 raise CommandError("audit show needs an import id", 2)
-            row, events = audit.get_import(path, args.id)
+            row, events = auditqueries.get_import(path, args.id)
             if row is None:
                 raise CommandError(f"no import with id {args.id}")
             if args.fmt == "json":
@@ -63,25 +63,25 @@ def do_audit(args: argparse.Namespace) -> int:
                 table(events, EVENT_COLUMNS)
             return 0
         if args.action == "tail":
-            events = audit.list_events(path, limit=1_000_000)[-args.limit:]
+            events = auditqueries.list_events(path, limit=1_000_000)[-args.limit:]
             _first(events, EVENT_COLUMNS, args)
             last = events[-1]["id"] if events else 0
             while args.follow:
                 time.sleep(0.5)
-                new = audit.list_events(path, after_id=last)
+                new = auditqueries.list_events(path, after_id=last)
                 if new:
                     _emit_more(new, EVENT_COLUMNS, args.fmt)
                     last = new[-1]["id"]
             return 0
         filters = dict(import_type=args.import_type, status=args.status, since=args.since,
                        file_name=args.file_name, failed=args.failed)
-        rows = audit.list_imports(path, limit=args.limit, **filters)
+        rows = auditqueries.list_imports(path, limit=args.limit, **filters)
         _first(rows, LIST_COLUMNS, args)
         last = max((r["id"] for r in rows), default=0)
         seen_done = {r["id"] for r in rows if r["status"] not in ("queued", "in_process")}
         while args.follow:
             time.sleep(0.5)
-            fresh = [r for r in audit.list_imports(path, limit=1000, **filters)
+            fresh = [r for r in auditqueries.list_imports(path, limit=1000, **filters)
                      if r["status"] not in ("queued", "in_process") and r["id"] not in seen_done]
             if fresh:
                 _emit_more(fresh, LIST_COLUMNS, args.fmt)

@@ -12,7 +12,7 @@ from aimport.layout import IMPORT_TYPES
 from aimport.service.filters import ImportFileFilter
 from aimport.service.holdstate import read_held
 from aimport.settings import Settings
-from aimport.store import audit
+from aimport.store import auditqueries
 from aimport.store import system as store
 from aimport.store.db import store_exists
 from aimport.store.schema import open_store
@@ -48,7 +48,7 @@ def collect(settings: Settings) -> dict[str, Any]:
             campaigns = campaign_model.summaries(db)
     recent: list[dict[str, Any]] = []
     if settings.audit_db.exists():
-        recent = audit.list_imports(settings.audit_db, limit=10)
+        recent = auditqueries.list_imports(settings.audit_db, limit=10)
     return {"root": str(layout.automatic), "folders": folders, "items": items, "campaigns": campaigns, "recent": recent,
             **office_hours(settings)}
 

@@ -24,7 +24,8 @@ from aimport.service import progress, statedisk
 from aimport.service.archive import archive
 from aimport.service.jobcontext import JobContext
 from aimport.store import system as store
-from aimport.store.db import StoreError, open_db
+from aimport.store.connect import open_db
+from aimport.store.db import StoreError
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 

@@ -10,7 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from aimport.service.health import HealthView
 from aimport.store import campaigns as campaign_store
-from aimport.store.db import StoreError, open_db, retry_count
+from aimport.store.connect import open_db
+from aimport.store.db import StoreError, retry_count
 
 if TYPE_CHECKING:
     from aimport.importing.outcome import Totals

@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from aimport.store.db import Db, StoreAddress, StoreError, open_db, redact
+from aimport.store.connect import open_db
+from aimport.store.db import Db, StoreAddress, StoreError, redact
 
 __all__ = ["StoreCheck", "StoreProbe"]
 

@@ -12,18 +12,12 @@ Nothing outside ``aimport/store`` runs SQL against the system store.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
-
-from aimport import filelock
-from aimport.errors import store_trouble
 
 __all__ = [
     "Db",
@@ -32,8 +26,8 @@ __all__ = [
     "StoreFailure",
     "StoreRetry",
     "StoreUnavailable",
+    "first_line",
     "is_postgresql",
-    "open_db",
     "redact",
     "retry_count",
     "store_exists",
@@ -115,13 +109,6 @@ def redact(address: StoreAddress) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-def open_db(address: StoreAddress, timeout: float = 60.0) -> Db:
-    """Connect to the store at ``address`` (no schema check: see :func:`aimport.store.schema.open_store`)."""
-    if is_postgresql(address):
-        return _PgDb(str(address), timeout)
-    return _SqliteDb(Path(address), timeout)
-
-
 class Db:
     """A connection with explicit transactions; SQL uses ``?`` placeholders on both backends."""
 
@@ -189,217 +176,7 @@ class Db:
         self.close()
 
 
-class _SqliteDb(Db):
-    dialect: Dialect = "sqlite"
-
-    def __init__(self, path: Path, timeout: float) -> None:
-        self.address = self.path = path
-        self._turn: ExitStack | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-            self.conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=OFF")
-        except sqlite3.Error as exc:
-            raise _sqlite_error(exc) from exc
-        try:
-            path.chmod(0o644)
-        except OSError:
-            pass
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        try:
-            return self.conn.execute(sql, params)
-        except sqlite3.Error as exc:
-            raise _sqlite_error(exc) from exc
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
-        try:
-            return self.conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise _sqlite_error(exc) from exc
-
-    def begin(self) -> None:
-        self.execute("BEGIN")
-
-    def begin_write(self, turn: bool = False) -> None:
-        if turn:
-            stack = ExitStack()
-            stack.enter_context(filelock.turn(self.path.with_name(self.path.name + ".lock")))
-            self._turn = stack
-        try:
-            self.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._release_turn()
-            raise
-
-    def commit(self) -> None:
-        try:
-            self.execute("COMMIT")
-        finally:
-            self._release_turn()
-
-    def rollback(self) -> None:
-        try:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        finally:
-            self._release_turn()
-
-    def _release_turn(self) -> None:
-        if self._turn is not None:
-            self._turn.close()
-            self._turn = None
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.conn.in_transaction
-
-    def close(self) -> None:
-        self._release_turn()
-        self.conn.close()
-
-    def close_later(self) -> None:
-        """A big import's COMMIT leaves the WAL as it is; the checkpoint runs here, in a thread, while the
-        service archives (durability is unchanged: the commit is in the WAL, a checkpoint is crash-safe)."""
-        self._release_turn()
-        conn = self.conn
-
-        def run() -> None:
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass  # the next connection's checkpoint catches up
-            finally:
-                conn.close()
-
-        threading.Thread(target=run, name="checkpoint", daemon=True).start()
-
-    def defer_checkpoint(self) -> None:
-        self.execute("PRAGMA wal_autocheckpoint=0")
-
-    def table_exists(self, name: str) -> bool:
-        return self.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-    def columns_of(self, table: str) -> set[str]:
-        return {r[1] for r in self.execute(f"PRAGMA table_info({table})")}
-
-
-def _sqlite_error(exc: sqlite3.Error) -> StoreError:
-    if store_trouble(exc) or isinstance(exc, sqlite3.OperationalError):
-        return StoreUnavailable(f"the system store is not available: {exc}", transient=store_trouble(exc))
-    return StoreFailure(f"the system store refused a statement: {exc}")
-
-
-class _PgDb(Db):
-    dialect: Dialect = "postgresql"
-
-    def __init__(self, url: str, timeout: float) -> None:
-        import psycopg
-
-        self.address = url
-        self._psycopg = psycopg
-        self._sql: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": max(1, int(min(timeout, 30)))}
-        if os.environ.get(PASSWORD_ENV):
-            kwargs["password"] = os.environ[PASSWORD_ENV]
-        try:
-            self.conn = psycopg.connect(url, **kwargs)
-        except psycopg.Error as exc:
-            raise StoreUnavailable(f"the system store {redact(url)} is not reachable: {_first_line(exc)}") from None
-        _ints_for_bools(self.conn)
-
-    def _q(self, sql: str) -> str:
-        out = self._sql.get(sql)
-        if out is None:
-            out = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
-        return out
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        try:
-            if not params:
-                return self.conn.execute(sql)
-            return self.conn.execute(self._q(sql), params)
-        except self._psycopg.Error as exc:
-            raise self._error(exc) from exc
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
-        try:
-            cur = self.conn.cursor()
-            cur.executemany(self._q(sql), list(rows))
-            return cur
-        except self._psycopg.Error as exc:
-            raise self._error(exc) from exc
-
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        try:
-            with self.conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except self._psycopg.Error as exc:
-            raise self._error(exc) from exc
-
-    def _error(self, exc: Exception) -> StoreError:
-        errors = self._psycopg.errors
-        if isinstance(exc, (errors.SerializationFailure, errors.DeadlockDetected)):
-            return StoreRetry(_first_line(exc))
-        if isinstance(exc, (self._psycopg.OperationalError, self._psycopg.InterfaceError)) or self.conn.broken:
-            return StoreUnavailable(f"the system store {redact(self.address)} is not available: {_first_line(exc)}")
-        return StoreFailure(f"the system store refused a statement: {_first_line(exc)}")
-
-    def begin(self) -> None:
-        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-
-    def begin_write(self, turn: bool = False) -> None:
-        self.execute("BEGIN")
-        if turn:  # every import applies alone, on whichever host: the same rule as SQLite's one writer
-            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_TURN_KEY,))
-
-    def commit(self) -> None:
-        self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.conn.closed:
-            return
-        try:
-            if self.in_transaction:
-                self.conn.execute("ROLLBACK")
-        except self._psycopg.Error:
-            pass  # a broken connection has nothing left to roll back
-
-    @property
-    def in_transaction(self) -> bool:
-        status = self.conn.info.transaction_status
-        return status != self._psycopg.pq.TransactionStatus.IDLE and not self.conn.closed
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def table_exists(self, name: str) -> bool:
-        return self.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0]
-
-    def columns_of(self, table: str) -> set[str]:
-        return {r[0] for r in self.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
-            (table,))}
-
-
-def _ints_for_bools(conn: Any) -> None:
-    """Python bools go to PostgreSQL as 0/1 (the store's flag columns are integers on both backends)."""
-    from psycopg.adapt import Dumper
-    from psycopg.postgres import types
-
-    class BoolAsInt(Dumper):
-        oid = types["int4"].oid
-
-        def dump(self, obj: bool) -> bytes:
-            return b"1" if obj else b"0"
-
-    conn.adapters.register_dumper(bool, BoolAsInt)
-
-
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 

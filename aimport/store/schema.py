@@ -10,7 +10,8 @@ turns (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL).
 from __future__ import annotations
 
 from aimport.itemtypes.catalog import CATALOG, Catalog
-from aimport.store.db import Db, StoreAddress, open_db
+from aimport.store.connect import open_db
+from aimport.store.db import Db, StoreAddress
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNew", "ensure_schema", "open_store", "stored_version"]
 

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aimport.store.db import Db, StoreAddress, StoreError, is_postgresql, open_db
+from aimport.store.connect import open_db
+from aimport.store.db import Db, StoreAddress, StoreError, is_postgresql
 from aimport.store.schema import ensure_schema
 
 __all__ = ["import_store"]

@@ -18,7 +18,7 @@ import anyio
 from aimport.layout import IMPORT_TYPES, display_name
 from aimport.service import progress
 from aimport.settings import Settings
-from aimport.store import audit
+from aimport.store import audit, auditqueries
 from aimport.web.heldfiles import HeldFile, held_files
 from aimport.web.importlog import LogText, RejectedRow, read_log, rejected_rows
 
@@ -73,7 +73,7 @@ class Figures:
     partial_today: int
     finished_today: int
     oldest_waiting: QueuedFile | None
-    hours: list[audit.HourTotals]  # the last 24 hours, oldest first, every hour present
+    hours: list[auditqueries.HourTotals]  # the last 24 hours, oldest first, every hour present
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def queued_files(view: ServiceView) -> list[QueuedFile]:
 
 def running_imports(settings: Settings) -> list[RunningImport]:
     out = []
-    for r in audit.list_imports(settings.audit_db, status="in_process", limit=200):
+    for r in auditqueries.list_imports(settings.audit_db, status="in_process", limit=200):
         p = progress.read(settings.work_dir, r["id"])
         out.append(RunningImport(r["id"], r["file_name"], r["import_type"], r["started_at"], r["size_bytes"],
                                  p.phase if p else "", p.rows if p else 0))
@@ -134,14 +134,14 @@ def running_imports(settings: Settings) -> list[RunningImport]:
 def figures(settings: Settings, queued: list[QueuedFile], now: dt.datetime) -> Figures:
     midnight = audit.now_iso(now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0))
     first = (now.astimezone(dt.UTC) - dt.timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)
-    got = {h.hour: h for h in audit.hourly_totals(settings.audit_db, audit.now_iso(first))}
+    got = {h.hour: h for h in auditqueries.hourly_totals(settings.audit_db, audit.now_iso(first))}
     hours = []
     for i in range(24):
         key = (first + dt.timedelta(hours=i)).strftime("%Y-%m-%dT%H")
-        hours.append(got.get(key, audit.HourTotals(key, 0, 0, 0)))
-    failed = audit.count_finished(settings.audit_db, midnight, "failed")
-    partial = audit.count_finished(settings.audit_db, midnight, "partial")
-    finished = failed + partial + audit.count_finished(settings.audit_db, midnight, "succeeded")
+        hours.append(got.get(key, auditqueries.HourTotals(key, 0, 0, 0)))
+    failed = auditqueries.count_finished(settings.audit_db, midnight, "failed")
+    partial = auditqueries.count_finished(settings.audit_db, midnight, "partial")
+    finished = failed + partial + auditqueries.count_finished(settings.audit_db, midnight, "succeeded")
     return Figures(failed, partial, finished, min(queued, key=lambda q: q.since) if queued else None, hours)
 
 
@@ -159,14 +159,14 @@ def imports(settings: Settings, import_type: str, status: str, limit: int) -> li
     """Recent imports, newest first (``import_type``/``status`` "" for all)."""
     if not settings.audit_db.exists():
         return []
-    rows = audit.list_imports(settings.audit_db, import_type=import_type or None, status=status or None, limit=limit)
+    rows = auditqueries.list_imports(settings.audit_db, import_type=import_type or None, status=status or None, limit=limit)
     return rows[::-1]
 
 
 def import_detail(settings: Settings, import_id: int) -> ImportDetail | None:
     if not settings.audit_db.exists():
         return None
-    row, events = audit.get_import(settings.audit_db, import_id)
+    row, events = auditqueries.get_import(settings.audit_db, import_id)
     if row is None:
         return None
     for e in events:
@@ -189,7 +189,7 @@ def _log_of(settings: Settings, row: dict[str, Any]) -> LogText:
         if text.source or row["status"] != "in_process":
             return text
     if row["status"] == "in_process":
-        key = audit.import_key_of(settings.audit_db, int(row["id"]))
+        key = auditqueries.import_key_of(settings.audit_db, int(row["id"]))
         if key and Path(key).name == key:
             return read_log(settings.work_dir / f"{key}.log", settings.work_dir, "work")
     return LogText(problem="no .log yet" if row["status"] == "in_process" else "the import has no .log in History/")
@@ -207,7 +207,7 @@ def campaigns(settings: Settings) -> list[dict[str, Any]]:
 def version(view: ServiceView) -> str:
     """Changes whenever something the page shows (but the campaigns) changes: a cheap fingerprint."""
     s = view.settings
-    parts: list[Any] = [audit.last_change(s.audit_db) if s.audit_db.exists() else None]
+    parts: list[Any] = [auditqueries.last_change(s.audit_db) if s.audit_db.exists() else None]
     parts.append(sorted(str(p) for p in view.intake.pending_paths()) if view.intake is not None else None)
     held: list[HeldFile] = held_files(view.intake, s.layout)
     parts.append(sorted((h.type, h.name, str(h.starts_at)) for h in held))
