@@ -125,6 +125,7 @@ def do_status(args: argparse.Namespace) -> int:
         print()
         return 0
     print(f"root: {report['root']}")
+    print(f"store: {report['store']}")
     print("\nfolders:")
     table(report["folders"], ["type", "queued", "oldest_queued", "in_process"])
     print("\nsystem store:")

@@ -14,7 +14,7 @@ from aimport.service.holdstate import read_held
 from aimport.settings import Settings
 from aimport.store import auditqueries
 from aimport.store import system as store
-from aimport.store.db import store_exists
+from aimport.store.db import redact, store_exists
 from aimport.store.schema import open_store
 
 
@@ -49,7 +49,8 @@ def collect(settings: Settings) -> dict[str, Any]:
     recent: list[dict[str, Any]] = []
     if settings.audit_db.exists():
         recent = auditqueries.list_imports(settings.audit_db, limit=10)
-    return {"root": str(layout.automatic), "folders": folders, "items": items, "campaigns": campaigns, "recent": recent,
+    return {"root": str(layout.automatic), "store": redact(settings.store_address), "folders": folders, "items": items,
+            "campaigns": campaigns, "recent": recent,
             **office_hours(settings)}
 
 
