@@ -18,6 +18,24 @@ KINDS = [("Skills", "Name"), ("Presence", "Name"), ("Calendar", "Name"), ("Block
          ("UserGroup", "Name"), ("Directory", "LastName"), ("Queues", "Name"), ("Scripts", None)]
 
 
+def one_row_files(staging: Path, n: int, tag: str = "0") -> list[tuple[str, Path]]:
+    """``n`` one-row UTF-8 text files over :data:`KINDS` in ``staging``, each with its own name and value
+    (``tag`` keeps several bursts apart); ``(import type, path)`` in the order written."""
+    made = []
+    for i in range(n):
+        t, col = KINDS[i % len(KINDS)]
+        p = staging / f"b{tag}-{t}-{i:05d}.txt"
+        if col is None:
+            body = f"Script\tQuestionId\tQuestion\r\nS{tag}-{i}\tQ1\tWhy?\r\n"
+        elif col == "Number":
+            body = f"Number\r\n+3584{tag}{i:07d}\r\n"
+        else:
+            body = f"{col}\r\n{t}-{tag}-{i}\r\n"
+        p.write_bytes(b"\xef\xbb\xbf" + body.encode())
+        made.append((t, p))
+    return made
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -30,18 +48,7 @@ def burst(service: ServiceProcess, tmp_path: Path, n: int) -> dict[str, float]:
     service.start()
     staging = tmp_path / "staging"
     staging.mkdir()
-    made: list[tuple[str, Path]] = []
-    for i in range(n):
-        t, col = KINDS[i % len(KINDS)]
-        p = staging / f"{t}-{i:05d}.txt"
-        if col is None:
-            body = f"Script\tQuestionId\tQuestion\r\nS{i}\tQ1\tWhy?\r\n"
-        elif col == "Number":
-            body = f"Number\r\n+35840{i:07d}\r\n"
-        else:
-            body = f"{col}\r\n{t}-{i}\r\n"
-        p.write_bytes(b"\xef\xbb\xbf" + body.encode())
-        made.append((t, p))
+    made = one_row_files(staging, n)
     t0 = time.monotonic()
     for t, p in made:
         os.replace(p, service.layout.type_dir(t) / p.name)

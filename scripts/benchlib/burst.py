@@ -9,7 +9,7 @@ from pathlib import Path
 from benchlib.report import Report
 from benchlib.service import aged, start_service
 from tests.helpers import query
-from tests.test_burst import KINDS
+from tests.test_burst import KINDS, one_row_files
 from tests.test_concurrency import _ts, max_overlap
 
 __all__ = ["burst_case"]
@@ -19,19 +19,7 @@ LIMIT = 2
 
 def _files(staging: Path, n: int, r: int) -> list[tuple[str, Path]]:
     """``n`` one-row files over the eight types of tests/test_burst.py, finished before the drop (aged)."""
-    made = []
-    for i in range(n):
-        t, col = KINDS[i % len(KINDS)]
-        p = staging / f"b{r}-{t}-{i:05d}.txt"
-        if col is None:
-            body = f"Script\tQuestionId\tQuestion\r\nS{r}-{i}\tQ1\tWhy?\r\n"
-        elif col == "Number":
-            body = f"Number\r\n+3584{r}{i:07d}\r\n"
-        else:
-            body = f"{col}\r\n{t}-{r}-{i}\r\n"
-        p.write_bytes(b"\xef\xbb\xbf" + body.encode())
-        made.append((t, aged(p)))
-    return made
+    return [(t, aged(p)) for t, p in one_row_files(staging, n, str(r))]
 
 
 def one_burst(work: Path, n: int, r: int) -> tuple[float, str]:
