@@ -18,7 +18,8 @@ from aimport import faults
 from aimport.importing.columns import Slow, parse_block
 from aimport.importing.headers import HeaderMap, find_header
 from aimport.importing.rowparse import Rejection, parse_cells
-from aimport.importing.stagetable import Flat, Writer
+from aimport.importing.stagetable import Flat
+from aimport.importing.stagewriter import StageHelper, StageWriter
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import Invalid, as_text, parse
@@ -51,8 +52,10 @@ class Stage:
         self.conn.execute("PRAGMA journal_mode=OFF")
         self.conn.execute("PRAGMA synchronous=OFF")
         self._n = 0
+        self._helper = StageHelper(path)  # a second core for large sheets (started when one is met)
 
     def close(self) -> None:
+        self._helper.close()
         self.conn.close()
         for p in (self.path, self.path.with_name(self.path.name + "-journal")):
             p.unlink(missing_ok=True)
@@ -87,7 +90,7 @@ class Stage:
             verb = "INSERT OR IGNORE"
         insert = f"{verb} INTO {table} VALUES ({', '.join('?' * (len(fields) + 2))})"
         self.conn.execute("BEGIN")
-        writer = Writer(self.conn, table, insert, key)
+        writer = StageWriter(self.conn, table, insert, key, self._helper)
         first = True
         blocks = flat.rest()
         if raw.date1904:  # plain-number date serials of a 1904 workbook count from 1904-01-01
@@ -110,7 +113,7 @@ class Stage:
             if progress:
                 progress(staged.rows)
             faults.point("mid_parse")
-        self.conn.execute("COMMIT")
+        writer.finish()
         if progress:
             progress(staged.rows)
         if key is not None:

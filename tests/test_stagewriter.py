@@ -1,0 +1,205 @@
+"""The staging helper process gives exactly what staging in one process gives, and fails as plainly.
+
+Every case stages the same real file twice: all in this process, and with the helper taking over after
+the first block (``HELPER_AFTER = 1``), so duplicates, rejections and Delete rows fall on both sides
+of the hand-over.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aimport.importing import stage as staging
+from aimport.importing import stagewriter
+from aimport.importing.outcome import ImportRequest
+from aimport.importing.run import run_import
+from aimport.importing.worklog import ImportLog
+from aimport.itemtypes.catalog import CATALOG
+from aimport.readers.choose import open_workbook
+from aimport.store.schema import open_store
+from tests.helpers import wait_for, write_text, write_xlsxwriter
+
+ROWS = 7_000  # four blocks of 2,000 rows: one staged here, three by the helper
+
+
+def _stage(tmp_path: Path, path: Path, import_type: str, helper_after: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    monkeypatch.setattr(stagewriter, "HELPER_AFTER", helper_after)
+    t = CATALOG.for_folder(import_type)
+    wb = open_workbook(path)
+    log = ImportLog(None)
+    stage = staging.Stage(tmp_path / f"stage-{helper_after}.sqlite")
+    try:
+        s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), log)
+        helped = stage._helper.started
+        rows = [r for b in stage.staged_rows(s) for r in b]
+    finally:
+        stage.close()
+        wb.close()
+    assert helped == (helper_after < ROWS)
+    lines = [line.split(" ", 2)[2] for line in log.text().splitlines()]  # without the time stamp
+    return rows, lines, s.rows, s.rejected, sorted(s.duplicates)
+
+
+def _same(tmp_path: Path, path: Path, import_type: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    here = _stage(tmp_path, path, import_type, 10**9, monkeypatch)
+    helped = _stage(tmp_path, path, import_type, 1, monkeypatch)
+    assert helped == here
+    return here
+
+
+def _directory_rows(seed: int) -> list[list[Any]]:
+    rnd = random.Random(seed)
+    rows: list[list[Any]] = [["ExternalId", "FirstName", "LastName", "Phone", "Email"]]
+    for i in range(ROWS):
+        ext = f"E{rnd.randrange(ROWS // 2)}" if seed % 2 else f"E{i}"  # odd seeds: duplicates across blocks
+        phone = "not a phone" if rnd.random() < 0.002 else f"+35840{i:07d}"
+        rows.append([ext, f"F{i}", f"L{i}", phone, f"p{i}@example.com"])
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("kind", ["text", "xlsx"])
+def test_directory_staged_by_the_helper_matches_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            seed: int, kind: str) -> None:
+    rows = _directory_rows(seed)
+    path = (write_text(tmp_path / "d.txt", rows) if kind == "text"
+            else write_xlsxwriter(tmp_path / "d.xlsx", {"Directory": rows}))
+    staged, lines, n, rejected, dups = _same(tmp_path, path, "Directory", monkeypatch)
+    assert n == ROWS and len(staged) == n - rejected
+    assert bool(dups) == bool(seed % 2)
+    assert dups and max(dups) > 2_000 if seed % 2 else True  # some duplicates were found by the helper
+    assert any("REJECT" in line for line in lines) or rejected == len(dups)
+
+
+def test_a_type_with_two_identifications_deletes_and_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queues identify by ExternalId or Name (duplicates found by query, not by the UNIQUE index), hold
+    lists (Skills), and some rows delete."""
+    queues = [["ExternalId", "Name", "Skills", "Priority", "Delete"]] + [
+        [f"X{i}", f"Q{i % 5_000}", "a; b;c" if i % 2 else "", i % 10 + 1, "D" if i % 997 == 0 else ""]
+        for i in range(ROWS)]
+    _same(tmp_path, write_text(tmp_path / "q.txt", queues), "Queues", monkeypatch)
+    _same(tmp_path, write_xlsxwriter(tmp_path / "q.xlsx", {"Queues": queues}), "Queues", monkeypatch)
+
+
+def _import(tmp_path: Path, path: Path, key: str) -> tuple[Any, list[tuple[Any, ...]]]:
+    store = tmp_path / "system.sqlite"
+    out = run_import(ImportRequest(path=path, import_type="Directory", import_key=key, store_address=store,
+                                   work_dir=tmp_path / "work", actor="admin"))
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute("SELECT external_id, first_name, phone FROM directory_entries ORDER BY external_id").fetchall()
+    return out, rows
+
+
+def test_a_whole_import_stores_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _directory_rows(1)
+    path = write_text(tmp_path / "d.txt", rows)
+    monkeypatch.setattr(stagewriter, "HELPER_AFTER", 10**9)
+    (tmp_path / "a").mkdir()
+    here, stored_here = _import(tmp_path / "a", path, "k1")
+    monkeypatch.setattr(stagewriter, "HELPER_AFTER", 1)
+    (tmp_path / "b").mkdir()
+    helped, stored_helped = _import(tmp_path / "b", path, "k1")
+    assert (helped.status, helped.error_code, helped.totals) == (here.status, here.error_code, here.totals)
+    assert here.status == "partial" and here.totals is not None and here.totals.created > 3_000
+    assert stored_helped == stored_here
+
+
+def test_a_helper_killed_mid_sheet_fails_the_file_and_applies_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stagewriter, "HELPER_AFTER", 1)
+    path = write_text(tmp_path / "d.txt", _directory_rows(0))
+    killed: list[int] = []
+
+    def kill_the_helper(_stage: str, rows: int) -> None:
+        for proc in _helpers_of(os.getpid()):
+            if rows > 4_000 and not killed:
+                os.kill(proc, signal.SIGKILL)
+                killed.append(proc)
+
+    store = tmp_path / "system.sqlite"
+    open_store(store).close()
+    log_path = tmp_path / "d.log"
+    out = run_import(ImportRequest(path=path, import_type="Directory", import_key="k", store_address=store,
+                                   work_dir=tmp_path / "work", actor="admin", log_path=log_path), kill_the_helper)
+    assert killed, "the helper process was never seen"
+    assert (out.status, out.error_code) == ("failed", "INTERNAL_ERROR")
+    assert "the staging helper process ended unexpectedly" in log_path.read_text()
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM directory_entries").fetchone() == (0,)
+    assert not list((tmp_path / "work").glob("*.stage.sqlite*"))
+
+
+def test_an_error_in_the_helper_is_raised_here_as_the_same_error(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    sqlite3.connect(db).execute("CREATE TABLE t (row_no INTEGER PRIMARY KEY, del INTEGER, v0)").connection.close()
+    helper = stagewriter.StageHelper(db)
+    try:
+        helper.send(("begin", "t", "INSERT INTO t VALUES (?, ?, ?)", None))
+        helper.send(("put", [(1, 0, "a"), (2, 0)]))  # a row of the wrong width
+        helper.send(("end",))
+        with pytest.raises(sqlite3.ProgrammingError, match="supplied"):
+            helper.reply()
+        helper.send(("begin", "t", "INSERT INTO t VALUES (?, ?, ?)", None))  # the helper goes on with the next sheet
+        helper.send(("put", [(3, 0, "c")]))
+        helper.send(("end",))
+        assert helper.reply() == []
+    finally:
+        helper.close()
+    assert sqlite3.connect(db).execute("SELECT row_no FROM t").fetchall() == [(3,)]
+
+
+def test_the_helper_ends_with_a_killed_worker(tmp_path: Path) -> None:
+    """A worker killed with SIGKILL (the service cancels, or the OOM killer) leaves no helper running."""
+    db = tmp_path / "s.sqlite"
+    sqlite3.connect(db).execute("CREATE TABLE t (row_no INTEGER PRIMARY KEY, del INTEGER, v0)").connection.close()
+    worker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from aimport.importing.stagewriter import StageHelper
+        h = StageHelper(Path({str(db)!r}))
+        h.send(("begin", "t", "INSERT INTO t VALUES (?, ?, ?)", None))
+        h.send(("put", [(1, 0, "a")]))
+        h._proc.stdin.flush()
+        print(h._proc.pid, flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert worker.stdout is not None
+    helper_pid = int(worker.stdout.readline())
+    assert helper_pid in _helpers_of(worker.pid)
+    worker.kill()
+    worker.wait()
+    wait_for(lambda: not _alive(helper_pid), 20)
+
+
+def _helpers_of(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return [c for c in out if b"aimport.importing.stagewriter" in _cmdline(c)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended (its parent is gone too)
