@@ -25,7 +25,9 @@ from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import FAST_TEXT, Invalid, parse
 
 # a phone number normalise_phone() returns unchanged: no separators, no leading 00
-CLEAN_PHONE = re.compile(r"(?!00)\+?[0-9*#]{2,32}")
+_CLEAN = r"(?!00)\+?[0-9*#]{2,32}"
+# a whole column of them joined by NUL (which no cell holds by then): one C-level match per column
+CLEAN_PHONES = re.compile(rf"(?:{_CLEAN}(?:\x00{_CLEAN})*)?")
 STR_ONLY = {str}
 
 
@@ -76,7 +78,7 @@ def _column(f: Field, col: Sequence[Any]) -> list[Any]:
         if "\x00" in "".join(stripped):
             raise Slow  # a NUL character: a rejected row (Stage._parse_row says where)
         if kind == "phone":
-            if not all(map(CLEAN_PHONE.fullmatch, filter(None, stripped))):
+            if not CLEAN_PHONES.fullmatch("\x00".join(filter(None, stripped))):
                 return _cells(f, col)  # separators to remove, or a bad number
         elif f.max_length is not None and max(map(len, stripped)) > f.max_length:
             raise Slow

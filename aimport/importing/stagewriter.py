@@ -13,6 +13,7 @@ Run as ``python -m aimport.importing.stagewriter`` it *is* the helper.
 from __future__ import annotations
 
 import fcntl
+import marshal
 import os
 import pickle
 import sqlite3
@@ -25,7 +26,7 @@ from aimport.importing.stagetable import Writer
 
 __all__ = ["HELPER_AFTER", "StageHelper", "StageWriter"]
 
-HELPER_AFTER = 20_000  # rows staged in this process before the rest of a sheet goes to the helper
+HELPER_AFTER = 10_000  # rows staged in this process before the rest of a sheet goes to the helper
 _PIPE_BYTES = 1 << 20  # so that the reader runs a few blocks ahead of the helper
 _PKG_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
@@ -56,6 +57,15 @@ class StageHelper:
             pickle.dump(message, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         except BrokenPipeError:
             self._raise_ended()
+
+    def send_rows(self, batch: list[tuple[Any, ...]]) -> None:
+        """One batch of staged rows: marshal (twice as fast as pickle both ways) unless a value needs pickle."""
+        try:
+            data = marshal.dumps(batch, 4)
+        except ValueError:  # a value marshal does not know (a date, a CellError ...)
+            self.send(("put", batch))
+            return
+        self.send(("rows", data))
 
     def reply(self) -> Any:
         proc = self._started()
@@ -113,7 +123,7 @@ class StageWriter:
             return
         if self._remote:
             assert self._helper is not None
-            self._helper.send(("put", batch))
+            self._helper.send_rows(batch)
             return
         self._local.put(batch)
         self._room -= len(batch)
@@ -161,6 +171,8 @@ def _serve(path: str) -> None:
                 writer = Writer(conn, *message[1:])
             elif kind == "put" and writer is not None:
                 writer.put(message[1])
+            elif kind == "rows" and writer is not None:
+                writer.put(marshal.loads(message[1]))
         except Exception as exc:  # noqa: BLE001 - sent back and raised in the worker
             failure = exc
         if kind == "end":
