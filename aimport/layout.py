@@ -99,11 +99,12 @@ class Layout:
             return False
         return True
 
-    def folder_problem(self, d: Path) -> str | None:
+    def folder_problem(self, d: Path, real_root: str | None = None) -> str | None:
         """Why folder ``d`` (inside the root) must not be used now, or None when it is a real directory there.
 
-        The folder itself is opened with no-follow (a link in its place is refused), and its resolved
-        path must be exactly where it should be under the resolved root (no link on the way).
+        The folder itself is opened with no-follow (a link in its place is refused), and the path the kernel
+        resolved for it must be exactly where it should be under the resolved root (no link on the way).
+        ``real_root``: the root's resolved path when the caller has it (several folders checked at once).
         """
         try:
             fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0))
@@ -119,21 +120,25 @@ class Layout:
             if not stat.S_ISDIR(st.st_mode):
                 return "is not a folder (a file is in its place)"
             return f"cannot be opened ({exc.strerror or exc})"
-        os.close(fd)
-        root = os.path.realpath(self.root)
+        try:
+            real = _opened_path(fd) or os.path.realpath(d)
+        finally:
+            os.close(fd)
+        root = real_root or os.path.realpath(self.root)
         try:
             rel = os.path.relpath(os.path.abspath(d), os.path.abspath(self.root))
         except ValueError:
             return "is outside the import root"
-        if rel.startswith(os.pardir) or os.path.realpath(d) != os.path.normpath(os.path.join(root, rel)):
+        if rel.startswith(os.pardir) or real != os.path.normpath(os.path.join(root, rel)):
             return "is reached through a symbolic link that leads outside the import root"
         return None
 
     def type_problems(self, import_type: str) -> list[FolderProblem]:
         """The folders an import of ``import_type`` uses (drop, InProcess/, History/) that are not usable now."""
         out = []
+        root = os.path.realpath(self.root)
         for d in (self.automatic, self.type_dir(import_type), self.in_process_dir(import_type), self.history_dir(import_type)):
-            problem = self.folder_problem(d)
+            problem = self.folder_problem(d, root)
             if problem:
                 out.append(FolderProblem(d, problem))
                 break
@@ -148,6 +153,20 @@ class Layout:
 
 
 MISSING = "is missing"
+_PROC_FD = Path("/proc/self/fd")
+_HAS_PROC_FD = _PROC_FD.is_dir()
+
+
+def _opened_path(fd: int) -> str | None:
+    """The path the kernel resolved for the open folder ``fd`` (one call instead of resolving each part of
+    the name); None where /proc is not there or the folder was removed meanwhile."""
+    if not _HAS_PROC_FD:
+        return None
+    try:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return None if path.endswith(" (deleted)") or not path.startswith("/") else path
 HISTORY_NAME_MAX = 240  # bytes: + "." + ".result" + ".tmp" (the side file's temp name) stays under NAME_MAX (255)
 MAX_EXT_BYTES = 16
 HISTORY_NAME_TRIES = 9999  # the name itself, then " (2)" ... " (9999)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -100,9 +101,11 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
 
 
 def _write_side_files_from(dest: Path, log_path: Path | None, extra_log: str, fields: dict[str, Any],
-                           sheets: list[SheetTotals]) -> None:
+                           sheets: list[SheetTotals], then: Callable[[], None] | None) -> None:
     log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
     write_side_files(dest, log_text + extra_log, fields, sheets)
+    if then is not None:
+        then()
 
 
 def local_iso(at: dt.datetime) -> str:
@@ -110,10 +113,13 @@ def local_iso(at: dt.datetime) -> str:
 
 
 async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
-                  outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None) -> None:
+                  outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None,
+                  then: Callable[[], None] | None = None) -> None:
     """Move to History/ and write side files; on disk trouble retry with backoff (file stays recoverable).
 
-    A retry after the move only writes the side files again (the file is never moved twice).
+    A retry after the move only writes the side files again (the file is never moved twice). ``then`` runs
+    in the same worker thread right after the ``.result`` is written (file-system clean-up that must not
+    block the event loop).
     """
     history = ctx.layout.history_dir(import_type)
     dest: Path | None = src if src.parent == history else None  # recovery: already moved, side files missing
@@ -142,7 +148,8 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
             }
             fields.update(outcome.result_fields)
             # the disk work (reading the work log, three fsynced writes) runs off the event loop
-            await anyio.to_thread.run_sync(_write_side_files_from, dest, outcome.log_path, extra_log, fields, outcome.sheets)
+            await anyio.to_thread.run_sync(_write_side_files_from, dest, outcome.log_path, extra_log, fields,
+                                           outcome.sheets, then)
             break
         except (OSError, sqlite3.Error) as exc:
             where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"

@@ -18,7 +18,6 @@ from aimport.errors import ErrorCode
 from aimport.importing import filestate, worklog
 from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
-from aimport.importing.run import run_import
 from aimport.layout import display_name
 from aimport.service import progress, statedisk
 from aimport.service.archive import archive
@@ -121,8 +120,9 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
             else:
                 req.expect, req.check_writers = state.now, True
             outcome = await run_until_done(ctx, import_id, req)
-            await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000))
-        ctx.claims.forget(inode)
+            await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000),
+                          then=lambda: ctx.claims.forget(inode))  # the .result is there: the claim is done
+        ctx.claims.forget(inode)  # (the file vanished before it was archived: nothing did it yet)
     finally:
         ctx.in_flight.discard(dest)
         ctx.observer.import_finished(import_type)
@@ -178,13 +178,15 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
 
 async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> ImportOutcome:
     reporter = progress.ProgressFile(progress.path_for(ctx.settings.work_dir, import_id))  # rows so far: the jobs view
+    returned = False
     try:
         if ctx.runner is not None:
             return await ctx.runner(req)
         # the caller holds a slot of ctx.limiter (the one limit): the worker run adds none of its own (anyio's
         # default process limiter would cap imports at the CPU count)
-        outcome = await to_process.run_sync(run_import, req, reporter, cancellable=True,
+        outcome = await to_process.run_sync(progress.run_reporting, req, reporter, cancellable=True,
                                             limiter=anyio.CapacityLimiter(math.inf))
+        returned = True  # the worker removed its progress file
         if outcome.store_retries:
             ctx.observer.store_retried(outcome.store_retries)
         return outcome
@@ -194,7 +196,8 @@ async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> Im
         code = ErrorCode.DISK_FULL if exc.errno in DISK_ERRNOS else ErrorCode.STATE_UNWRITABLE
         return ImportOutcome(Status.FAILED, code, "", log_path=req.log_path, error=str(exc))
     finally:
-        reporter.remove()
+        if not returned:
+            reporter.remove()  # the worker died (or was cancelled) before it could
 
 
 def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, key: str | None = None) -> ImportRequest:

@@ -140,7 +140,7 @@ class Detector:
 
     def scan(self, import_types: tuple[str, ...]) -> list[tuple[Path, str]]:
         """Observe every entry of every drop folder; returns (path, reason) to report."""
-        reports = []
+        reports: list[tuple[Path, str]] = []
         for t in import_types:
             folder = self.layout.type_dir(t)
             if self.layout.folder_problem(folder):
@@ -150,6 +150,9 @@ class Detector:
             except OSError:
                 continue
             for e in entries:
+                if len(self._candidates) + len(self._busy) >= self.max_pending:
+                    self._overflowed = True  # full: the rest waits for the rescan when there is room again
+                    return reports
                 reason = self.observe(Path(e.path), folder_checked=True)
                 if reason:
                     reports.append((Path(e.path), reason))

@@ -4,8 +4,9 @@ The import runs in a worker process: it reports progress through the ``Progress`
 :func:`aimport.importing.run.run_import` (``aimport import`` draws its progress bar from the same
 callback). In the service that callback is a :class:`ProgressFile`: it writes
 ``<work dir>/progress-<import id>.json`` at most twice a second (and at every change of phase), by
-atomic rename, best effort (a full state disk only loses the progress, never the import). The job
-removes the file when the worker returns; :func:`read` ignores a file it cannot parse.
+atomic rename, best effort (a full state disk only loses the progress, never the import). The worker
+removes the file when the import ends (:func:`run_reporting`), the job again if the worker died;
+:func:`read` ignores a file it cannot parse.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ImportProgress", "ProgressFile", "path_for", "read"]
+from aimport.importing.outcome import ImportOutcome, ImportRequest
+from aimport.importing.run import run_import
+
+__all__ = ["ImportProgress", "ProgressFile", "path_for", "read", "run_reporting"]
 
 INTERVAL_S = 0.5
 
@@ -51,6 +55,15 @@ class ProgressFile:
                 p.unlink()
             except OSError:
                 pass
+
+
+def run_reporting(req: ImportRequest, reporter: ProgressFile) -> ImportOutcome:
+    """Run in the worker process: the import, reporting to ``reporter``, whose file is removed at the end
+    (there, so that the service's event loop does not wait for the file system)."""
+    try:
+        return run_import(req, reporter)
+    finally:
+        reporter.remove()
 
 
 @dataclass(frozen=True)
