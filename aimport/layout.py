@@ -8,6 +8,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import overload
 
@@ -38,7 +39,7 @@ class Layout:
     server: str
     unit: str
 
-    @property
+    @cached_property
     def automatic(self) -> Path:
         return self.root / f"{self.server}_{self.unit}" / "Automatic"
 
@@ -46,14 +47,23 @@ class Layout:
     def export_dir(self) -> Path:
         return self.automatic / EXPORT
 
+    @cached_property
+    def _type_dirs(self) -> dict[str, tuple[Path, Path, Path]]:
+        """Drop folder, InProcess/ and History/ of every import type (asked for several times per file)."""
+        return {t: (self.automatic / t, self.automatic / t / IN_PROCESS, self.automatic / t / HISTORY)
+                for t in IMPORT_TYPES}
+
     def type_dir(self, import_type: str) -> Path:
-        return self.automatic / import_type
+        dirs = self._type_dirs.get(import_type)
+        return dirs[0] if dirs else self.automatic / import_type
 
     def in_process_dir(self, import_type: str) -> Path:
-        return self.type_dir(import_type) / IN_PROCESS
+        dirs = self._type_dirs.get(import_type)
+        return dirs[1] if dirs else self.type_dir(import_type) / IN_PROCESS
 
     def history_dir(self, import_type: str) -> Path:
-        return self.type_dir(import_type) / HISTORY
+        dirs = self._type_dirs.get(import_type)
+        return dirs[2] if dirs else self.type_dir(import_type) / HISTORY
 
     def all_dirs(self) -> list[Path]:
         dirs: list[Path] = []
@@ -124,11 +134,15 @@ class Layout:
             real = _opened_path(fd) or os.path.realpath(d)
         finally:
             os.close(fd)
-        root = real_root or os.path.realpath(self.root)
-        try:
-            rel = os.path.relpath(os.path.abspath(d), os.path.abspath(self.root))
-        except ValueError:
-            return "is outside the import root"
+        root = real_root or real_path(self.root)
+        top, here = str(self.root).rstrip(os.sep), str(d)
+        if here.startswith(top + os.sep) and top.startswith(os.sep) and os.sep + "." not in here[len(top):]:
+            rel = here[len(top) + 1:].rstrip(os.sep)  # (the common case, without resolving anything)
+        else:
+            try:
+                rel = os.path.relpath(os.path.abspath(d), os.path.abspath(self.root))
+            except ValueError:
+                return "is outside the import root"
         if rel.startswith(os.pardir) or real != os.path.normpath(os.path.join(root, rel)):
             return "is reached through a symbolic link that leads outside the import root"
         return None
@@ -136,7 +150,7 @@ class Layout:
     def type_problems(self, import_type: str) -> list[FolderProblem]:
         """The folders an import of ``import_type`` uses (drop, InProcess/, History/) that are not usable now."""
         out = []
-        root = os.path.realpath(self.root)
+        root = real_path(self.root)
         for d in (self.automatic, self.type_dir(import_type), self.in_process_dir(import_type), self.history_dir(import_type)):
             problem = self.folder_problem(d, root)
             if problem:
@@ -155,6 +169,18 @@ class Layout:
 MISSING = "is missing"
 _PROC_FD = Path("/proc/self/fd")
 _HAS_PROC_FD = _PROC_FD.is_dir()
+
+
+def real_path(path: Path) -> str:
+    """``os.path.realpath(path)`` of an existing folder, as the kernel resolves it (links followed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return os.path.realpath(path)
+    try:
+        return _opened_path(fd) or os.path.realpath(path)
+    finally:
+        os.close(fd)
 
 
 def _opened_path(fd: int) -> str | None:
