@@ -114,12 +114,12 @@ def local_iso(at: dt.datetime) -> str:
 
 async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
                   outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None,
-                  then: Callable[[], None] | None = None) -> None:
+                  then: Callable[[], None] | None = None, finished: Callable[[], None] | None = None) -> None:
     """Move to History/ and write side files; on disk trouble retry with backoff (file stays recoverable).
 
     A retry after the move only writes the side files again (the file is never moved twice). ``then`` runs
     in the same worker thread right after the ``.result`` is written (file-system clean-up that must not
-    block the event loop).
+    block the event loop); ``finished`` right after the outcome is recorded in the audit trail.
     """
     history = ctx.layout.history_dir(import_type)
     dest: Path | None = src if src.parent == history else None  # recovery: already moved, side files missing
@@ -129,6 +129,8 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
         try:
             if dest is None and not src.exists():
                 await _vanished(ctx, import_id, import_type, src, outcome, duration_ms)
+                if finished is not None:
+                    finished()
                 return
             faults.oserror("archive")
             _check_folders(ctx, import_type)  # History/ is a real folder inside the root, right before each use
@@ -161,6 +163,8 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
     faults.point("after_archive")
     await ctx.audit.finish_import(import_id, outcome.status, outcome.error_code, outcome.sha256,
                                   outcome.totals, duration_ms)
+    if finished is not None:
+        finished()
     kind = "failed" if outcome.status == "failed" else "finished"
     await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
                           error_code=outcome.error_code, **counts(outcome.totals))

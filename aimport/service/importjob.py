@@ -22,6 +22,7 @@ from aimport.layout import display_name
 from aimport.service import progress, statedisk
 from aimport.service.archive import archive
 from aimport.service.jobcontext import JobContext
+from aimport.service.slot import Slot
 from aimport.store import system as store
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError
@@ -34,8 +35,9 @@ def is_transient(outcome: ImportOutcome) -> bool:
     return outcome.transient
 
 
-async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str) -> None:
-    """Claim ``path`` by renaming it into InProcess/ and import it.
+async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str,
+                           slot: Slot | None = None) -> None:
+    """Claim ``path`` by renaming it into InProcess/ and import it (``slot``: given back once it is finished).
 
     The file is locked before the rename, so from the moment it appears in InProcess/ its
     lock tells another instance's start-up recovery that it is taken.
@@ -88,21 +90,33 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
     except BaseException:
         filelock.release(fd)
         raise
-    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident)
+    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident, slot=slot)
 
 
 async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
                       lock_fd: int | None = None, key: str | None = None,
-                      claimed_as: FileIdentity | None = None) -> None:
+                      claimed_as: FileIdentity | None = None, slot: Slot | None = None) -> None:
     """Import a file already in InProcess/ (fresh claim or recovery) and archive it.
 
     ``key`` is the file's claim key (a new claim is recorded when None); ``claimed_as`` the
     file's identity when it was claimed: a file that changed since waits until it is stable.
+    ``slot``: the caller's slot of the limit, given back as soon as the outcome is recorded.
     """
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
     ctx.in_flight.add(dest)
     ctx.observer.import_started(import_type)
+    done = False
+
+    def finished() -> None:  # the outcome is recorded: the import no longer counts against the limit
+        nonlocal done
+        if not done:
+            done = True
+            ctx.in_flight.discard(dest)
+            ctx.observer.import_finished(import_type)
+            if slot is not None:
+                slot.release()
+
     inode = filestate.identity(dest)
     try:
         if key is None:  # claimed by the caller (aimport import): bind the key to the file now
@@ -121,11 +135,10 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
                 req.expect, req.check_writers = state.now, True
             outcome = await run_until_done(ctx, import_id, req)
             await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000),
-                          then=lambda: ctx.claims.forget(inode))  # the .result is there: the claim is done
+                          then=lambda: ctx.claims.forget(inode), finished=finished)  # (then: the claim is done)
         ctx.claims.forget(inode)  # (the file vanished before it was archived: nothing did it yet)
     finally:
-        ctx.in_flight.discard(dest)
-        ctx.observer.import_finished(import_type)
+        finished()
 
 
 async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, change: str) -> ImportRequest:

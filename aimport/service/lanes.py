@@ -24,6 +24,7 @@ from aimport.service.holdstate import HeldFile
 from aimport.service.importjob import claim_and_import
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
+from aimport.service.slot import Slot
 from aimport.store.audit import now_iso
 
 PARALLEL_TYPES = {"OutboundCampaign"}
@@ -103,14 +104,14 @@ class Scheduler:
                 try:
                     if self.stop.is_set():
                         continue
-                    async with self.ctx.limiter:
+                    async with Slot(self.ctx.limiter) as slot:
                         if self.stop.is_set():
                             continue
                         problems = self.ctx.layout.type_problems(import_type)  # checked right before each use
                         if problems:
                             await self._folder_trouble(problems)  # the file stays in its drop folder
                             continue
-                        await claim_and_import(self.ctx, path, import_type, detected_at)
+                        await claim_and_import(self.ctx, path, import_type, detected_at, slot)
                 except Exception:  # noqa: BLE001 - one file must never stop its lane
                     servicelog.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
                 finally:
