@@ -40,7 +40,7 @@ def _stage(tmp_path: Path, path: Path, import_type: str, helper_after: int, monk
     stage = staging.Stage(tmp_path / f"stage-{helper_after}.sqlite")
     try:
         s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), log)
-        helped = stage._helper.started
+        helped = stage._helper is not None and stage._helper.started
         rows = [r for b in stage.staged_rows(s) for r in b]
     finally:
         stage.close()
@@ -89,6 +89,21 @@ def test_a_type_with_two_identifications_deletes_and_lists(tmp_path: Path, monke
         for i in range(ROWS)]
     _same(tmp_path, write_text(tmp_path / "q.txt", queues), "Queues", monkeypatch)
     _same(tmp_path, write_xlsxwriter(tmp_path / "q.xlsx", {"Queues": queues}), "Queues", monkeypatch)
+
+
+def test_no_helper_when_the_service_has_no_core_to_spare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With as many imports running as cores (ImportRequest.stage_helper False) a large sheet stays in one process."""
+    monkeypatch.setattr(stagewriter, "HELPER_AFTER", 1)
+    path = write_text(tmp_path / "d.txt", _directory_rows(1))
+    t = CATALOG.for_folder("Directory")
+    wb = open_workbook(path)
+    stage = staging.Stage(tmp_path / "s.sqlite", helper=False)
+    try:
+        s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), ImportLog(None))
+        assert s.rows == ROWS and s.duplicates and not _helpers_of(os.getpid())
+    finally:
+        stage.close()
+        wb.close()
 
 
 def _import(tmp_path: Path, path: Path, key: str) -> tuple[Any, list[tuple[Any, ...]]]:

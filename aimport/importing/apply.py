@@ -68,8 +68,8 @@ class Applier:
             # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row, and so do
             # rows without any of the mandatory_any values this file has (a create of those is rejected)
             unsure = set() if self._complete else self._without_any(t, names, stage, staged)
-            source = store.stage_table(self.db, t, names, staged.table, stage.all_rows(staged))
-            created, only = store.create_unmatched(self.db, t, names, source, staged.duplicates | unsure, self.by)
+            created, only = store.create_plain(self.db, t, names, staged.table, lambda: stage.all_rows(staged),
+                                               staged.duplicates | unsure, self.by)
             only |= unsure
             tally["created"] += created
             faults.point("mid_transaction")

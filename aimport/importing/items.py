@@ -6,11 +6,22 @@ side); then every staged sheet and the ledger row go into the store in one trans
 
 from __future__ import annotations
 
+import time
+
 from aimport.errors import ErrorCode
 from aimport.importing.apply import Applier
 from aimport.importing.headers import HeaderError
 from aimport.importing.ledger import commit_outcome
-from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, SheetTotals, Status, Totals
+from aimport.importing.outcome import (
+    FileFailure,
+    ImportOutcome,
+    ImportRequest,
+    PhaseTimes,
+    Progress,
+    SheetTotals,
+    Status,
+    Totals,
+)
 from aimport.importing.sheets import plan_sheets
 from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
@@ -34,8 +45,9 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
     wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
-    stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite")
+    stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite", helper=req.stage_helper)
     sheet_errors: list[ErrorCode] = []
+    t0 = time.monotonic()
     try:
         staged: list[StagedSheet] = []
         for t, sheet_name in plan_sheets(req.import_type, wb, log):
@@ -49,9 +61,12 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
                 sheet_errors.append(exc.code)
         # the worker's store connection, kept for its next import (SQLite: the WAL checkpoint runs after this
         # import, in a thread, while the service archives)
+        t1 = time.monotonic()
         with import_store(req.store_address) as db:
             store.attach_stage(db, stage.path)
-            return with_retries(db, lambda: _apply_all(db, req, log, digest, stage, staged, sheet_errors, progress))
+            outcome = with_retries(db, lambda: _apply_all(db, req, log, digest, stage, staged, sheet_errors, progress))
+        outcome.phases = PhaseTimes(round((t1 - t0) * 1000), round((time.monotonic() - t1) * 1000))
+        return outcome
     finally:
         stage.close()
         wb.close()

@@ -96,8 +96,17 @@ class ImportRequest:
     log_path: Path | None = None
     date_order: str = "auto"  # settings.date_order: how text dates are read (values.date_order)
     text_fallback_encoding: str = "cp1252"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
+    stage_helper: bool = True  # a large sheet may use a second process (a core is free: the service decides)
     expect: filestate.FileIdentity | None = None  # the file as claimed: any change before COMMIT rolls back
     check_writers: bool = False  # a process holding the file open for writing counts as a change
+
+
+@dataclass(frozen=True)
+class PhaseTimes:
+    """Milliseconds of the two stages of an item import: read, check and stage; then apply and commit."""
+
+    stage_ms: int
+    apply_ms: int
 
 
 @dataclass
@@ -113,6 +122,7 @@ class ImportOutcome:
     result_fields: dict[str, str | int] = field(default_factory=dict)  # extra .result lines (campaign, ...)
     log_text: str = ""  # the work log, when the request had no log_path (a dry-run check)
     store_retries: int = 0  # transactions the store gave up (deadlock, serialization) and the import ran again
+    phases: PhaseTimes | None = None  # where the worker's time went (the ``finished`` audit event keeps it)
 
     @property
     def transient(self) -> bool:

@@ -43,7 +43,7 @@ class StagedSheet:
 class Stage:
     """A scratch database for one import (deleted when the import ends)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, helper: bool = True) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -52,10 +52,11 @@ class Stage:
         self.conn.execute("PRAGMA journal_mode=OFF")
         self.conn.execute("PRAGMA synchronous=OFF")
         self._n = 0
-        self._helper = StageHelper(path)  # a second core for large sheets (started when one is met)
+        self._helper = StageHelper(path) if helper else None  # a second core for large sheets (started when met)
 
     def close(self) -> None:
-        self._helper.close()
+        if self._helper is not None:
+            self._helper.close()
         self.conn.close()
         for p in (self.path, self.path.with_name(self.path.name + "-journal")):
             p.unlink(missing_ok=True)

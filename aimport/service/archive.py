@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import sqlite3
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -166,8 +167,9 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
     if finished is not None:
         finished()
     kind = "failed" if outcome.status == "failed" else "finished"
+    phases = asdict(outcome.phases) if outcome.phases else {}  # stage_ms, apply_ms: where the worker's time went
     await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
-                          error_code=outcome.error_code, **counts(outcome.totals))
+                          error_code=outcome.error_code, **counts(outcome.totals), **phases)
     ctx.observer.import_done(import_type, outcome.status, outcome.totals, duration_ms / 1000)
     t = outcome.totals or Totals()
     servicelog.get().info(

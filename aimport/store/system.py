@@ -9,7 +9,7 @@ a file) the :class:`Db` or the dialect decides.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +29,43 @@ def attach_stage(db: Db, scratch: Path) -> None:
         db.execute("ATTACH DATABASE ? AS stage", (str(scratch),))
 
 
-def stage_table(db: Db, t: ItemType, names: Sequence[str], table: str,
-                rows: Iterable[Sequence[Any]]) -> str:
-    """The name under which ``db`` sees the staged ``table`` (``row_no, del, v0..vn`` in ``names`` order).
+def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
+                 rows: Callable[[], Iterable[Sequence[Any]]], skip: set[int], by: str) -> tuple[int, set[int]]:
+    """Set-based create of every staged row that matches nothing (see :func:`create_unmatched`).
 
-    SQLite reads it from the attached scratch file; PostgreSQL gets the rows by ``COPY`` into a
-    temporary table that lives until the transaction ends.
+    ``table`` is the staged table in the worker's scratch file (``row_no, del, v0..vn`` in ``names`` order)
+    and ``rows()`` reads it again, in row order. SQLite reads the attached scratch file itself. PostgreSQL
+    gets only the identification columns by ``COPY`` into a temporary table to find the rows that match,
+    then the other rows by one ``COPY`` straight into the item table (each row crosses to the server once).
     """
     if db.dialect == "sqlite":
-        return f"stage.{table}"
-    name = f"aimport_{table}"
-    cols = ", ".join(f"v{i} {_SQL_TYPES.get(t.field(n).kind, 'TEXT')}" for i, n in enumerate(names))
-    db.execute(f"CREATE TEMP TABLE {name} (row_no BIGINT PRIMARY KEY, del INTEGER, {cols}) ON COMMIT DROP")
-    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in range(len(names)))], rows)
+        return create_unmatched(db, t, names, f"stage.{table}", skip, by)
+    pos = {n: i for i, n in enumerate(names)}
+    keys = sorted({pos[n] for ident in _idents_in(t, pos) for n in ident})
+    name = f"aimport_{table}_keys"
+    cols = "".join(f", v{i} {_SQL_TYPES.get(t.field(names[i]).kind, 'TEXT')}" for i in keys)
+    db.execute(f"CREATE TEMP TABLE {name} (row_no BIGINT PRIMARY KEY, del INTEGER{cols}) ON COMMIT DROP")
+    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in keys)],
+                 ((r[0], r[1], *(r[2 + i] for i in keys)) for r in rows()))
     db.execute(f"ANALYZE {name}")
-    return name
+    full = _matched(db, t, names, name, skip)
+    leave = full | skip
+    created = 0
+
+    def unmatched() -> Iterator[tuple[Any, ...]]:
+        nonlocal created
+        for r in rows():
+            if r[0] not in leave:
+                created += 1
+                yield (*r[2:], by, by)
+
+    db.copy_rows(t.table, [*(t.field(n).column for n in names), "created_by", "updated_by"], unmatched())
+    return created, full
+
+
+def _idents_in(t: ItemType, pos: dict[str, int]) -> list[tuple[str, ...]]:
+    """The type's identifications (other than Id) whose columns the staged sheet has."""
+    return [ident for ident in t.identification if ident != ("Id",) and all(n in pos for n in ident)]
 
 
 # --- ledger -----------------------------------------------------------------------------
@@ -131,24 +153,28 @@ def create_unmatched(db: Db, t: ItemType, names: Sequence[str], source: str,
     (rejected duplicates) are left out. Returns (rows created, row numbers that match an
     existing object or carry Delete=D and so need the row-by-row path).
     """
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS aimport_skip (row_no INTEGER PRIMARY KEY)")
-    db.execute("DELETE FROM aimport_skip")
-    db.executemany("INSERT INTO aimport_skip VALUES (?) ON CONFLICT DO NOTHING", [(r,) for r in skip])
-    db.execute(f"INSERT INTO aimport_skip SELECT row_no FROM {source} WHERE del = 1 ON CONFLICT DO NOTHING")
-    pos = {n: i for i, n in enumerate(names)}
-    for ident in t.identification:
-        if ident == ("Id",) or not all(n in pos for n in ident):
-            continue
-        on = " AND ".join(f"m.{t.field(n).column} = s.v{pos[n]}" for n in ident)
-        db.execute(f"INSERT INTO aimport_skip SELECT s.row_no FROM {source} s "
-                   f"JOIN {t.table} m ON {on} WHERE true ON CONFLICT DO NOTHING")
-    full = {r for (r,) in db.execute("SELECT row_no FROM aimport_skip")} - skip
+    full = _matched(db, t, names, source, skip)
     cols = ", ".join(t.field(n).column for n in names)
     values = ", ".join(f"v{i}" for i in range(len(names)))
     cur = db.execute(
         f"INSERT INTO {t.table} ({cols}, created_by, updated_by) SELECT {values}, ?, ? FROM {source} "
         "WHERE row_no NOT IN (SELECT row_no FROM aimport_skip) ORDER BY row_no", (by, by))
     return cur.rowcount, full
+
+
+def _matched(db: Db, t: ItemType, names: Sequence[str], source: str, skip: set[int]) -> set[int]:
+    """Fill ``aimport_skip`` with ``skip``, the Delete=D rows and the rows of ``source`` (``row_no, del`` and
+    the identification columns ``v<i>``) that match a stored object; those row numbers but ``skip``."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS aimport_skip (row_no INTEGER PRIMARY KEY)")
+    db.execute("DELETE FROM aimport_skip")
+    db.executemany("INSERT INTO aimport_skip VALUES (?) ON CONFLICT DO NOTHING", [(r,) for r in skip])
+    db.execute(f"INSERT INTO aimport_skip SELECT row_no FROM {source} WHERE del = 1 ON CONFLICT DO NOTHING")
+    pos = {n: i for i, n in enumerate(names)}
+    for ident in _idents_in(t, pos):
+        on = " AND ".join(f"m.{t.field(n).column} = s.v{pos[n]}" for n in ident)
+        db.execute(f"INSERT INTO aimport_skip SELECT s.row_no FROM {source} s "
+                   f"JOIN {t.table} m ON {on} WHERE true ON CONFLICT DO NOTHING")
+    return {r for (r,) in db.execute("SELECT row_no FROM aimport_skip")} - skip
 
 
 def update(db: Db, t: ItemType, rid: int, values: dict[str, Any], by: str) -> None:
