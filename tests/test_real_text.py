@@ -145,10 +145,13 @@ def test_settings_reach_the_import_request(tmp_path: Path) -> None:
     s = from_sources({"root": tmp_path, "state_dir": tmp_path, "date_order": "DMY"},
                      env={"AIMPORT_DATE_ORDER": "YMD", "AIMPORT_TEXT_FALLBACK_ENCODING": "none"}, config=toml)
     assert (s.date_order, s.text_fallback_encoding) == ("DMY", "none")
+    import anyio
+
     ctx = JobContext(settings=s, layout=s.layout, audit=None, audit_uuid="u",  # type: ignore[arg-type]
-                     limiter=None)  # type: ignore[arg-type]
+                     limiter=anyio.CapacityLimiter(2))
     req = make_request(ctx, 1, tmp_path / "x.csv", "Skills")
     assert (req.date_order, req.text_fallback_encoding) == ("DMY", "none")
+    assert req.stage_helper  # no other import runs: a large sheet may use a second core
 
 
 @pytest.mark.parametrize("name,value", [("date_order", "DDMMYY"), ("text_fallback_encoding", "utf-16"),
