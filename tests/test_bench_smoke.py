@@ -24,6 +24,7 @@ CASES = ["xlsx import e2e", "vs openpyxl script", "tab-delimited import e2e", "C
 def test_bench_smoke(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, str(REPO / "scripts" / "bench"), "--size", "smoke", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=300)
+    assert (tmp_path / "bench-results.md").exists(), f"rc {r.returncode}: {r.stderr[-3000:]}"
     report = (tmp_path / "bench-results.md").read_text()
     for case in CASES:
         assert case in report, case
