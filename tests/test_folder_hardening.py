@@ -16,7 +16,8 @@ import anyio
 import pytest
 
 from aimport import servicelog
-from aimport.layout import HISTORY_NAME_MAX, Layout
+from aimport.history import HISTORY_NAME_MAX
+from aimport.layout import Layout
 from tests.helpers import ServiceProcess, drop, query, result_of, wait_for, write_text
 
 pytestmark = pytest.mark.e2e

@@ -3,7 +3,8 @@ import os
 from pathlib import Path
 
 from aimport.atomicfile import write_atomic
-from aimport.layout import IMPORT_TYPES, Layout, history_candidates, history_stamp, move_no_clobber
+from aimport.history import history_candidates, history_stamp, move_no_clobber
+from aimport.layout import IMPORT_TYPES, Layout
 from aimport.service.filters import ImportFileFilter
 
 

@@ -37,7 +37,7 @@ from aimport.atomicfile import sync, temp_path
 from aimport.campaigns import model
 from aimport.campaigns.exportfile import export_folder_problem, safe_name, write_export
 from aimport.campaigns.model import ACTIVE, EXPIRED, HANDLED, INVALID, PASSIVE
-from aimport.layout import history_stamp
+from aimport.history import history_stamp
 from aimport.store import calls, customers
 from aimport.store import campaigns as stored
 from aimport.store.audit import Audit

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from aimport.campaigns import model, results
     from aimport.campaigns.exportfile import safe_name, write_export
     from aimport.campaigns.model import CampaignError
-    from aimport.layout import history_stamp
+    from aimport.history import history_stamp
     from aimport.store.db import is_postgresql
     from aimport.store.schema import open_store
 

@@ -15,8 +15,9 @@ import anyio
 from aimport import faults, servicelog
 from aimport.atomicfile import write_atomic
 from aimport.backoff import Backoff
+from aimport.history import history_candidates, history_stamp, move_no_clobber
 from aimport.importing.outcome import SheetTotals, Totals, counts
-from aimport.layout import Layout, display_name, history_candidates, history_stamp, move_no_clobber
+from aimport.layout import Layout, display_name
 from aimport.service.observer import ImportObserver
 from aimport.settings import Settings
 from aimport.store.audit import Audit

@@ -1,0 +1,106 @@
+"""History names: where an imported file is archived under ``History/``, and the move that never overwrites.
+
+``<stamp>_<file name>``, then `` (2)`` ... when taken; a name too long for the file system is shortened to
+stamp + start of the name + ``~hash`` + extension (the ``.result`` keeps the original name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import overload
+
+from aimport import faults
+
+__all__ = ["HISTORY_NAME_MAX", "HISTORY_NAME_TRIES", "HistoryNames", "history_candidates", "history_stamp",
+           "move_no_clobber"]
+
+HISTORY_NAME_MAX = 240  # bytes: + "." + ".result" + ".tmp" (the side file's temp name) stays under NAME_MAX (255)
+MAX_EXT_BYTES = 16
+HISTORY_NAME_TRIES = 9999  # the name itself, then " (2)" ... " (9999)"
+
+
+def history_stamp(at: datetime) -> str:
+    """``yyyyMMdd_HHmmss`` in local time, 24-hour clock."""
+    return at.astimezone().strftime("%Y%m%d_%H%M%S")
+
+
+class HistoryNames(Sequence[str]):
+    """The History names of one file, in the order they are tried; each made when it is asked for (archiving
+    a burst of small files tries one or two of them, not all 9,999)."""
+
+    def __init__(self, stamp: str, file_name: str) -> None:
+        stem, dot, ext = file_name.rpartition(".")
+        if not dot or not stem or len(ext.encode("utf-8", "surrogateescape")) > MAX_EXT_BYTES:
+            stem, ext = file_name, ""
+        else:
+            ext = "." + ext
+        self._parts = (stamp, stem, ext)
+        self._whole = file_name
+
+    def __len__(self) -> int:
+        return HISTORY_NAME_TRIES
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        n = i % len(self)
+        return _fit(*self._parts, f" ({n + 1})" if n else "", self._whole)
+
+
+def history_candidates(stamp: str, file_name: str) -> HistoryNames:
+    """Names tried in order; the first free one wins (never overwrite).
+
+    A name longer than :data:`HISTORY_NAME_MAX` bytes is shortened: the stamp, the start of the name,
+    ``~`` and a short hash of the whole name, then the extension (``.result`` keeps the original name).
+    """
+    return HistoryNames(stamp, file_name)
+
+
+def _fit(stamp: str, stem: str, ext: str, suffix: str, whole: str) -> str:
+    name = f"{stamp}_{stem}{suffix}{ext}"
+    if len(name.encode("utf-8", "surrogateescape")) <= HISTORY_NAME_MAX:
+        return name
+    tag = "~" + hashlib.sha256(whole.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    room = HISTORY_NAME_MAX - len(f"{stamp}_{tag}{suffix}{ext}".encode("utf-8", "surrogateescape"))
+    start = stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore").rstrip(" .")
+    return f"{stamp}_{start}{tag}{suffix}{ext}"
+
+
+def move_no_clobber(src: Path, dest_dir: Path, names: Iterable[str]) -> Path:
+    """Move ``src`` into ``dest_dir`` under the first name not taken.
+
+    Uses a hard link (fails atomically if the name exists) and falls back to
+    an existence check plus rename on file systems without hard links.
+    """
+    for name in names:
+        dest = dest_dir / name
+        for side in (dest, dest.with_name(dest.name + ".log")):
+            if side.exists():
+                break
+        else:
+            try:
+                os.link(src, dest)
+            except FileExistsError:
+                continue
+            except OSError:
+                if dest.exists():
+                    continue
+                os.replace(src, dest)
+                return dest
+            faults.point("mid_history_move")  # both names exist now: recovery must keep exactly one
+            os.unlink(src)
+            return dest
+    raise FileExistsError(f"no free history name for {src.name}")
+
