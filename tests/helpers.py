@@ -278,3 +278,42 @@ class ServiceProcess:
                                "AND json_extract(detail, '$.file') = ?", (file_name,))[0][0] >= count,
                  timeout, what=f"the audit trail's finished event for {file_name}")
         return hist
+
+
+@dataclass
+class StagedFile:
+    """What staging one real file gives: the staged tuples, the log lines (no time stamp) and the counts."""
+
+    rows: list[tuple[Any, ...]]
+    lines: list[str]
+    read: int
+    rejected: int
+    duplicates: list[int]
+    helped: bool  # a staging helper process wrote part of it
+
+    def result(self) -> tuple[Any, ...]:
+        """Everything staging decided (the same whichever path or process did the work)."""
+        return self.rows, self.lines, self.read, self.rejected, self.duplicates
+
+
+def stage_file(scratch: Path, path: Path, import_type: str, helper: bool = True) -> StagedFile:
+    """Stage the first sheet of the real file ``path`` as ``import_type`` into the scratch database ``scratch``."""
+    from aimport.importing.stage import Stage
+    from aimport.importing.worklog import ImportLog
+    from aimport.itemtypes.catalog import CATALOG
+    from aimport.readers.choose import open_workbook
+
+    t = CATALOG.for_folder(import_type)
+    assert t is not None, import_type
+    wb = open_workbook(path)
+    log = ImportLog(None)
+    stage = Stage(scratch, helper=helper)
+    try:
+        s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), log)
+        helped = stage._helper is not None and stage._helper.started
+        rows = [r for b in stage.staged_rows(s) for r in b]
+    finally:
+        stage.close()
+        wb.close()
+    lines = [line.split(" ", 2)[2] for line in log.text().splitlines()]
+    return StagedFile(rows, lines, s.rows, s.rejected, sorted(s.duplicates), helped)

@@ -11,10 +11,8 @@ import pytest
 
 from aimport.importing import columns as colparse
 from aimport.importing import stage as staging
-from aimport.importing.worklog import ImportLog
-from aimport.itemtypes.catalog import CATALOG
 from aimport.readers.choose import open_workbook
-from tests.helpers import write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import stage_file, write_openpyxl, write_text, write_xlsxwriter
 
 TRICKY_TEXT = ["plain", "  padded  ", "", " ", None, "Ägnes Öberg", "x" * 200, 12, 3.0, 4.5, "0", "a  b"]
 TRICKY_PHONE = ["+358401234567", " 0401234567 ", "040-123 4567", "(09) 123.456", "00358401234", "+00123", "", None, 358401234567,
@@ -29,18 +27,7 @@ def _stage(tmp_path: Path, path: Path, import_type: str, slow: bool, monkeypatch
         monkeypatch.setattr(staging, "parse_block", always_slow)
     else:
         monkeypatch.setattr(staging, "parse_block", colparse.parse_block)
-    t = CATALOG.for_folder(import_type)
-    wb = open_workbook(path)
-    log = ImportLog(None)
-    stage = staging.Stage(tmp_path / f"stage-{slow}.sqlite")
-    try:
-        s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), log)
-        rows = [r for b in stage.staged_rows(s) for r in b]
-    finally:
-        stage.close()
-        wb.close()
-    lines = [line.split(" ", 2)[2] for line in log.text().splitlines()]  # without the time stamp
-    return rows, lines, s.rows, s.rejected, sorted(s.duplicates)
+    return stage_file(tmp_path / f"stage-{slow}.sqlite", path, import_type).result()
 
 
 def _same(tmp_path: Path, path: Path, import_type: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:

@@ -19,35 +19,20 @@ from typing import Any
 
 import pytest
 
-from aimport.importing import stage as staging
 from aimport.importing import stagewriter
 from aimport.importing.outcome import ImportRequest
 from aimport.importing.run import run_import
-from aimport.importing.worklog import ImportLog
-from aimport.itemtypes.catalog import CATALOG
-from aimport.readers.choose import open_workbook
 from aimport.store.schema import open_store
-from tests.helpers import wait_for, write_text, write_xlsxwriter
+from tests.helpers import stage_file, wait_for, write_text, write_xlsxwriter
 
 ROWS = 7_000  # four blocks of 2,000 rows: one staged here, three by the helper
 
 
 def _stage(tmp_path: Path, path: Path, import_type: str, helper_after: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     monkeypatch.setattr(stagewriter, "HELPER_AFTER", helper_after)
-    t = CATALOG.for_folder(import_type)
-    wb = open_workbook(path)
-    log = ImportLog(None)
-    stage = staging.Stage(tmp_path / f"stage-{helper_after}.sqlite")
-    try:
-        s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), log)
-        helped = stage._helper is not None and stage._helper.started
-        rows = [r for b in stage.staged_rows(s) for r in b]
-    finally:
-        stage.close()
-        wb.close()
-    assert helped == (helper_after < ROWS)
-    lines = [line.split(" ", 2)[2] for line in log.text().splitlines()]  # without the time stamp
-    return rows, lines, s.rows, s.rejected, sorted(s.duplicates)
+    staged = stage_file(tmp_path / f"stage-{helper_after}.sqlite", path, import_type)
+    assert staged.helped == (helper_after < ROWS)
+    return staged.result()
 
 
 def _same(tmp_path: Path, path: Path, import_type: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
@@ -95,15 +80,8 @@ def test_no_helper_when_the_service_has_no_core_to_spare(tmp_path: Path, monkeyp
     """With as many imports running as cores (ImportRequest.stage_helper False) a large sheet stays in one process."""
     monkeypatch.setattr(stagewriter, "HELPER_AFTER", 1)
     path = write_text(tmp_path / "d.txt", _directory_rows(1))
-    t = CATALOG.for_folder("Directory")
-    wb = open_workbook(path)
-    stage = staging.Stage(tmp_path / "s.sqlite", helper=False)
-    try:
-        s = stage.stage_sheet(t, wb.sheet(wb.sheet_names()[0]), ImportLog(None))
-        assert s.rows == ROWS and s.duplicates and not _helpers_of(os.getpid())
-    finally:
-        stage.close()
-        wb.close()
+    staged = stage_file(tmp_path / "s.sqlite", path, "Directory", helper=False)
+    assert staged.read == ROWS and staged.duplicates and not staged.helped and not _helpers_of(os.getpid())
 
 
 def _import(tmp_path: Path, path: Path, key: str) -> tuple[Any, list[tuple[Any, ...]]]:
