@@ -184,7 +184,11 @@ def _serve(path: str) -> None:
             if failure is not None and conn.in_transaction:
                 conn.execute("ROLLBACK")
             reply = ("error", failure) if failure is not None else ("ok", writer.duplicates if writer else [])
-            pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an error that cannot cross the pipe goes as its text
+                data = pickle.dumps(("error", RuntimeError(f"staging failed: {failure!r}")))
+            out.write(data)
             out.flush()
             writer, failure = None, None
 
