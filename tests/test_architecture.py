@@ -179,3 +179,23 @@ def test_no_sql_against_the_system_store_outside_the_store_package() -> None:
         if lines:
             offenders[name] = lines
     assert offenders == {}, "move this SQL into aimport/store/ (or declare a scratch database in SCRATCH_SQL)"
+
+
+def _loaded_after(code: str) -> set[str]:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True, cwd=Path(aimport.__file__).parent.parent)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_what_stays_unloaded_until_it_is_needed() -> None:
+    """Resident memory is counted per process (the bench's RSS cases): a worker process loads the parent's
+    main module as ``__mp_main__`` and must not pull in the command line with it, and the service loads
+    xlsxwriter only when it writes an export."""
+    worker = _loaded_after("import runpy; runpy.run_module('aimport.__main__', run_name='__mp_main__')")
+    assert not {m for m in worker if m.startswith("aimport.cli")}
+    service = _loaded_after("import aimport.cli, aimport.service.app")
+    assert "xlsxwriter" not in service

@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from aimport.atomicfile import finish, temp_path
 
 
@@ -15,6 +13,8 @@ class SheetWriter:
     """One workbook written to a temp name and renamed into place on close."""
 
     def __init__(self, path: Path) -> None:
+        import xlsxwriter  # here, not at module level: the service needs it only when it exports (4.5 MB resident)
+
         self.path = path
         self.tmp = temp_path(path)
         self.book = xlsxwriter.Workbook(str(self.tmp), {
