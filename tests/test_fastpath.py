@@ -58,6 +58,31 @@ def test_directory_fast_path_matches_row_by_row(tmp_path: Path, monkeypatch: pyt
     assert bool(dups) == bool(seed % 2)
 
 
+@pytest.mark.parametrize("writer", [write_xlsxwriter, write_text])
+def test_columns_out_of_order_and_unknown_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: Any) -> None:
+    """A header that does not take every column in order: the fast path picks the columns one by one."""
+    rnd = random.Random(7)
+    rows: list[list[Any]] = [["Notes", "Phone", "ExternalId", "LastName", "FirstName", "Remark"]]
+    for i in range(300):
+        rows.append([rnd.choice(TRICKY_TEXT), rnd.choice(TRICKY_PHONE[:4]), f"E{i}", f"L{i}", rnd.choice(TRICKY_TEXT[:6]),
+                     "x"])
+        if writer is write_text and i % 5 == 0:
+            rows[-1] = rows[-1][:4]  # a short row: its last cells are empty
+    fast_blocks = []
+
+    def counting(*args: Any) -> Any:
+        out = colparse.parse_block(*args)
+        fast_blocks.append(len(out))
+        return out
+
+    p = writer(tmp_path / "o.txt", rows) if writer is write_text else writer(tmp_path / "o.xlsx", {"Directory": rows})
+    staged, _lines, n, rejected, _dups = _same(tmp_path, p, "Directory", monkeypatch)
+    assert n == 300 and len(staged) == n - rejected == 300
+    monkeypatch.setattr(staging, "parse_block", counting)
+    assert stage_file(tmp_path / "again.sqlite", p, "Directory").result() == (staged, _lines, n, rejected, _dups)
+    assert fast_blocks == [300]  # the block took the fast path
+
+
 def test_types_with_row_checks_lists_and_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = [["Name", "Description", "Delete"]] + [[f"S{i}", f"d{i}" if i % 3 else "", ""] for i in range(50)]
     rows[20][0] = "bad;name"
