@@ -143,8 +143,13 @@ class Layout:
 
     def type_problems(self, import_type: str) -> list[FolderProblem]:
         """The folders an import of ``import_type`` uses (drop, InProcess/, History/) that are not usable now."""
-        out = []
+        out: list[FolderProblem] = []
         root = real_path(self.root)
+        # InProcess/ and History/ opened without following a link and resolved to exactly their place under
+        # the root: then no folder above them is a link either (it would change the resolved path), nor a
+        # file. Only when one of them is not fine are the folders checked from the top, to name the first.
+        if not any(self.folder_problem(d, root) for d in (self.in_process_dir(import_type), self.history_dir(import_type))):
+            return out
         for d in (self.automatic, self.type_dir(import_type), self.in_process_dir(import_type), self.history_dir(import_type)):
             problem = self.folder_problem(d, root)
             if problem:

@@ -57,3 +57,37 @@ def test_filter_rejects_temp_hidden_lock_and_symlinks(tmp_path: Path) -> None:
     assert f.check(tmp_path / "link.xlsx").reason == "symlink"
     (tmp_path / "dir.xlsx").mkdir()
     assert not f.check(tmp_path / "dir.xlsx").accept
+
+
+def test_type_problems_name_the_first_folder_that_is_a_link_or_a_file(tmp_path: Path) -> None:
+    """A link (out of the root, or to another place inside it) or a file at any level above InProcess/ and
+    History/ is found and named, the highest first; the real folders are fine."""
+    import shutil
+
+    root = tmp_path / "root"
+    layout = Layout(root, "SRV", "VUBJS")
+    layout.ensure()
+    assert layout.type_problems("Skills") == []
+    unit = root / "SRV_VUBJS"
+    for folder in (unit, layout.automatic, layout.type_dir("Skills"), layout.in_process_dir("Skills"),
+                   layout.history_dir("Skills")):
+        for target in (tmp_path / "outside", root / "elsewhere"):
+            shutil.copytree(folder, target)
+            folder.rename(tmp_path / "saved")
+            folder.symlink_to(target, target_is_directory=True)
+            problems = layout.type_problems("Skills")
+            assert [p.folder for p in problems] == [layout.automatic if folder == unit else folder], (folder, target)
+            assert "symbolic link" in problems[0].problem
+            folder.unlink()
+            shutil.rmtree(target)
+            (tmp_path / "saved").rename(folder)
+        if folder != unit:
+            (tmp_path / "saved").mkdir()
+            folder.rename(tmp_path / "saved" / "x")
+            folder.write_text("a file in a folder's place")
+            problems = layout.type_problems("Skills")
+            assert [p.folder for p in problems] == [folder] and "not a folder" in problems[0].problem
+            folder.unlink()
+            (tmp_path / "saved" / "x").rename(folder)
+            (tmp_path / "saved").rmdir()
+        assert layout.type_problems("Skills") == []

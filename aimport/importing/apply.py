@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aimport import faults
@@ -68,7 +69,7 @@ class Applier:
             # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row, and so do
             # rows without any of the mandatory_any values this file has (a create of those is rejected)
             unsure = set() if self._complete else self._without_any(t, names, stage, staged)
-            created, only = store.create_plain(self.db, t, names, staged.table, lambda: stage.all_rows(staged),
+            created, only = store.create_plain(self.db, t, names, staged.table, partial(stage.all_rows, staged),
                                                staged.duplicates | unsure, self.by)
             only |= unsure
             tally["created"] += created

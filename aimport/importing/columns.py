@@ -44,7 +44,8 @@ def parse_block(t: ItemType, header: HeaderMap, nos: Sequence[int], rows: list[l
     # one C-level pass per column (a row tuple per row through itemgetter(*idxs) costs three times as much);
     # a header that takes every column in order transposes the block at once
     columns: list[Sequence[Any]] = (
-        list(zip(*rows))[:need] if idxs == list(range(need)) else [list(map(itemgetter(i), rows)) for i in idxs]
+        list[Sequence[Any]](zip(*rows))[:need] if idxs == list(range(need))
+        else [list(map(itemgetter(i), rows)) for i in idxs]
     )
     values: dict[str, list[Any]] = {}
     for (_, f), col in zip(header.columns, columns):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,9 +197,11 @@ class Stage:
         empty = " AND ".join(f"v{i} IS NULL" for i in columns) or "1"
         return {r for (r,) in self.conn.execute(f"SELECT row_no FROM {staged.table} WHERE del = 0 AND {empty}")}
 
-    def all_rows(self, staged: StagedSheet) -> Iterator[tuple[Any, ...]]:
-        """Every staged ``(row_no, del, v0..vn)``, duplicates included (the store leaves those out itself)."""
-        return iter(self.conn.execute(f"SELECT * FROM {staged.table} ORDER BY row_no"))
+    def all_rows(self, staged: StagedSheet, columns: Sequence[str] | None = None) -> Iterator[tuple[Any, ...]]:
+        """Every staged ``(row_no, del, v0..vn)`` (or only ``columns`` of it), in row order, duplicates included
+        (the store leaves those out itself)."""
+        cols = ", ".join(columns) if columns else "*"
+        return iter(self.conn.execute(f"SELECT {cols} FROM {staged.table} ORDER BY row_no"))
 
     def staged_rows(self, staged: StagedSheet, only: set[int] | None = None) -> Iterator[list[tuple[Any, ...]]]:
         """Batches of ``(row_no, del, v0..vn)`` in row order, duplicates left out (and only ``only``, if given)."""

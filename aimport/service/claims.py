@@ -46,6 +46,17 @@ class ClaimBook:
         write_atomic(self._path(ident), json.dumps(asdict(rec), ensure_ascii=False) + "\n")
         return rec
 
+    def claim(self, ident: FileIdentity, import_type: str, path: Path, dest: Path) -> ClaimRecord:
+        """Record the claim of ``path`` (:meth:`record`, no key yet), then rename it to ``dest``; when the
+        rename fails the record is removed again and the error raised."""
+        rec = self.record(ident, import_type, path.name)
+        try:
+            os.rename(path, dest)
+        except OSError:
+            self.forget(ident)
+            raise
+        return rec
+
     def lookup(self, path: Path, import_type: str, file_name: str | None = None) -> ClaimRecord | None:
         """The claim of the file at ``path`` (any of its names), if it was claimed as ``import_type``
         (and under ``file_name`` when given)."""

@@ -24,6 +24,7 @@ from aimport.service.archive import archive
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
 from aimport.store import system as store
+from aimport.store.audit import Event
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError
 
@@ -57,17 +58,14 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         ident = FileIdentity.of(os.fstat(fd) if fd is not None else path.stat())
         size = ident.size
         # the key is bound to the file before it enters InProcess/: recovery finds it from the file alone
-        claim = await anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name)
-        os.rename(path, dest)
+        claim = await anyio.to_thread.run_sync(ctx.claims.claim, ident, import_type, path, dest)
     except FileNotFoundError:
         filelock.release(fd)
-        ctx.claims.forget(ident if claim is not None else None)
         await ctx.audit.event("ignored", None, file=path.name, type=import_type,
                               reason="the file was gone before it could be claimed (removed, or taken by another instance)")
         return
     except OSError as exc:
         filelock.release(fd)
-        ctx.claims.forget(ident if claim is not None else None)
         await statedisk.event(ctx.state_disk, ctx.audit, "claim_failed", None, file=display_name(path.name),
                               type=import_type, error=str(exc))
         servicelog.get().error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
@@ -85,22 +83,24 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         await statedisk.patiently(  # the key goes with the claimed file: wait out a full state disk here too
             ctx.state_disk, f"record the import key of {display_name(path.name)}",
             lambda: anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name, key))
-        await statedisk.event(ctx.state_disk, ctx.audit, "claimed", import_id, file=path.name, type=import_type,
-                              in_process=str(dest), key=key)
+        claimed = Event("claimed", import_id, dict(file=path.name, type=import_type, in_process=str(dest), key=key))
     except BaseException:
         filelock.release(fd)
         raise
-    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident, slot=slot)
+    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident, slot=slot,
+                      claimed=claimed)
 
 
 async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
                       lock_fd: int | None = None, key: str | None = None,
-                      claimed_as: FileIdentity | None = None, slot: Slot | None = None) -> None:
+                      claimed_as: FileIdentity | None = None, slot: Slot | None = None,
+                      claimed: Event | None = None) -> None:
     """Import a file already in InProcess/ (fresh claim or recovery) and archive it.
 
     ``key`` is the file's claim key (a new claim is recorded when None); ``claimed_as`` the
     file's identity when it was claimed: a file that changed since waits until it is stable.
-    ``slot``: the caller's slot of the limit, given back as soon as the outcome is recorded.
+    ``slot``: the caller's slot of the limit, given back as soon as the outcome is recorded; ``claimed``:
+    the fresh claim's ``claimed`` event, written together with ``started`` (one round trip).
     """
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
@@ -124,7 +124,8 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
             if inode is not None:
                 await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name, key)
         with filelock.held(dest, lock_fd):
-            await ctx.audit.event("started", import_id, file=dest.name, type=import_type, recovered=recovered)
+            started_event = Event("started", import_id, dict(file=dest.name, type=import_type, recovered=recovered))
+            await statedisk.events(ctx.state_disk, ctx.audit, *filter(None, (claimed, started_event)))
             servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
             req = make_request(ctx, import_id, dest, import_type, key)

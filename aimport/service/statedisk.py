@@ -119,3 +119,10 @@ async def opened_audit(disk: StateDisk, audit: Any) -> AsyncIterator[Any]:
         yield audit
     finally:
         await audit.__aexit__(None, None, None)
+
+
+async def events(disk: StateDisk, audit: Any, *events: Any) -> None:
+    """``audit.events`` (several :class:`~aimport.store.audit.Event` in one round trip) through :func:`patiently`."""
+    db = getattr(audit, "db", None)
+    await patiently(disk, f"record the audit events {', '.join(e.kind for e in events)}", lambda: audit.events(*events),
+                    db.rollback if db is not None else None)

@@ -14,6 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,15 @@ def now_iso(at: dt.datetime | None = None) -> str:
 
 def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One audit event to write (:meth:`Audit.events` writes several in one round trip)."""
+
+    kind: str
+    import_id: int | None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class Audit:
@@ -194,6 +204,15 @@ class Audit:
         await self._db.execute(
             "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
             (now_iso(), import_id, kind, json.dumps(detail, default=str, ensure_ascii=False)),
+        )
+
+    async def events(self, *events: Event) -> None:
+        """Several events, in this order, in one round trip to the database's thread."""
+        await self.ensure_current()
+        at = now_iso()
+        await self._db.executemany(
+            "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
+            [(at, e.import_id, e.kind, json.dumps(e.detail, default=str, ensure_ascii=False)) for e in events],
         )
 
     async def start_import(self, import_type: str, file_name: str, size: int | None,

@@ -30,13 +30,15 @@ def attach_stage(db: Db, scratch: Path) -> None:
 
 
 def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
-                 rows: Callable[[], Iterable[Sequence[Any]]], skip: set[int], by: str) -> tuple[int, set[int]]:
+                 rows: Callable[[Sequence[str] | None], Iterable[Sequence[Any]]], skip: set[int],
+                 by: str) -> tuple[int, set[int]]:
     """Set-based create of every staged row that matches nothing (see :func:`create_unmatched`).
 
     ``table`` is the staged table in the worker's scratch file (``row_no, del, v0..vn`` in ``names`` order)
-    and ``rows()`` reads it again, in row order. SQLite reads the attached scratch file itself. PostgreSQL
-    gets only the identification columns by ``COPY`` into a temporary table to find the rows that match,
-    then the other rows by one ``COPY`` straight into the item table (each row crosses to the server once).
+    and ``rows(columns)`` reads it again (all columns, or only the named ones), in row order. SQLite reads
+    the attached scratch file itself. PostgreSQL gets only the identification columns by ``COPY`` into a
+    temporary table to find the rows that match, then the other rows by one ``COPY`` straight into the item
+    table (each row crosses to the server once).
     """
     if db.dialect == "sqlite":
         return create_unmatched(db, t, names, f"stage.{table}", skip, by)
@@ -44,17 +46,22 @@ def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
     keys = sorted({pos[n] for ident in _idents_in(t, pos) for n in ident})
     name = f"aimport_{table}_keys"
     cols = "".join(f", v{i} {_SQL_TYPES.get(t.field(names[i]).kind, 'TEXT')}" for i in keys)
-    db.execute(f"CREATE TEMP TABLE {name} (row_no BIGINT PRIMARY KEY, del INTEGER{cols}) ON COMMIT DROP")
-    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in keys)],
-                 ((r[0], r[1], *(r[2 + i] for i in keys)) for r in rows()))
-    db.execute(f"ANALYZE {name}")
+    db.execute(f"CREATE TEMP TABLE {name} (row_no BIGINT, del INTEGER{cols}) ON COMMIT DROP")
+    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in keys)], rows(["row_no", "del", *(f"v{i}" for i in keys)]))
+    # the match looks each row up in the item table's index: its cost follows the sheet, not the table (a
+    # hash join reads the whole item table, a merge join most of its index); and it is not worth compiling
+    planner = ("enable_hashjoin", "enable_mergejoin", "jit")
+    for setting in planner:
+        db.execute(f"SET LOCAL {setting} = off")
     full = _matched(db, t, names, name, skip)
+    for setting in planner:
+        db.execute(f"SET LOCAL {setting} TO DEFAULT")
     leave = full | skip
     created = 0
 
     def unmatched() -> Iterator[tuple[Any, ...]]:
         nonlocal created
-        for r in rows():
+        for r in rows(None):
             if r[0] not in leave:
                 created += 1
                 yield (*r[2:], by, by)
