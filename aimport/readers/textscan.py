@@ -55,13 +55,14 @@ class BadBytes:
 class TextScan:
     has_nul: bool
     bad: BadBytes | None
+    has_quote: bool = True  # a '"' anywhere in the text (until the first bad byte)
 
 
 def scan_text(path: Path, codec: str) -> TextScan:
-    """Decode the whole file with ``codec`` (strictly): NUL characters, and the first bad byte if any."""
+    """Decode the whole file with ``codec`` (strictly): NUL characters, quotes, and the first bad byte if any."""
     skip = 3 if codec == "utf-8-sig" else 0  # the BOM; offsets stay offsets of the file
     decoder = codecs.getincrementaldecoder("utf-8" if skip else codec)(errors="strict")
-    nul = False
+    nul = quote = False
     pos = skip
     with open(path, "rb") as fh:
         fh.seek(skip)
@@ -74,8 +75,9 @@ def scan_text(path: Path, codec: str) -> TextScan:
                 return TextScan(nul, BadBytes(codec, offset, _line_at(path, codec, offset),
                                               bytes(exc.object[exc.start:exc.start + 4])))
             nul = nul or "\x00" in text
+            quote = quote or '"' in text
             pos += len(chunk)
-    return TextScan(nul, None)
+    return TextScan(nul, None, quote)
 
 
 def _chunks(fh: BinaryIO) -> Iterator[bytes]:
