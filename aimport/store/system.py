@@ -27,6 +27,7 @@ def attach_stage(db: Db, scratch: Path) -> None:
     """Make the worker's scratch database readable from ``db`` (SQLite: ATTACH, before the transaction)."""
     if db.dialect == "sqlite":
         db.execute("ATTACH DATABASE ? AS stage", (str(scratch),))
+        db.execute("PRAGMA stage.cache_size = -256")  # read once, in order: 256 KB of cache do (2 MB less at the peak)
 
 
 def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
