@@ -148,7 +148,8 @@ def test_the_import_side_never_imports_the_service_or_the_cli() -> None:
 SCRATCH_SQL = {
     "aimport.importing.stage": "the import's own scratch file (staged rows)",
     "aimport.importing.stagetable": "the scratch file's writer",
-    "aimport.importing.stagewriter": "the scratch file's writer in the staging helper process",
+    "aimport.importing.stagewriter": "the scratch file's writer (the part of a sheet staged in the worker)",
+    "aimport.importing.stagehelper": "the scratch file's writer in the staging helper process",
     "aimport.campaigns.importer": "the campaign import's scratch file (customers before they are stored)",
     "aimport.docsgen": "an in-memory copy of the audit schema, to document it",
 }

@@ -180,7 +180,7 @@ def _helpers_of(pid: int) -> list[int]:
             out += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    return [c for c in out if b"aimport.importing.stagewriter" in _cmdline(c)]
+    return [c for c in out if b"aimport.importing.stagehelper" in _cmdline(c)]
 
 
 def _cmdline(pid: int) -> bytes:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aimport.readers.base import Block, Row
+if TYPE_CHECKING:  # the staging helper process imports this module: it needs no reader
+    from aimport.readers.base import Block, Row
 
 
 class Flat:

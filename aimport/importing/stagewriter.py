@@ -3,11 +3,10 @@
 A large sheet uses both cores: once ``HELPER_AFTER`` rows are staged here, the rest of the sheet's
 blocks go through a pipe to a helper process that runs the ``executemany`` (and the duplicate
 bookkeeping of :class:`~aimport.importing.stagetable.Writer`) while this process reads and checks the
-next blocks. Small files never start one. The helper is a plain child process of the worker that ends
-when its pipe closes, so a killed or cancelled worker takes it along; its errors come back and are
-raised here as the same exception (a full scratch disk stays a full disk).
-
-Run as ``python -m aimport.importing.stagewriter`` it *is* the helper.
+next blocks. Small files never start one. The helper (:mod:`aimport.importing.stagehelper`) is a plain
+child process of the worker that ends when its pipe closes, so a killed or cancelled worker takes it
+along; its errors come back and are raised here as the same exception (a full scratch disk stays a full
+disk).
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ class StageHelper:
             self.started = True
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PKG_ROOT, os.environ.get("PYTHONPATH")]))}
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "aimport.importing.stagewriter", str(self.path)],
+                [sys.executable, "-m", "aimport.importing.stagehelper", str(self.path)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True)
             assert self._proc.stdin is not None
             _grow_pipe(self._proc.stdin)
@@ -147,51 +146,3 @@ def _grow_pipe(pipe: IO[bytes]) -> None:
         fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
     except OSError:
         pass  # the system's limit for pipe sizes is lower: the default size only makes the reader wait more
-
-
-def _serve(path: str) -> None:
-    """The helper's loop: ``begin`` / ``put`` / ``end`` messages from stdin, one reply per ``end``."""
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=OFF")
-    conn.execute("PRAGMA synchronous=OFF")
-    writer: Writer | None = None
-    failure: BaseException | None = None
-    while True:
-        try:
-            message = pickle.load(inp)
-        except EOFError:
-            return
-        kind = message[0]
-        try:
-            if failure is not None:
-                pass  # the rest of the sheet is skipped; the failure is the reply to "end"
-            elif kind == "begin":
-                conn.execute("BEGIN")
-                writer = Writer(conn, *message[1:])
-            elif kind == "put" and writer is not None:
-                writer.put(message[1])
-            elif kind == "rows" and writer is not None:
-                writer.put(marshal.loads(message[1]))
-        except Exception as exc:  # noqa: BLE001 - sent back and raised in the worker
-            failure = exc
-        if kind == "end":
-            if failure is None and writer is not None:
-                try:
-                    conn.execute("COMMIT")
-                except Exception as exc:  # noqa: BLE001
-                    failure = exc
-            if failure is not None and conn.in_transaction:
-                conn.execute("ROLLBACK")
-            reply = ("error", failure) if failure is not None else ("ok", writer.duplicates if writer else [])
-            try:
-                data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # noqa: BLE001 - an error that cannot cross the pipe goes as its text
-                data = pickle.dumps(("error", RuntimeError(f"staging failed: {failure!r}")))
-            out.write(data)
-            out.flush()
-            writer, failure = None, None
-
-
-if __name__ == "__main__":
-    _serve(sys.argv[1])

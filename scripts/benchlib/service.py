@@ -52,6 +52,16 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: the worker processes and the staging helpers they start."""
+    out, todo = [], children(pid)
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children(p)
+    return out
+
+
 def rss_kb(pid: int, key: str = "VmRSS") -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -63,7 +73,8 @@ def rss_kb(pid: int, key: str = "VmRSS") -> int:
 
 
 class TreeMemory:
-    """Samples the resident memory of the service plus its worker processes (peak of the sum)."""
+    """Samples the resident memory of the service plus every process below it (its worker processes and their
+    staging helpers): the peak of the sum."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -73,7 +84,7 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = rss_kb(self.pid) + sum(rss_kb(c) for c in children(self.pid))
+            total = rss_kb(self.pid) + sum(rss_kb(c) for c in descendants(self.pid))
             self.peak_kb = max(self.peak_kb, total)
             time.sleep(0.02)
 
