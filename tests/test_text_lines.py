@@ -16,7 +16,9 @@ import pytest
 from aimport.readers.text import TextWorkbook
 
 CELLS = ["a", " b ", "", "  ", "#N/A", " #DIV/0! ", "x\x00y", "Ägnes Öberg", "€5", "a b", "#", "—", "5' 3", "x,y",
-         "p;q", "\u00a0", "1.5", "0040"]
+         "p;q", "\u00a0", "1.5", "0040",
+         # characters str.splitlines() takes for line ends (the file reader and csv.reader do not)
+         "a\x0bb", "a\x0cb", "a\x1cb\x1dc\x1ed", "a\u2028b", "a\x85b"]
 ENDS = ["\r\n", "\r\n", "\n", "\r"]
 BOMS = {"utf-8-sig": codecs.BOM_UTF8, "utf-16": b"", "cp1252": b""}
 
@@ -26,6 +28,7 @@ def _blocks(wb: TextWorkbook) -> list[Any]:
 
 
 def _write(path: Path, rnd: random.Random, encoding: str, delimiter: str, rows: int) -> Path:
+    usable = [c for c in CELLS if c.encode(encoding, "replace").decode(encoding) == c]  # (Windows-1252 has no U+2028)
     out = [delimiter.join(["Name", "Description", "Extra"]) + "\r\n"]
     for _ in range(rows):
         kind = rnd.random()
@@ -34,7 +37,7 @@ def _write(path: Path, rnd: random.Random, encoding: str, delimiter: str, rows: 
         elif kind < 0.08:
             line = rnd.choice([" ", "\t", delimiter * 2, " " + delimiter])  # a row without text
         else:
-            cells = [rnd.choice(CELLS).replace(delimiter, "") for _ in range(rnd.choice([1, 2, 3, 3, 3, 4]))]
+            cells = [rnd.choice(usable).replace(delimiter, "") for _ in range(rnd.choice([1, 2, 3, 3, 3, 4]))]
             line = delimiter.join(cells) + (delimiter if rnd.random() < 0.05 else "")
         out.append(line + rnd.choice(ENDS))
     text = "".join(out)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from aimport import servicelog
 from aimport.backoff import MAX_DELAY_S, Backoff
+from aimport.store.audit import Event
 
 T = TypeVar("T")
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
@@ -105,9 +106,7 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
 
 async def event(disk: StateDisk, audit: Any, kind: str, import_id: int | None = None, **detail: Any) -> None:
     """``audit.event`` through :func:`patiently`."""
-    db = getattr(audit, "db", None)
-    await patiently(disk, f"record the audit event {kind}", lambda: audit.event(kind, import_id, **detail),
-                    db.rollback if db is not None else None)
+    await events(disk, audit, Event(kind, import_id, detail))
 
 
 @asynccontextmanager
@@ -121,8 +120,8 @@ async def opened_audit(disk: StateDisk, audit: Any) -> AsyncIterator[Any]:
         await audit.__aexit__(None, None, None)
 
 
-async def events(disk: StateDisk, audit: Any, *events: Any) -> None:
-    """``audit.events`` (several :class:`~aimport.store.audit.Event` in one round trip) through :func:`patiently`."""
+async def events(disk: StateDisk, audit: Any, *events: Event) -> None:
+    """``audit.events`` (several events in one round trip) through :func:`patiently`."""
     db = getattr(audit, "db", None)
-    await patiently(disk, f"record the audit events {', '.join(e.kind for e in events)}", lambda: audit.events(*events),
-                    db.rollback if db is not None else None)
+    what = f"record the audit event{'s' if len(events) > 1 else ''} {', '.join(e.kind for e in events)}"
+    await patiently(disk, what, lambda: audit.events(*events), db.rollback if db is not None else None)

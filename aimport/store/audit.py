@@ -200,11 +200,7 @@ class Audit:
         return value
 
     async def event(self, kind: str, import_id: int | None = None, **detail: Any) -> None:
-        await self.ensure_current()
-        await self._db.execute(
-            "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
-            (now_iso(), import_id, kind, json.dumps(detail, default=str, ensure_ascii=False)),
-        )
+        await self.events(Event(kind, import_id, detail))
 
     async def events(self, *events: Event) -> None:
         """Several events, in this order, in one round trip to the database's thread."""

@@ -48,7 +48,8 @@ def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
     name = f"aimport_{table}_keys"
     cols = "".join(f", v{i} {_SQL_TYPES.get(t.field(names[i]).kind, 'TEXT')}" for i in keys)
     db.execute(f"CREATE TEMP TABLE {name} (row_no BIGINT, del INTEGER{cols}) ON COMMIT DROP")
-    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in keys)], rows(["row_no", "del", *(f"v{i}" for i in keys)]))
+    key_columns = ["row_no", "del", *(f"v{i}" for i in keys)]
+    db.copy_rows(name, key_columns, rows(key_columns))
     # the match looks each row up in the item table's index: its cost follows the sheet, not the table (a
     # hash join reads the whole item table, a merge join most of its index); and it is not worth compiling
     planner = ("enable_hashjoin", "enable_mergejoin", "jit")
