@@ -59,6 +59,7 @@ class Settings:
     office_max_concurrent: int = 1  # the limit in office hours (max_concurrent outside them)
     large_file_rows: int = 0  # files above this many rows wait for the end of office hours (0: off)
     large_file_mb: int = 0  # files above this many MB wait for the end of office hours (0: off)
+    stage_helper: bool = True  # a large sheet may be staged by a second process while a core is free
     config: Path | None = None  # the TOML file these came from
 
     @property
@@ -163,6 +164,9 @@ SETTING_DOCS: dict[str, SettingDoc] = {
                                   "in its drop folder until they end (`aimport release FILE` starts it now); "
                                   "OutboundCampaign files never wait", "0 (off)"),
     "large_file_mb": SettingDoc("the same for a file above this many MB", "0 (off)"),
+    "stage_helper": SettingDoc("a large sheet is staged by a second process while a core is free (about 30 % "
+                               "faster staging, 13-16 MB more memory during that import); false (--no-stage-helper): "
+                               "every import stays in one process, for a tight memory limit", "true"),
 }
 
 

@@ -8,6 +8,7 @@ from the interpreter is still a cycle for a reader).
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
 
 import aimport
@@ -200,3 +201,46 @@ def test_what_stays_unloaded_until_it_is_needed() -> None:
     assert not {m for m in worker if m.startswith("aimport.cli")}
     service = _loaded_after("import aimport.cli, aimport.service.app")
     assert "xlsxwriter" not in service
+
+
+def test_a_worker_importing_a_file_the_service_fingerprinted_never_loads_openssl(tmp_path: Path) -> None:
+    """hashlib loads OpenSSL's libcrypto (3.4 MB resident in each process). The service has it loaded anyway
+    (asyncio imports ssl) and hashes the claimed file while it checks it, so each worker process stays without."""
+    from aimport.importing import filestate
+
+    src = tmp_path / "Skills.txt"
+    src.write_bytes(b"\xef\xbb\xbfName\r\nwarm-up\r\n")
+    state = filestate.check(src, None, digest=True)
+    assert state.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
+    ident = state.now
+    code = f"""
+import anyio.to_process  # what a worker process has loaded before its first job
+from pathlib import Path
+from aimport.importing.filestate import FileIdentity
+from aimport.importing.outcome import ImportRequest
+from aimport.service.progress import ProgressFile, run_reporting
+w = Path({str(tmp_path)!r})
+req = ImportRequest(path=w / "Skills.txt", import_type="Skills", import_key="k-1", store_address=w / "s.sqlite",
+                    work_dir=w, actor="admin", log_path=w / "k-1.log", sha256={state.sha256!r},
+                    expect=FileIdentity({ident.dev}, {ident.ino}, {ident.size}, {ident.mtime_ns}))
+out = run_reporting(req, ProgressFile(w / "progress.json"))
+assert (out.status, out.sha256) == ("succeeded", {state.sha256!r}), out
+"""
+    worker = _loaded_after(code)
+    assert not {"hashlib", "_hashlib", "ssl"} & worker
+
+
+def test_a_fingerprint_is_only_given_for_the_bytes_it_hashed(tmp_path: Path) -> None:
+    """A file that changes while it is hashed gets no digest from the service (the worker hashes what it reads)."""
+    from aimport.importing import filestate
+
+    src = tmp_path / "a.txt"
+    src.write_bytes(b"x" * 1000)
+    before = filestate.identity(src)
+    assert before is not None
+    src.write_bytes(b"y" * 1001)
+    assert filestate.sha256_matching(src, before) == ""
+    now = filestate.identity(src)
+    assert now is not None
+    assert filestate.sha256_matching(src, now) == hashlib.sha256(b"y" * 1001).hexdigest()
+    assert filestate.sha256_matching(tmp_path / "gone.txt", now) == ""

@@ -13,7 +13,7 @@ from tests.pgserver import find_bindir
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = ["xlsx import e2e", "vs openpyxl script", "tab-delimited import e2e", "Configuration workbook",
-         "campaign import", "campaign export", "peak RSS, service + worker", "--max-concurrent 2 vs 1",
+         "campaign import", "campaign export", "peak RSS, service and its processes", "--no-stage-helper", "--max-concurrent 2 vs 1",
          "drop-to-claim beyond settle, p50, events", "--poll", "idle CPU", "event-loop lag",
          "PostgreSQL xlsx import e2e", "PostgreSQL tab-delimited import e2e", "PostgreSQL raw COPY alone",
          "vs the store's ceiling", "PostgreSQL xlsx apply vs raw COPY", "PostgreSQL text apply vs raw COPY",

@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
                    help="automatic import off: nothing is watched; supervisor and health checks still run")
     g.add_argument("--demo-dialer", dest="demo_dialer", action="store_const", const=True, default=None,
                    help="SIMULATION ONLY: record random call results for Active campaigns (AIMPORT_DEMO_DIALER)")
+    g.add_argument("--no-stage-helper", dest="stage_helper", action="store_const", const=False, default=None,
+                   help="stage every sheet in its import's own process: less memory, slower large imports "
+                   "(AIMPORT_STAGE_HELPER=false)")
     p.set_defaults(handler=run)
 
 

@@ -5,6 +5,10 @@ identity is compared at the claim, when the worker starts, after reading and rig
 COMMIT. Where the platform tells (Linux, local file systems), a file another process still
 holds open for writing counts as changing too: a writer pausing longer than the settle time
 has not finished.
+
+The service hashes the claimed file while it checks it (:func:`check` with ``digest``) and hands the
+sha256 to the worker with the identity it belongs to: the service has OpenSSL loaded anyway (asyncio
+imports ssl), and a worker process that never imports :mod:`hashlib` stays 3.4 MB smaller.
 """
 
 from __future__ import annotations
@@ -86,10 +90,15 @@ class Unsettled:
 
     now: FileIdentity | None
     reason: str = ""
+    sha256: str = ""  # the hash of the bytes of ``now`` (``check`` with ``digest``; empty: not hashed)
 
 
-def check(path: Path, expected: FileIdentity | None, writers: bool = True) -> Unsettled:
-    """Compare ``path`` with ``expected``; with ``writers``, an open writer is a change too."""
+def check(path: Path, expected: FileIdentity | None, writers: bool = True, digest: bool = False) -> Unsettled:
+    """Compare ``path`` with ``expected``; with ``writers``, an open writer is a change too.
+
+    With ``digest``, a file that is ready is hashed too; the hash is given only if the file did not
+    change while it was hashed.
+    """
     now = identity(path)
     if now is None:
         return Unsettled(None, "it is gone")
@@ -99,7 +108,34 @@ def check(path: Path, expected: FileIdentity | None, writers: bool = True) -> Un
             return Unsettled(now, changed)
     if writers and open_for_writing(path):
         return Unsettled(now, "a process still has it open for writing")
-    return Unsettled(now)
+    return Unsettled(now, sha256=sha256_matching(path, now) if digest else "")
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256 (hashlib is imported here: see the module's note).
+
+    Read into one 256 KB buffer: fresh 1 MB pieces stayed resident in the service's heap (1.8 MB).
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    buf = bytearray(256 << 10)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+def sha256_matching(path: Path, ident: FileIdentity) -> str:
+    """The sha256 of ``path`` if it is the file ``ident`` before and after it is hashed; empty otherwise."""
+    if identity(path) != ident:
+        return ""
+    try:
+        digest = sha256_of(path)
+    except OSError:
+        return ""
+    return digest if identity(path) == ident else ""
 
 
 async def wait_stable(path: Path, settle_s: float, grace_s: float = WRITER_GRACE_S) -> FileIdentity | None:

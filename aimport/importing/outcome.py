@@ -98,6 +98,7 @@ class ImportRequest:
     text_fallback_encoding: str = "cp1252"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
     stage_helper: bool = True  # a large sheet may use a second process (a core is free: the service decides)
     expect: filestate.FileIdentity | None = None  # the file as claimed: any change before COMMIT rolls back
+    sha256: str = ""  # the hash of the file as ``expect`` (hashed by the service; empty: the worker hashes it)
     check_writers: bool = False  # a process holding the file open for writing counts as a change
 
 

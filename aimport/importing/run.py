@@ -7,9 +7,7 @@ checks and applies it; every way it can fail ends here as an :class:`ImportOutco
 from __future__ import annotations
 
 import errno
-import hashlib
 import sqlite3
-from pathlib import Path
 
 from aimport import faults
 from aimport.campaigns.importer import import_campaign
@@ -23,17 +21,9 @@ from aimport.itemtypes.values import date_order
 from aimport.store.db import StoreUnavailable, retry_count
 from aimport.store.schema import SchemaTooNew
 
-__all__ = ["IMPORTERS", "run_import", "sha256_of"]
+__all__ = ["IMPORTERS", "run_import"]
 
 IMPORTERS: dict[str, Importer] = {"OutboundCampaign": import_campaign}  # any other type: import_items
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOutcome:
@@ -44,7 +34,8 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     try:
         req.expect = req.expect or filestate.identity(req.path)  # the bytes hashed and read are these
         verify_unchanged(req)
-        digest = sha256_of(req.path)
+        # the service's hash belongs to req.expect, which verify_unchanged has just compared with the file
+        digest = req.sha256 if req.sha256 and req.expect else filestate.sha256_of(req.path)
         faults.oserror("work_dir")  # tests: the state disk is full when the import starts writing
         faults.store_error("store")  # tests: the system store cannot be written
         log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "

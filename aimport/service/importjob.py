@@ -7,6 +7,7 @@ import errno
 import math
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -129,11 +130,12 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
             servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
             req = make_request(ctx, import_id, dest, import_type, key)
-            state = await anyio.to_thread.run_sync(filestate.check, dest, claimed_as)
+            # checked and hashed in one thread hop (the worker then never loads OpenSSL: aimport.importing.filestate)
+            state = await anyio.to_thread.run_sync(partial(filestate.check, dest, claimed_as, digest=True))
             if state.reason and state.now is not None:
                 req = await _wait_unchanged(ctx, import_id, req, state.reason)
             else:
-                req.expect, req.check_writers = state.now, True
+                req.expect, req.sha256, req.check_writers = state.now, state.sha256, True
             outcome = await run_until_done(ctx, import_id, req)
             await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000),
                           then=lambda: ctx.claims.forget(inode), finished=finished)  # (then: the claim is done)
@@ -153,6 +155,7 @@ async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, c
     worklog.note(req.log_path, "WARNING", text)
     ident = await filestate.wait_stable(dest, settle_s)
     req.expect = ident
+    req.sha256 = await anyio.to_thread.run_sync(filestate.sha256_matching, dest, ident) if ident is not None else ""
     req.check_writers = ident is not None and not await anyio.to_thread.run_sync(filestate.open_for_writing, dest)
     return req
 
@@ -224,7 +227,7 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, 
         date_order=s.date_order, text_fallback_encoding=s.text_fallback_encoding,
         # a second process for a large sheet only while a core is free: with as many imports running as
         # there are cores, a helper would only take turns with them
-        stage_helper=ctx.limiter.borrowed_tokens < (os.cpu_count() or 1),
+        stage_helper=s.stage_helper and ctx.limiter.borrowed_tokens < (os.cpu_count() or 1),
     )
 
 
