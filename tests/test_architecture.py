@@ -196,11 +196,12 @@ def _loaded_after(code: str) -> set[str]:
 def test_what_stays_unloaded_until_it_is_needed() -> None:
     """Resident memory is counted per process (the bench's RSS cases): a worker process loads the parent's
     main module as ``__mp_main__`` and must not pull in the command line with it, and the service loads
-    xlsxwriter only when it writes an export."""
+    xlsxwriter only when it writes an export, the zip and XML modules only when it estimates a workbook."""
     worker = _loaded_after("import runpy; runpy.run_module('aimport.__main__', run_name='__mp_main__')")
     assert not {m for m in worker if m.startswith("aimport.cli")}
     service = _loaded_after("import aimport.cli, aimport.service.app")
     assert "xlsxwriter" not in service
+    assert not {"zipfile", "defusedxml", "pyexpat"} & service  # the row estimate of a workbook loads them when met
 
 
 def test_a_worker_importing_a_file_the_service_fingerprinted_never_loads_openssl(tmp_path: Path) -> None:
