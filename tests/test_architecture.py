@@ -245,3 +245,17 @@ def test_a_fingerprint_is_only_given_for_the_bytes_it_hashed(tmp_path: Path) -> 
     assert now is not None
     assert filestate.sha256_matching(src, now) == hashlib.sha256(b"y" * 1001).hexdigest()
     assert filestate.sha256_matching(tmp_path / "gone.txt", now) == ""
+
+
+def test_a_hash_without_the_identity_it_belongs_to_is_not_trusted(tmp_path: Path) -> None:
+    """The worker uses a given sha256 only together with the identity the service hashed (``expect``); given alone
+    it could belong to other bytes, and the .result would name a hash that is not the file's."""
+    from aimport.importing.outcome import ImportRequest
+    from aimport.importing.run import run_import
+
+    src = tmp_path / "Skills.txt"
+    src.write_bytes(b"\xef\xbb\xbfName\r\nSales\r\n")
+    req = ImportRequest(path=src, import_type="Skills", import_key="k-2", store_address=tmp_path / "s.sqlite",
+                        work_dir=tmp_path, actor="admin", sha256="0" * 64)
+    out = run_import(req)
+    assert (out.status, out.sha256) == ("succeeded", hashlib.sha256(src.read_bytes()).hexdigest())

@@ -32,10 +32,10 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     digest = ""
     retries_before = retry_count()
     try:
+        given = req.sha256 if req.expect is not None else ""  # the service's hash belongs to its req.expect
         req.expect = req.expect or filestate.identity(req.path)  # the bytes hashed and read are these
-        verify_unchanged(req)
-        # the service's hash belongs to req.expect, which verify_unchanged has just compared with the file
-        digest = req.sha256 if req.sha256 and req.expect else filestate.sha256_of(req.path)
+        verify_unchanged(req)  # the file is still req.expect: a given hash is its hash
+        digest = given or filestate.sha256_of(req.path)
         faults.oserror("work_dir")  # tests: the state disk is full when the import starts writing
         faults.store_error("store")  # tests: the system store cannot be written
         log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "
