@@ -52,7 +52,10 @@ class Settings:
     demo_dialer: bool = False  # simulated call results (demo only)
     demo_rate: float = 5.0  # simulated calls per second
     date_order: str = "auto"  # text dates with / . - separators: auto | DMY | MDY | YMD
-    text_fallback_encoding: str = "cp1252"  # text files without BOM that are not UTF-8; "none": refuse
+    text_fallback_encoding: str = "auto"  # text files without BOM that are not UTF-8: auto (cp1252, MacRoman
+    # for CR-only line ends), an encoding, or "none": refuse
+    phone_region: str = ""  # two-letter region national phone numbers are read in (FI: 040 ... -> +35840...)
+    hidden_rows: str = "import"  # rows hidden by a filter or by hand: import | skip | reject
     store: str = "sqlite"  # sqlite (STATE/system.sqlite) or a postgresql:// URL
     office_hours: str = ""  # e.g. "Mon-Fri 07:30-18:00, Sat 09:00-13:00" (aimport.service.officehours); "": none
     time_zone: str = ""  # IANA zone of office_hours; "": the host's
@@ -150,7 +153,15 @@ SETTING_DOCS: dict[str, SettingDoc] = {
     "date_order": SettingDoc("how text dates with / . - separators are read: DMY, MDY, YMD, or auto (a date that "
                              "reads two ways, like 03/04/2027, is a rejected row)"),
     "text_fallback_encoding": SettingDoc("encoding of a text file without BOM that is not UTF-8 (a WARNING says "
-                                         "so); none: such a file fails BAD_ENCODING"),
+                                         "so): auto reads it as cp1252 (Windows), or as MacRoman when its lines "
+                                         "end in CR only (an old Mac Excel text file); an encoding name such as "
+                                         "cp1252 or latin-1 is always used; none: such a file fails BAD_ENCODING"),
+    "phone_region": SettingDoc("two-letter region (ISO 3166, e.g. FI, US, GB) that national phone numbers are read "
+                               "in: with FI, `040 123 4567` is stored as `+358401234567`; without it, numbers "
+                               "written with + or 00 are stored in E.164 and national numbers as their digits "
+                               "(a WARNING names this setting)", "none"),
+    "hidden_rows": SettingDoc("rows hidden by a filter or by hand: import (counted in the .result and named in a "
+                              "WARNING), skip (left out, counted) or reject (each one a rejected row)"),
     "store": SettingDoc("the system store: sqlite (STATE/system.sqlite, one instance), or "
                         "postgresql://USER@HOST:PORT/DB shared by several units; the password comes from "
                         "AIMPORT_STORE_PASSWORD or a libpq pgpass/service file and is never logged"),
@@ -199,6 +210,13 @@ def _checked(name: str, value: Any) -> Any:
         if str(value).strip().lower() not in canon:
             raise SettingsError(f"invalid value for date_order: {value!r} (use auto, DMY, MDY or YMD)")
         return canon[str(value).strip().lower()]
+    if name == "phone_region":
+        return _phone_region(value)
+    if name == "hidden_rows":
+        text = str(value).strip().lower()
+        if text not in ("import", "skip", "reject"):
+            raise SettingsError(f"invalid value for hidden_rows: {value!r} (use import, skip or reject)")
+        return text
     if name == "time_zone":  # the zone office_hours are read in (aimport.service.officehours.zone_of)
         text = str(value).strip()
         try:
@@ -210,7 +228,7 @@ def _checked(name: str, value: Any) -> Any:
         return text
     if name == "text_fallback_encoding":
         text = str(value).strip().lower()
-        if text == "none":
+        if text in ("none", "auto"):
             return text
         try:
             info = codecs.lookup(text)
@@ -222,6 +240,19 @@ def _checked(name: str, value: Any) -> Any:
                                 "(the fallback must be a one-byte encoding such as cp1252, or none)")
         return info.name
     return value
+
+
+def _phone_region(value: Any) -> str:
+    """A two-letter region phonenumbers knows (upper-cased), or "" (none)."""
+    text = str(value).strip().upper()
+    if not text:
+        return ""
+    import phonenumbers
+
+    if text not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError(f"invalid value for phone_region: {value!r} (a two-letter region such as FI, SE, "
+                            "US or GB, or empty for none)")
+    return text
 
 
 def setting_names() -> list[str]:

@@ -121,6 +121,7 @@ def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: d
     outcome = _outcome(digest, totals, sheet_name, name, status, invalid, log)
     if filtered:
         outcome.result_fields["filtered"] = filtered
+    outcome.result_fields.update(log.tallies)
     if status == PASSIVE:
         log.info(f"campaign {name!r} created Passive: it starts (Active) on its StartDate {c.start_date}")
     faults.point("mid_transaction")

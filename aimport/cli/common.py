@@ -23,6 +23,7 @@ FLAG_KW: dict[str, dict[str, Any]] = {
     "max_pending": {"type": int}, "max_unzipped_mb": {"type": int}, "audit_retention_days": {"type": int},
     "lag_warn_ms": {"type": int}, "supervise_s": {"type": float}, "demo_rate": {"type": float},
     "date_order": {"choices": ["auto", "DMY", "MDY", "YMD"]}, "text_fallback_encoding": {},
+    "phone_region": {}, "hidden_rows": {"choices": ["import", "skip", "reject"]},
     "office_hours": {}, "time_zone": {}, "office_max_concurrent": {"type": int}, "large_file_rows": {"type": int},
     "large_file_mb": {"type": int}, "store": {},
 }

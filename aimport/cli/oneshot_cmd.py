@@ -109,7 +109,8 @@ def do_check(args: argparse.Namespace) -> int:
     req = ImportRequest(path=args.file, import_type=t, import_key=f"check-{time.time_ns()}",
                         store_address=settings.store_address, work_dir=settings.work_dir, actor=settings.logon_user or "check", dry_run=True,
                         max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template,
-                        date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding)
+                        date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding,
+                        phone_region=settings.phone_region, hidden_rows=settings.hidden_rows)
     outcome = run_import(req)
     if args.json:
         json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": counts(outcome.totals),

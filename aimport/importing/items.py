@@ -87,6 +87,7 @@ def _apply_all(db: Db, req: ImportRequest, log: ImportLog, digest: str, stage: S
         cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
         results.append(applier.apply(stage, s, cb))
     outcome = _outcome(results, sheet_errors, digest)
+    outcome.result_fields.update(log.tallies)
     if outcome.error_code in FAILURE_TEXT:
         log.error(FAILURE_TEXT[outcome.error_code])
     commit_outcome(db, req, outcome)

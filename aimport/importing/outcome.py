@@ -95,7 +95,9 @@ class ImportRequest:
     campaign_template: str = "Template"
     log_path: Path | None = None
     date_order: str = "auto"  # settings.date_order: how text dates are read (values.date_order)
-    text_fallback_encoding: str = "cp1252"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
+    text_fallback_encoding: str = "auto"  # settings.text_fallback_encoding ("none": refuse non-UTF-8 text)
+    phone_region: str = ""  # settings.phone_region: the region national phone numbers are read in ("": none)
+    hidden_rows: str = "import"  # settings.hidden_rows: import | skip | reject rows hidden in a sheet
     stage_helper: bool = True  # a large sheet may use a second process (a core is free: the service decides)
     expect: filestate.FileIdentity | None = None  # the file as claimed: any change before COMMIT rolls back
     sha256: str = ""  # the hash of the file as ``expect`` (hashed by the service; empty: the worker hashes it)

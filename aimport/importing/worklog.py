@@ -43,6 +43,8 @@ class ImportLog:
         self._fh: TextIO | None = None
         self._memory: list[str] = []
         self._mark: int | None = None
+        # what the .result counts besides the row counts (hidden_rows, phones_from_numbers): name -> count
+        self.tallies: dict[str, int] = {}
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the whole import, closed by close()
@@ -65,6 +67,11 @@ class ImportLog:
     def rejected(self, sheet: str, row: int, column: str | None, reason: str) -> None:
         where = f"sheet {sheet!r} row {row}" + (f" column {column}" if column else "")
         self._write("REJECT", f"{where}: {reason}")
+
+    def tally(self, name: str, n: int = 1) -> None:
+        """Count ``n`` more of ``name`` for the ``.result`` (``name: N`` lines, committed with the import)."""
+        if n:
+            self.tallies[name] = self.tallies.get(name, 0) + n
 
     def restart_mark(self) -> None:
         """Where a store transaction starts writing lines: the first call remembers it; a later call (the

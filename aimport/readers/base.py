@@ -28,6 +28,21 @@ class CellError(str):
     __slots__ = ()
 
 
+class Shown(str):
+    """A number cell as its number format shows it: ``0000000000`` shows 401234567 as ``0401234567``.
+
+    The reader gives one for a number cell whose format shows it otherwise than General does; the text is
+    what a person sees in the cell, ``value`` the number stored (for number, date and Yes/No columns).
+    """
+
+    value: float | int
+
+    def __new__(cls, text: str, value: float | int) -> Shown:
+        self = super().__new__(cls, text)
+        self.value = value
+        return self
+
+
 class ReadError(CodedError):
     """The file cannot be read; ``code`` goes to ``.err``, ``message`` to ``.log``."""
 
@@ -42,6 +57,7 @@ class RawSheet:
     # the same rows in blocks of up to BLOCK_ROWS (cheaper per row); None: use ``rows``
     blocks: Callable[[], Iterator[Block]] | None = None
     date1904: bool = False  # plain-number date serials count from 1904-01-01 (the workbook's date system)
+    hidden_rows: frozenset[int] = frozenset()  # 1-based numbers of the rows hidden (by a filter, by hand, an outline)
 
     def iter_blocks(self) -> Iterator[Block]:
         """The rows in blocks, from ``blocks`` when the reader has it, else chunked from ``rows``."""

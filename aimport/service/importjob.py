@@ -225,6 +225,7 @@ def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, 
         actor=s.logon_user or "", max_unzipped_bytes=s.max_unzipped_mb << 20,
         campaign_template=s.campaign_template, log_path=worklog.work_path(s.work_dir, key),
         date_order=s.date_order, text_fallback_encoding=s.text_fallback_encoding,
+        phone_region=s.phone_region, hidden_rows=s.hidden_rows,
         # a second process for a large sheet only while a core is free: with as many imports running as
         # there are cores, a helper would only take turns with them
         stage_helper=s.stage_helper and ctx.limiter.borrowed_tokens < (os.cpu_count() or 1),
