@@ -15,13 +15,15 @@ from aimport.errors import ErrorCode
 from aimport.importing.headers import find_header
 from aimport.importing.ledger import commit_outcome
 from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, SheetTotals, Status, Totals
-from aimport.importing.rowparse import Column, Rejection, parse_cells
+from aimport.importing.rowparse import Column, Rejection, note_phones_from_numbers, parse_cells
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import DELETE, Field, norm_header
-from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_date
+from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_date, values_read
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
+from aimport.readers.hiddenrows import REASON as HIDDEN_REASON
+from aimport.readers.hiddenrows import HiddenRows
 from aimport.store import campaigns as stored
 from aimport.store import customers, system
 from aimport.store.db import Db, with_retries
@@ -67,6 +69,8 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
     wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
+    for note in getattr(wb, "infos", ()):  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
+        log.info(note)
     try:
         settings, sheet_name = read_settings(wb, log)
         if sheet_name is None:
@@ -79,7 +83,7 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
         try:  # parse and check every customer before taking the store's write turn
             scratch.execute("PRAGMA journal_mode=OFF")
             scratch.execute("PRAGMA synchronous=OFF")
-            totals, extra_cols = _customers(scratch, wb.sheet(sheet_name), log)
+            totals, extra_cols = _customers(scratch, wb.sheet(sheet_name), log, req.hidden_rows)
         finally:
             scratch.close()
         try:
@@ -172,11 +176,16 @@ def _create_campaign(db: Db, name: str, settings: dict[str, Any], req: ImportReq
     return cid, invalid
 
 
-def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> tuple[dict[str, int], list[str]]:
-    """Parse and check the customers into ``scratch.staged``; returns counts and the extra columns."""
+def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog,
+               hidden_rows: str = "import") -> tuple[dict[str, int], list[str]]:
+    """Parse and check the customers into ``scratch.staged``; returns counts and the extra columns.
+
+    Rows hidden in the sheet are imported, skipped or rejected (``hidden_rows``) and named in a WARNING.
+    """
     scratch.execute(f"CREATE TABLE staged (row_no INTEGER PRIMARY KEY, {STAGED})")
     rows = sheet.rows()
-    header = find_header(CUSTOMER, rows)
+    header = find_header(CUSTOMER, rows, sheet.hidden_rows)
+    hidden = HiddenRows(sheet.hidden_rows, hidden_rows)
     # extra columns are kept as text (never an error value: a failed lookup is not stored as its text)
     extra: list[Column] = [(i, Field(text, "text"), FAST_TEXT["text"]) for i, text in header.unknown_columns]
     cols = [c for c in header.plan if c[1] is not DELETE]
@@ -190,9 +199,11 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
         log.rejected(sheet.name, row_no, rejection.column, rejection.reason)
         totals["rejected"] += 1
 
-    for row_no, row in rows:
+    for row_no, row in hidden.pairs(rows) if sheet.hidden_rows else rows:
         totals["rows"] += 1
         values = parse_cells(cols, row)
+        if values_read().from_numbers:  # phones from number cells: named (or dropped with a rejected row)
+            note_phones_from_numbers(log, values_read(), sheet.name, row_no, not isinstance(values, Rejection))
         if isinstance(values, Rejection):
             reject(row_no, values)
             continue
@@ -218,6 +229,15 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog) -> 
             faults.point("mid_parse")
     scratch.executemany(sql, batch)
     totals["created"] += len(batch)
+    message = hidden.message(sheet.name)
+    if message is not None:
+        log.tally("hidden_rows", len(hidden.seen))
+        log.warning(message)
+        if hidden.policy == "reject":
+            for row_no in hidden.seen:
+                log.rejected(sheet.name, row_no, None, HIDDEN_REASON)
+            totals["rows"] += len(hidden.seen)
+            totals["rejected"] += len(hidden.seen)
     return totals, [f.name for _, f, _ in extra]
 
 

@@ -2,7 +2,7 @@
 
 A block (up to 2000 rows) is transposed into columns with C-level builtins
 (``itemgetter``, ``zip``, ``map``) and each column is checked as a whole:
-stripped, length-checked, phone numbers matched against their normal form.
+stripped and length-checked; phone numbers go through phonenumbers cell by cell (cached).
 Only when every cell of the block is acceptable as it stands does the block
 take this path; any block with a cell that needs rejecting, a Delete flag or
 an unusual value raises :class:`Slow`, and the caller parses that block row by
@@ -14,7 +14,6 @@ makes the common case about five times cheaper.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
@@ -24,11 +23,8 @@ from aimport.importing.headers import HeaderMap
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import FAST_TEXT, Invalid, parse
 
-# a phone number normalise_phone() returns unchanged: no separators, no leading 00
-_CLEAN = r"(?!00)\+?[0-9*#]{2,32}"
-# a whole column of them joined by NUL (which no cell holds by then): one C-level match per column
-CLEAN_PHONES = re.compile(rf"(?:{_CLEAN}(?:\x00{_CLEAN})*)?")
 STR_ONLY = {str}
+NUMBER_TYPES = (int, float)
 
 
 class Slow(Exception):
@@ -76,14 +72,11 @@ def parse_block(t: ItemType, header: HeaderMap, nos: Sequence[int], rows: list[l
 def _column(f: Field, col: Sequence[Any]) -> list[Any]:
     """Parsed values of one column (None for empty cells), or raise Slow."""
     kind = f.kind
-    if kind in ("text", "ref", "phone") and set(map(type, col)) == STR_ONLY:
+    if kind in ("text", "ref") and set(map(type, col)) == STR_ONLY:
         stripped = list(map(str.strip, col))
         if "\x00" in "".join(stripped):
             raise Slow  # a NUL character: a rejected row (Stage._parse_row says where)
-        if kind == "phone":
-            if not CLEAN_PHONES.fullmatch("\x00".join(filter(None, stripped))):
-                return _cells(f, col)  # separators to remove, or a bad number
-        elif f.max_length is not None and max(map(len, stripped)) > f.max_length:
+        if f.max_length is not None and max(map(len, stripped)) > f.max_length:
             raise Slow
         return [s or None for s in stripped] if "" in stripped else stripped
     return _cells(f, col)
@@ -92,6 +85,8 @@ def _column(f: Field, col: Sequence[Any]) -> list[Any]:
 def _cells(f: Field, col: Sequence[Any]) -> list[Any]:
     """Cell by cell, exactly as _parse_row does it; an invalid cell makes the block Slow."""
     fast = FAST_TEXT.get(f.kind)
+    if f.kind == "phone" and any(type(c) in NUMBER_TYPES for c in col):
+        raise Slow  # a phone from a number cell: a WARNING naming its row (Stage._parse_row)
     out: list[Any] = []
     append = out.append
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
@@ -52,8 +52,9 @@ class HeaderMap:
         return [(f.name, f.kind in ("refs", "levels", "list")) for f in self.present]
 
 
-def find_header(t: ItemType, rows: Iterator[tuple[int, Row]]) -> HeaderMap:
-    """Read rows until the header row (within the first rows) and map it.
+def find_header(t: ItemType, rows: Iterator[tuple[int, Row]], hidden: Set[int] = frozenset()) -> HeaderMap:
+    """Read rows until the header row (within the first rows) and map it; ``hidden`` rows are never the header
+    (nor counted among the first rows).
 
     The header must identify objects of ``t`` (hold one of its identifications), or, for a type whose rows
     always create (``t.creates_only``) or a Directory without ExternalId, hold the columns needed to create;
@@ -63,12 +64,14 @@ def find_header(t: ItemType, rows: Iterator[tuple[int, Row]]) -> HeaderMap:
     known = t.header_map()
     best: tuple[int, Row] | None = None
     scanned: list[Row] = []
-    for i, (row_no, row) in enumerate(rows):
+    for row_no, row in rows:
+        if hidden and row_no in hidden:
+            continue
         scanned.append(row)
         if _is_header(known, [norm_header(as_text(c)) for c in row]):
             best = (row_no, row)
             break
-        if i + 1 >= HEADER_SEARCH_ROWS:
+        if len(scanned) >= HEADER_SEARCH_ROWS:
             break
     if best is None:
         raise HeaderError(
@@ -163,9 +166,11 @@ def wrong_folder_hint(t: ItemType | None, rows: Sequence[Row], own: bool = False
             f"{_either(folders)} folder, whichever it holds")
 
 
-def sheet_hint(t: ItemType | None, rows: Iterator[tuple[int, Row]]) -> str:
-    """``wrong_folder_hint`` naming one type, over the first rows of a sheet that is not read further."""
-    return wrong_folder_hint(t, [row for _, row in islice(rows, HEADER_SEARCH_ROWS)], single=True)
+def sheet_hint(t: ItemType | None, rows: Iterator[tuple[int, Row]], hidden: Set[int] = frozenset()) -> str:
+    """``wrong_folder_hint`` naming one type, over the first rows of a sheet that is not read further (its
+    ``hidden`` rows left out)."""
+    shown = (row for n, row in rows if n not in hidden)
+    return wrong_folder_hint(t, list(islice(shown, HEADER_SEARCH_ROWS)), single=True)
 
 
 def _fit(t: ItemType, cells: list[str]) -> frozenset[int] | None:

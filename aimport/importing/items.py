@@ -40,11 +40,14 @@ FAILURE_TEXT = {
 
 def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None) -> ImportOutcome:
     """Import a file of item types (one sheet, or the known sheets of a Configuration workbook)."""
-    if req.import_type == "Configuration" and req.path.suffix.lower() != ".xlsx":
-        raise FileFailure(ErrorCode.UNSUPPORTED_FORMAT, "a Configuration import must be an Excel workbook (.xlsx)")
+    if req.import_type == "Configuration" and req.path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise FileFailure(ErrorCode.UNSUPPORTED_FORMAT, "a Configuration import must be an Excel workbook (.xlsx "
+                          "or .xlsm)")
     wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
+    for note in getattr(wb, "infos", ()):  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
+        log.info(note)
     stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite", helper=req.stage_helper)
     sheet_errors: list[ErrorCode] = []
     t0 = time.monotonic()
@@ -53,7 +56,7 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
         for t, sheet_name in plan_sheets(req.import_type, wb, log):
             cb = (lambda n, s=sheet_name: progress(f"reading {s}", n)) if progress else None
             try:
-                staged.append(stage.stage_sheet(t, wb.sheet(sheet_name), log, cb))
+                staged.append(stage.stage_sheet(t, wb.sheet(sheet_name), log, cb, req.hidden_rows))
             except HeaderError as exc:
                 if req.import_type != "Configuration":
                     raise

@@ -17,7 +17,7 @@ from aimport.importing.items import import_items
 from aimport.importing.ledger import record_failure, verify_unchanged
 from aimport.importing.outcome import FileChanged, Importer, ImportOutcome, ImportRequest, Progress, Status
 from aimport.importing.worklog import ImportLog
-from aimport.itemtypes.values import date_order
+from aimport.itemtypes.values import date_order, phone_reading
 from aimport.store.db import StoreUnavailable, retry_count
 from aimport.store.schema import SchemaTooNew
 
@@ -40,8 +40,12 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
         faults.store_error("store")  # tests: the system store cannot be written
         log.info(f"{'checking' if req.dry_run else 'importing'} {req.path.name} as {req.import_type} "
                  f"(sha256 {digest[:12]}, {req.path.stat().st_size} bytes) for {req.actor}")
-        with date_order(req.date_order):
+        with date_order(req.date_order), phone_reading(req.phone_region) as notes:
             outcome = IMPORTERS.get(req.import_type, import_items)(req, log, digest, progress)
+        if notes.national_phones:
+            log.warning(f"{notes.national_phones} national phone number(s) were stored as their digits (not in E.164, "
+                        "so they match only numbers written the same way): set phone_region (for example FI) to "
+                        "store them as +<country code><number>")
     except FileChanged as exc:
         outcome = _changed(log, digest, str(exc))
     except CodedError as exc:  # ReadError, HeaderError, FileFailure

@@ -39,8 +39,11 @@ def plan_sheets(import_type: str, wb: Workbook, log: ImportLog) -> list[tuple[It
             t = CATALOG.config_sheet(name)
             if t is None:
                 other = CATALOG.not_configuration(name)
-                hint = (f"; {other.label}s import through the {other.folder} folder" if other
-                        else sheet_hint(None, wb.sheet(name).rows()))  # a Skills file dropped here says so
+                if other:
+                    hint = f"; {other.label}s import through the {other.folder} folder"
+                else:  # a Skills file dropped here says so
+                    raw = wb.sheet(name)
+                    hint = sheet_hint(None, raw.rows(), raw.hidden_rows)
                 log.warning(f"sheet {name!r} is not a configuration sheet and was skipped "
                             f"(known: {', '.join(x.sheet or '' for x in CATALOG.config_types())}){hint}")
             elif t.key in found:
@@ -64,7 +67,8 @@ def _pick_sheet(t: ItemType, wb: Workbook, log: ImportLog) -> str:
     if len(names) > 1:
         for name in names:
             try:
-                find_header(t, Flat(wb.sheet(name).iter_blocks()))
+                raw = wb.sheet(name)
+                find_header(t, Flat(raw.iter_blocks()), raw.hidden_rows)  # never a hidden row, nor a pivot table
             except HeaderError as exc:
                 if exc.code == "NO_HEADER":  # not this type's sheet (a lookup list, notes, a chart's data)
                     passed.append(f"{name!r} (no {t.label} header)")

@@ -17,12 +17,12 @@ from typing import Any
 from aimport import faults
 from aimport.importing.columns import Slow, parse_block
 from aimport.importing.headers import HeaderMap, find_header
-from aimport.importing.rowparse import Rejection, parse_cells
+from aimport.importing.rowparse import Rejection, note_phones_from_numbers, parse_cells
 from aimport.importing.stagetable import Flat
 from aimport.importing.stagewriter import StageHelper, StageWriter
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
-from aimport.itemtypes.values import Invalid, as_text, parse
+from aimport.itemtypes.values import Invalid, as_text, parse, values_read
 from aimport.readers.base import RawSheet, rebase_1904
 
 BATCH = 2000
@@ -63,11 +63,15 @@ class Stage:
         for p in (self.path, self.path.with_name(self.path.name + "-journal")):
             p.unlink(missing_ok=True)
 
-    def stage_sheet(self, t: ItemType, raw: RawSheet, log: ImportLog, progress: Progress | None = None) -> StagedSheet:
-        flat = Flat(raw.iter_blocks())
-        header = find_header(t, flat)
-        for note in raw.warnings:
+    def stage_sheet(self, t: ItemType, raw: RawSheet, log: ImportLog, progress: Progress | None = None,
+                    hidden_rows: str = "import") -> StagedSheet:
+        """Stage one sheet; its hidden data rows are imported, skipped or rejected (``hidden_rows``), and named."""
+        from aimport.readers.hiddenrows import REASON, HiddenRows
+
+        for note in raw.warnings:  # first: a note (a pivot table left out) may say why no header is found
             log.warning(f"sheet {raw.name!r}: {note}")
+        flat = Flat(raw.iter_blocks())
+        header = find_header(t, flat, raw.hidden_rows)
         for name in header.unknown:
             log.warning(f"sheet {raw.name!r}: unknown column {name!r} ignored")
         if t.warn_without and t.warn_without not in {f.name for f in header.present}:
@@ -95,7 +99,8 @@ class Stage:
         self.conn.execute("BEGIN")
         writer = StageWriter(self.conn, table, insert, key, self._helper)
         first = True
-        blocks = flat.rest()
+        hidden = HiddenRows(raw.hidden_rows, hidden_rows)
+        blocks = hidden.blocks(flat.rest()) if raw.hidden_rows else flat.rest()
         if raw.date1904:  # plain-number date serials of a 1904 workbook count from 1904-01-01
             blocks = rebase_1904(blocks, [i for i, f, _ in header.plan if f.kind in ("date", "dates")])
         for nos, rows in blocks:
@@ -117,6 +122,15 @@ class Stage:
                 progress(staged.rows)
             faults.point("mid_parse")
         writer.finish()
+        message = hidden.message(raw.name)
+        if message is not None:
+            log.tally("hidden_rows", len(hidden.seen))
+            log.warning(message)
+            if hidden.policy == "reject":
+                for row_no in hidden.seen:
+                    log.rejected(raw.name, row_no, None, REASON)
+                staged.rows += len(hidden.seen)
+                staged.rejected += len(hidden.seen)
         if progress:
             progress(staged.rows)
         if key is not None:
@@ -130,6 +144,8 @@ class Stage:
     ) -> tuple[Any, ...] | None:
         """Parse one row into ``(row_no, del, v0..vn)``; log and return None when it is rejected."""
         values = parse_cells(header.plan, row, _cell)
+        if values_read().from_numbers:  # phones from number cells: named (or dropped with a rejected row)
+            note_phones_from_numbers(log, values_read(), sheet, row_no, not isinstance(values, Rejection))
         if isinstance(values, Rejection):
             log.rejected(sheet, row_no, values.column, values.reason)
             return None
