@@ -16,10 +16,11 @@ from aimport.store import calls
 from aimport.store.db import Db
 from aimport.workbooks.sheetwriter import SheetWriter
 
-__all__ = ["BASE", "OUTCOME", "export_folder_problem", "headers", "rows", "safe_name", "write_export"]
+__all__ = ["BASE", "OUTCOME", "PHONE_COLUMNS", "export_folder_problem", "headers", "rows", "safe_name", "write_export"]
 
 BASE = [f.name for f in CUSTOMER.fields]
 OUTCOME = ["Result", "Call Result", "Call Classification", "Number of Calls", "Agent", "Date and Time"]
+PHONE_COLUMNS = frozenset(i for i, f in enumerate(CUSTOMER.fields) if f.kind == "phone")  # Text cells, as stored
 RESERVED = re.compile(r'[\x00-\x1f<>:"/\\|?*]+')
 
 
@@ -72,7 +73,7 @@ def write_export(db: Db, c: model.Campaign, out: Path, before_rename: Callable[[
     questions = model.script_questions(db, c.script)
     writer = SheetWriter(out)
     try:
-        n = writer.sheet("Customers", headers(c, questions), rows(db, c, questions))
+        n = writer.sheet("Customers", headers(c, questions), rows(db, c, questions), PHONE_COLUMNS)
         summary = [["Campaign", c.name], ["Status", c.status], ["Completed", c.completed_at or ""],
                    ["Reason", c.completion_reason or ""], ["Script", c.script or ""], ["Queue", c.queue or ""]]
         writer.sheet("Campaign", ["Setting", "Value"], summary)

@@ -122,7 +122,7 @@ BLOCKED = ItemType(
     sheet="BlockedNumbers", ref_key="Number",
     fields=(
         ID,
-        Field("Number", "phone", mandatory=True, description="normalised: spaces, dashes, brackets removed; 00 becomes +"),
+        Field("Number", "phone", mandatory=True, description="stored in E.164 (+358401234567; see phone_region); matches however either side is written"),
         Field("Description", max_length=2000),
         Field("ValidUntil", "date", description="the number is blocked until this date"),
     ),

@@ -114,14 +114,17 @@ _BLOCKED_ON = "SELECT number FROM blocked_numbers WHERE number IS NOT NULL AND (
 
 
 def is_blocked(db: Db, number: str, today: dt.date) -> bool:
-    """``number`` is on the blocked list on ``today``."""
+    """``number`` is on the blocked list on ``today``. Compares stored forms: blocked numbers and customers'
+    phones are both stored as :func:`aimport.itemtypes.phones.normalise_phone` gives them for the store's
+    ``phone_region`` (re-normalised when it changes: :mod:`aimport.store.storedphones`), so they match however
+    either was written; a number from anywhere else must be normalised the same way before it is looked up."""
     return db.execute(f"SELECT 1 FROM ({_BLOCKED_ON}) b WHERE b.number = ?",
                       (today.isoformat(), number)).fetchone() is not None
 
 
 def filter_blocked(db: Db, campaign_id: int, today: dt.date) -> int:
     """Skip blocked numbers: each open customer starts at its first callable number; one with none is Filtered.
-    Returns how many customers of the campaign are Filtered."""
+    Returns how many customers of the campaign are Filtered. Stored forms are compared (see :func:`is_blocked`)."""
     day = today.isoformat()
     if db.execute(f"SELECT 1 FROM ({_BLOCKED_ON}) b LIMIT 1", (day,)).fetchone() is None:
         return 0

@@ -5,6 +5,11 @@
 place). A store with a newer version than this aimport knows is refused with :class:`SchemaTooNew`
 rather than written with a layout it does not understand. Several instances starting at once take
 turns (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL).
+
+Version 4 stores phone numbers as the ``phonenumbers`` library normalises them (:mod:`aimport.itemtypes.phones`)
+and adds ``store_facts`` (name, value), which remembers the ``phone_region`` they were normalised for: the
+stored values themselves are re-normalised by :func:`aimport.store.storedphones.renormalise_phones` when the
+service starts (it knows the region and has the service log), not here.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from aimport.store.db import Db, StoreAddress
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNew", "ensure_schema", "open_store", "stored_version"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_LOCK_KEY = 0x61696D73  # "aims"
 _SQL_TYPES = {"int": "INTEGER", "bool": "INTEGER", "ref": "INTEGER"}
 
@@ -152,6 +157,8 @@ _CAMPAIGN_TABLES = [
     {ID}, customer_id {BIG} NOT NULL, at TEXT NOT NULL, phone TEXT,
     call_result TEXT NOT NULL, classification TEXT, agent TEXT)""",
     "CREATE INDEX IF NOT EXISTS ix_attempts_customer ON call_attempts (customer_id)",
+    # what the store remembers about its own data: phone_region = the region its phones were normalised for
+    "CREATE TABLE IF NOT EXISTS store_facts (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS answers (
     customer_id {BIG} NOT NULL, question_id TEXT NOT NULL, answer TEXT, PRIMARY KEY (customer_id, question_id))""",
 ]

@@ -19,6 +19,8 @@ from aimport.store.db import Db, StoreAddress
 from aimport.store.schema import open_store
 from aimport.workbooks.sheetwriter import SheetWriter
 
+__all__ = ["export_configuration", "export_types", "exportable", "headers", "phone_columns", "rows"]
+
 
 def _names(t: ItemType) -> set[str]:
     words = (t.sheet or "", t.folder or "", t.key, t.key + "s", t.label, t.label + "s", t.table)
@@ -56,6 +58,11 @@ def export_types(items: list[str] | None) -> list[ItemType]:
 def headers(t: ItemType) -> list[str]:
     """The importer's column names for ``t``, without the internal Id."""
     return [f.name for f in t.data_fields]
+
+
+def phone_columns(t: ItemType) -> set[int]:
+    """The 0-based columns of :func:`headers` that hold phone numbers: written as Text cells, as stored."""
+    return {i for i, f in enumerate(t.data_fields) if f.kind == "phone"}
 
 
 def rows(conn: Db, t: ItemType) -> Iterator[list[Any]]:
@@ -104,7 +111,7 @@ def export_configuration(store_address: StoreAddress, out: Path, items: list[str
             db.begin()  # one read snapshot, even while the service imports
             for t in types:
                 name = t.sheet or t.key
-                counts[name] = writer.sheet(name, headers(t), rows(db, t))
+                counts[name] = writer.sheet(name, headers(t), rows(db, t), phone_columns(t))
             writer.close()
         except BaseException:
             writer.abort()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from aimport.atomicfile import finish, temp_path
+
+__all__ = ["SheetWriter"]
 
 
 class SheetWriter:
@@ -22,10 +24,16 @@ class SheetWriter:
             "strings_to_urls": False, "nan_inf_to_errors": True,
         })
         self.bold = self.book.add_format({"bold": True})
+        self.text = self.book.add_format({"num_format": "@"})  # Text: what is typed stays as typed (0401234567)
 
-    def sheet(self, name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        """Write a sheet; every string is written as text, numbers as numbers. Returns the row count."""
+    def sheet(self, name: str, headers: Sequence[str], rows: Iterable[Sequence[Any]],
+              text_columns: Collection[int] = ()) -> int:
+        """Write a sheet; every string is written as text, numbers as numbers. ``text_columns`` (0-based; phone
+        numbers) are Text columns: their values are strings in cells formatted ``@``, and so is the rest of
+        the column, so a number typed into it later keeps its leading 0. Returns the row count."""
         ws = self.book.add_worksheet(name[:31])
+        for c in text_columns:
+            ws.set_column(c, c, None, self.text)
         for c, h in enumerate(headers):
             ws.write_string(0, c, h, self.bold)
         n = 0
@@ -33,7 +41,9 @@ class SheetWriter:
             for c, v in enumerate(row):
                 if v is None or v == "":
                     continue
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                if c in text_columns:
+                    ws.write_string(n, c, str(v), self.text)
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
                     ws.write_number(n, c, v)
                 else:
                     ws.write_string(n, c, str(v))
