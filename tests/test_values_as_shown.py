@@ -164,7 +164,7 @@ CASES = [
                                            r"xl/worksheets/sheet1\.xml.*damaged workbook"),)),
     # 11. an old Mac Excel text file
     Case("11-macroman-cr-only-text", "macroman.txt", "Skills", status="succeeded", stored=_skills(("Café", "coffee")),
-         lines=(("WARNING", "MacRoman"),)),
+         lines=(("WARNING", r"Mac ?(OS )?Roman"),)),
 ]
 
 LOG_LINE = re.compile(r"^\S+ \S+ (\w+)\s+(.*)$")

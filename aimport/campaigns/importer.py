@@ -69,7 +69,7 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
     wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
-    for note in getattr(wb, "infos", ()):  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
+    for note in wb.infos:  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
         log.info(note)
     try:
         settings, sheet_name = read_settings(wb, log)

@@ -46,7 +46,7 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
     wb = open_workbook(req.path, req.max_unzipped_bytes, req.text_fallback_encoding)
     for w in wb.warnings:
         log.warning(w)
-    for note in getattr(wb, "infos", ()):  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
+    for note in wb.infos:  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
         log.info(note)
     stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite", helper=req.stage_helper)
     sheet_errors: list[ErrorCode] = []

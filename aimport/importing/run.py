@@ -16,6 +16,7 @@ from aimport.importing import filestate
 from aimport.importing.items import import_items
 from aimport.importing.ledger import record_failure, verify_unchanged
 from aimport.importing.outcome import FileChanged, Importer, ImportOutcome, ImportRequest, Progress, Status
+from aimport.importing.stagewriter import HelperDied
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.values import date_order, phone_reading
 from aimport.store.db import StoreUnavailable, retry_count
@@ -59,6 +60,9 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     except MemoryError:
         log.error("the file needs more memory than is available")
         outcome = _failed(ErrorCode.TOO_LARGE, digest)
+    except HelperDied as exc:  # a process of this import died: what a worker killed the same way ends with
+        log.error(f"{exc}; nothing was applied")
+        outcome = _failed(ErrorCode.WORKER_CRASHED, digest, str(exc))
     except StoreUnavailable as exc:  # retried by the service when the driver says it is the environment
         log.error(str(exc))
         outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))

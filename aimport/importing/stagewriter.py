@@ -6,7 +6,8 @@ bookkeeping of :class:`~aimport.importing.stagetable.Writer`) while this process
 next blocks. Small files never start one. The helper (:mod:`aimport.importing.stagehelper`) is a plain
 child process of the worker that ends when its pipe closes, so a killed or cancelled worker takes it
 along; its errors come back and are raised here as the same exception (a full scratch disk stays a full
-disk).
+disk). A helper that dies (the out-of-memory killer, kill -9) raises :class:`HelperDied`: the import ends as
+a crashed worker would (``WORKER_CRASHED``), never as a bug.
 """
 
 from __future__ import annotations
@@ -15,19 +16,36 @@ import fcntl
 import marshal
 import os
 import pickle
+import signal
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from aimport.importing.stagetable import Writer
 
-__all__ = ["HELPER_AFTER", "StageHelper", "StageWriter"]
+__all__ = ["HELPER_AFTER", "HelperDied", "StageHelper", "StageWriter"]
 
 HELPER_AFTER = 10_000  # rows staged in this process before the rest of a sheet goes to the helper
 _PIPE_BYTES = 1 << 20  # so that the reader runs a few blocks ahead of the helper
 _PKG_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+
+
+class HelperDied(Exception):
+    """The staging helper process ended without answering (killed, out of memory): a process of the import died."""
+
+    def __init__(self, exit_code: int | None) -> None:
+        self.exit_code = exit_code
+        if exit_code is not None and exit_code < 0:
+            try:
+                name = signal.Signals(-exit_code).name
+            except ValueError:
+                name = str(-exit_code)
+            why = f"was killed (signal {name}{'; the out-of-memory killer sends it' if name == 'SIGKILL' else ''})"
+        else:
+            why = f"ended unexpectedly (exit code {exit_code})"
+        super().__init__(f"the staging helper process {why}")
 
 
 class StageHelper:
@@ -80,26 +98,29 @@ class StageHelper:
             raise value
         return value
 
-    def _raise_ended(self) -> None:
-        code = self._proc.wait() if self._proc else None
-        self._proc = None
-        raise RuntimeError(f"the staging helper process ended unexpectedly (exit code {code})")
+    def _raise_ended(self) -> NoReturn:
+        proc, self._proc = self._proc, None
+        raise HelperDied(_ended(proc) if proc is not None else None)
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        for pipe in (proc.stdin, proc.stdout):
-            try:
-                if pipe:
-                    pipe.close()
-            except OSError:
-                pass
+        if proc is not None:
+            _ended(proc)
+
+
+def _ended(proc: subprocess.Popen[bytes]) -> int:
+    """Close the helper's pipes (it ends at the end of its input) and wait for it; its exit code."""
+    for pipe in (proc.stdin, proc.stdout):
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if pipe:
+                pipe.close()
+        except OSError:
+            pass
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
 
 
 class StageWriter:

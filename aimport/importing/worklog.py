@@ -11,12 +11,15 @@ import datetime as dt
 from pathlib import Path
 from typing import TextIO
 
+from aimport.names import display_name
+
 __all__ = ["ImportLog", "line", "note", "work_path"]
 
 
 def line(level: str, text: str) -> str:
-    """One work-log line: local time, the level padded to 7, the text."""
-    return f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S} {level:<7} {text}\n"
+    """One work-log line: local time, the level padded to 7, the text on one line (a file name or a cell with a
+    line break or another control character cannot add or forge a line: :func:`aimport.names.display_name`)."""
+    return f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S} {level:<7} {display_name(text)}\n"
 
 
 def work_path(work_dir: Path, import_key: str) -> Path:

@@ -87,6 +87,7 @@ def _chunked(rows: Iterator[tuple[int, Row]]) -> Iterator[Block]:
 
 class Workbook(Protocol):
     warnings: list[str]
+    infos: list[str]  # INFO lines for the work log (sheets passed over: macro, dialog and chart sheets)
     hidden: dict[str, str]  # hidden sheets (name -> "hidden" | "veryHidden"); sheet_names() leaves them out
 
     def sheet_names(self) -> list[str]: ...

@@ -11,10 +11,11 @@ __all__ = ["TEXT_EXTENSIONS", "open_workbook"]
 TEXT_EXTENSIONS = {".txt": "\t", ".tsv": "\t", ".csv": None}
 
 
-def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30, text_fallback: str = "cp1252") -> Workbook:
+def open_workbook(path: Path, max_unzipped_bytes: int = 1 << 30, text_fallback: str = "auto") -> Workbook:
     """Open ``path`` with the reader for its extension, or raise ReadError.
 
-    ``text_fallback``: the encoding of a text file without BOM that is not UTF-8 ("none": refuse it).
+    ``text_fallback``: the encoding of a text file without BOM that is not UTF-8 ("auto": Windows-1252, or
+    Mac OS Roman when its lines end in CR only; "none": refuse it).
     """
     ext = path.suffix.lower()
     if ext == ".xlsx" or ext == ".xlsm":

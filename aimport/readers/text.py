@@ -41,6 +41,19 @@ def sniff_encoding(head: bytes) -> tuple[str, str | None]:
     return "utf-8", "the file has no byte order mark; read as UTF-8 (save as UTF-8 with BOM to silence this)"
 
 
+def fallback_codec(fallback: str, head: bytes) -> tuple[str, str]:
+    """The codec of a text file without BOM that is not UTF-8, and why (for the WARNING).
+
+    ``auto``: Mac OS Roman for a file whose lines end in CR only (a "Text" file of Excel for old Mac OS),
+    else Windows-1252; any other setting is the codec to use.
+    """
+    if fallback != "auto":
+        return fallback, ""
+    if b"\r" in head and b"\n" not in head:
+        return "mac_roman", " (its lines end in CR only, as in a text file saved by Excel on an old Mac)"
+    return "cp1252", ""
+
+
 def sniff_delimiter(first_line: str) -> str:
     counts = {d: 0 for d in ",;\t"}
     quoted = False
@@ -56,9 +69,10 @@ def sniff_delimiter(first_line: str) -> str:
 class TextWorkbook:
     """A text file is a workbook of one sheet named after the file."""
 
-    def __init__(self, path: Path, delimiter: str | None, fallback: str = "cp1252") -> None:
+    def __init__(self, path: Path, delimiter: str | None, fallback: str = "auto") -> None:
         self.path = path
         self.warnings: list[str] = []
+        self.infos: list[str] = []
         self.hidden: dict[str, str] = {}  # a text file has no hidden sheets
         self._width = 0  # the widest row so far (to spot a quote that swallowed whole rows)
         try:
@@ -70,12 +84,14 @@ class TextWorkbook:
         scan = scan_text(path, self.codec)
         if scan.bad is not None and self.codec == "utf-8" and fallback != "none":
             first_bad = scan.bad
-            scan = scan_text(path, fallback)
+            codec, why = fallback_codec(fallback, head)
+            scan = scan_text(path, codec)
             if scan.bad is None:
-                self.codec = fallback
+                self.codec = codec
                 warning = (f"the file has no byte order mark and is not valid UTF-8 ({first_bad.where()}): "
-                           f"read as {codec_label(fallback)} (setting text_fallback_encoding); "
+                           f"read as {codec_label(codec)}{why} (setting text_fallback_encoding); "
                            "save it as UTF-8 with BOM or Unicode text to be sure")
+            fallback = codec
         if scan.bad is not None:
             raise scan.bad.error(self.codec, fallback)
         self._nul = scan.has_nul

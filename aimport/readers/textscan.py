@@ -17,7 +17,8 @@ from typing import BinaryIO
 from aimport.readers.base import ReadError, Row
 
 CHUNK = 1 << 20
-LABELS = {"cp1252": "Windows-1252", "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16"}
+LABELS = {"cp1252": "Windows-1252", "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16",
+          "mac-roman": "Mac OS Roman"}
 
 
 def codec_label(codec: str) -> str:
@@ -94,13 +95,17 @@ def _line_at(path: Path, codec: str, offset: int) -> int:
     decoder = codecs.getincrementaldecoder(codec)(errors="replace")
     lines = 1
     left = offset
+    cr = False
     with open(path, "rb") as fh:
         while left > 0:
             chunk = fh.read(min(CHUNK, left))
             if not chunk:
                 break
             left -= len(chunk)
-            lines += decoder.decode(chunk).count("\n")
+            text = decoder.decode(chunk)
+            # CR alone ends a line too (an old Mac's text file); a CRLF cut between two chunks counts once
+            lines += text.count("\n") + text.count("\r") - text.count("\r\n") - (cr and text.startswith("\n"))
+            cr = text.endswith("\r")
     return lines
 
 
