@@ -54,7 +54,7 @@ def test_unknown_script_makes_it_invalid_not_active(tmp_path: Path) -> None:
 
 
 def test_mandatory_fields_and_duplicate_external_ids(tmp_path: Path) -> None:
-    rows = [["ExternalId", "Phone1", "Notes"], ["A", "040 111", "x"], ["A", "040 222", ""], ["", "040 333", ""],
+    rows = [["ExternalId", "Phone1", "Notes"], ["A", "040 111 1111", "x"], ["A", "040 222 2222", ""], ["", "040 333 3333", ""],
             ["B", "", ""], ["C", "not a phone", ""], ["D", "0044 20 7946 0000", "n"]]
     o = imp(tmp_path, write_text(tmp_path / "Text Campaign.txt", rows), "OutboundCampaign")
     assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 2, 4)
@@ -66,7 +66,7 @@ def test_mandatory_fields_and_duplicate_external_ids(tmp_path: Path) -> None:
 
 def test_csv_semicolon_customers(tmp_path: Path) -> None:
     p = tmp_path / "csvcamp.csv"
-    p.write_bytes("\ufeffExternal ID;Phone 1\r\nX1;040 1\r\n".encode())
+    p.write_bytes("\ufeffExternal ID;Phone 1\r\nX1;040 123 4567\r\n".encode())
     o = imp(tmp_path, p, "OutboundCampaign")
     assert (o.status, o.totals.created) == ("succeeded", 1)
 
@@ -122,7 +122,7 @@ def test_check_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_customers_only_sheet_and_first_sheet(tmp_path: Path) -> None:
-    p = write_openpyxl(tmp_path / "Plain.xlsx", {"Leads": [["external_id", "PHONE-1", "Company"], ["L1", "+4930 1", "ACME"]]})
+    p = write_openpyxl(tmp_path / "Plain.xlsx", {"Leads": [["external_id", "PHONE-1", "Company"], ["L1", "+4930 1234567", "ACME"]]})
     o = imp(tmp_path, p, "OutboundCampaign")
     assert (o.status, o.totals.created, o.sheets[0].sheet) == ("succeeded", 1, "Leads")
     assert query(store_of(tmp_path), "SELECT company FROM customers") == [("ACME",)]

@@ -48,7 +48,7 @@ def test_hostile_campaign_name_and_formula_cells(tmp_path: Path) -> None:
     ws = wb["Customers"]
     ws.cell(row=1, column=6, value="=Notes")  # a formula-like extra column header
     for i, v in enumerate(["=1+1", "+358401", "-2", "@SUM(A1)", "\tTab", "\rCR"]):
-        ws.append([f"E{i}", "040 1234", None, v, "=HYPERLINK(\"http://x\")", v])
+        ws.append([f"E{i}", "+358 40 123 4567", None, v, "=HYPERLINK(\"http://x\")", v])
     for row in ws.iter_rows():
         for cell in row:
             if isinstance(cell.value, str):

@@ -14,11 +14,11 @@ from tests.helpers import query, store_of, write_openpyxl, write_text, write_xls
 pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
 
 
-def imp(tmp_path: Path, path: Path, import_type: str) -> ImportOutcome:
+def imp(tmp_path: Path, path: Path, import_type: str, phone_region: str = "") -> ImportOutcome:
     n = len(list(tmp_path.glob("*.log")))
     return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
                                     store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{n}.log"))
+                                    log_path=tmp_path / f"{n}.log", phone_region=phone_region))
 
 
 def log(o: ImportOutcome) -> str:
@@ -128,14 +128,16 @@ def test_skill_and_queue_names_cannot_hold_the_list_separator(tmp_path: Path) ->
 
 
 def test_directory_updates_by_external_id_and_normalises_phones(tmp_path: Path) -> None:
-    rows = [["ExternalId", "FirstName", "Phone", "Mobile", "Email"], ["E1", "Ann", "+358 (9) 123-45", "0040 721 000", "a@x.fi"]]
+    rows = [["ExternalId", "FirstName", "Phone", "Mobile", "Email"], ["E1", "Ann", "+358 (9) 123-4567", "0040 721 000 000", "a@x.fi"]]
     assert imp(tmp_path, write_text(tmp_path / "d.txt", rows), "Directory").totals.created == 1
-    rows = [["ExternalId", "FirstName", "Phone"], ["E1", "Ann", "09 555"], ["E2", "Bo", "no phone"]]
-    o = imp(tmp_path, write_openpyxl(tmp_path / "d.xlsx", {"D": rows}), "Directory")
+    assert db(tmp_path, "SELECT phone, mobile FROM directory_entries") == [("+35891234567", "+40721000000")]
+    rows = [["ExternalId", "FirstName", "Phone"], ["E1", "Ann", "09 555 1234"], ["E2", "Bo", "no phone"]]
+    o = imp(tmp_path, write_openpyxl(tmp_path / "d.xlsx", {"D": rows}), "Directory", phone_region="FI")
     assert (o.totals.updated, o.totals.rejected) == (1, 1)
     assert "row 3 column Phone: 'no phone' is not a phone number" in log(o)
     assert "WARNING" not in log(o)
-    assert db(tmp_path, "SELECT external_id, first_name, phone, mobile FROM directory_entries") == [("E1", "Ann", "09555", "+40721000")]
+    assert db(tmp_path, "SELECT external_id, first_name, phone, mobile FROM directory_entries") == [
+        ("E1", "Ann", "+35895551234", "+40721000000")]
 
 
 def test_scripts_update_a_question_by_script_and_question_id(tmp_path: Path) -> None:
@@ -152,7 +154,7 @@ def test_scripts_update_a_question_by_script_and_question_id(tmp_path: Path) -> 
 SAMPLES = {
     "UserGroup": [["Name"], ["G"]], "Directory": [["Company"], ["ACME"]], "Queues": [["Name"], ["Q"]],
     "Calendar": [["Name", "TimeZone"], ["C", "UTC"]], "Skills": [["Name"], ["S"]], "Presence": [["Name"], ["P"]],
-    "BlockedNumbers": [["Number"], ["+1 555"]], "Scripts": [["Script", "QuestionId", "Question"], ["S", "Q", "?"]],
+    "BlockedNumbers": [["Number"], ["+1 212 555 0100"]], "Scripts": [["Script", "QuestionId", "Question"], ["S", "Q", "?"]],
 }
 
 

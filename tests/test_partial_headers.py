@@ -285,7 +285,7 @@ def test_a_logon_user_import_keeps_the_service_restartable(service: ServiceProce
 FOLDERS = ("UserGroup", "Directory", "Queues", "Calendar", "Skills", "Presence", "OutboundCampaign",
            "BlockedNumbers", "Scripts")
 SAMPLE = {"Name": "N1", "ExternalId": "X1", "Login": "l1", "FirstName": "F", "Surname": "S", "LastName": "L",
-          "Script": "S1", "QuestionId": "Q1", "Question": "?", "Number": "+35840123", "Phone1": "+35840124"}
+          "Script": "S1", "QuestionId": "Q1", "Question": "?", "Number": "+358401234567", "Phone1": "+358401234568"}
 
 
 def home(t: ItemType) -> str:

@@ -45,6 +45,8 @@ ACCEPTED = [
     ("070-123 45 67", "SE", "+46701234567"),
     ("08-123 456 78", "SE", "+46812345678"),
     ("030/12345678", "DE", "+493012345678"),
+    ("8 800 555 35 35", "RU", "+78005553535"),  # a national number that begins like the trunk prefix 8: valid
+    ("+7 800 555 35 35", "", "+78005553535"),
     ("0211 1234567", "DE", "+492111234567"),
     ("(030) 1234 5678", "DE", "+493012345678"),
     ("020 7946 0958", "GB", "+442079460958"),
@@ -111,6 +113,12 @@ REJECTED = [
     ("+", "FI", "has no number after the international prefix"),
     ("00", "", "has no number after the international prefix"),
     ("+358 12", "", "is too short for FI (+358)"),
+    # too short numbers that begin with the trunk prefix: phonenumbers keeps the 0, which is never dialled after
+    # the country code (+35809555 would never match the real number)
+    ("09 555", "FI", "is too short for FI (+358)"),
+    ("040 12", "FI", "is too short for FI (+358)"),
+    ("020 7946", "GB", "is too short for GB (+44)"),
+    ("+358 09555", "", "is too short for FI (+358)"),
     ("12", "FI", "is too short for FI (+358)"),
     ("1234", "FI", "is too short for FI (+358)"),
     ("12", "", "is too short: a phone number has at least 3 digits"),

@@ -58,7 +58,7 @@ CASES = [
     Case("very_hidden_lookup_first_openpyxl.xlsx", "Skills", "succeeded", None, SKILLS,
          [("Sales", "sells"), ("Support", "helps")], ["passed over: 'Lookup' (hidden)"]),
     *[Case(f"hidden_lists_directory_{w}.xlsx", "Directory", "succeeded", None, DIRECTORY,
-           [("E1", "Ann", "Lee", None, "+35840111", "Sales"), ("E2", "Bob", "Ray", None, "040222", "Support")],
+           [("E1", "Ann", "Lee", None, "+358401111111", "Sales"), ("E2", "Bob", "Ray", None, "0402222222", "Support")],
            ["sheet 'Directory' taken as the directory entry sheet; sheets passed over: 'Lists' (hidden)"])
       for w in ("openpyxl", "libreoffice")],
     Case("notes_sheet_first_openpyxl.xlsx", "Skills", "succeeded", None, SKILLS,
@@ -88,7 +88,7 @@ CASES = [
     # 5. the 1904 date system: a real date cell and a plain-number serial in a date column
     *[Case(f"date1904_{w}.xlsx", "BlockedNumbers", "succeeded", None,
            "SELECT number, valid_until FROM blocked_numbers ORDER BY id",
-           [("+358401", "2027-12-31"), ("+358402", (dt.date(1904, 1, 1) + dt.timedelta(days=45000)).isoformat())])
+           [("+358401000001", "2027-12-31"), ("+358401000002", (dt.date(1904, 1, 1) + dt.timedelta(days=45000)).isoformat())])
       for w in ("openpyxl", "xlsxwriter")],
     # 6. an Excel table's totals row is not data
     *[Case(f"table_totals_{w}.xlsx", "Skills", "succeeded", None, SKILLS, [("Sales", "sells"), ("Support", "helps")],
@@ -97,16 +97,16 @@ CASES = [
     # also: today's good behaviour (merged title row, leading zeros, '+', no '.0', rich text, inline strings,
     # a formula's cached value) from three writers
     *[Case(f"good_{w}.xlsx", "Directory", "succeeded", None, DIRECTORY,
-           [("007", "Anna", "Lee", "Acme", "+35840123", "12"), ("0042", "Bob", "Ray", "Initech", "0401234567", "12")])
+           [("007", "Anna", "Lee", "Acme", "+358401234567", "12"), ("0042", "Bob", "Ray", "Initech", "0401234567", "12")])
       for w in ("openpyxl", "xlsxwriter", "libreoffice")],
     # pandas' to_excel: NaN is an empty cell, floats keep their value, ids stay text; with pandas' default
     # index=True the row index is an unnamed first column (a warning, never data)
     *[Case(f"{name}.xlsx", "Directory", "succeeded", None, DIRECTORY,
-           [("007", "Anna", "Lee", "Acme", "+35840123", "12"), ("0042", "Bob", "Ray", None, "0401234567", "12.5")])
+           [("007", "Anna", "Lee", "Acme", "+358401234567", "12"), ("0042", "Bob", "Ray", None, "0401234567", "12.5")])
       for name in ("good_pandas", "good_pandas_index")],
     Case("blocked_dates_pandas.xlsx", "BlockedNumbers", "succeeded", None,
          "SELECT number, description, valid_until FROM blocked_numbers ORDER BY id",
-         [("+358401", "one", "2027-12-31"), ("0402", "two", None)]),
+         [("+358401000001", "one", "2027-12-31"), ("0401000002", "two", None)]),
 ]
 
 

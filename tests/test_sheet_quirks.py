@@ -123,11 +123,11 @@ def test_dates_as_text_as_serials_and_as_dates(tmp_path: Path, writer: Writer) -
 @WRITERS
 def test_numbers_stored_as_text_keep_leading_zeros_and_plus(tmp_path: Path, writer: Writer) -> None:
     rows = [["ExternalId", "Company", "Phone", "Mobile", "Department"], ["007", "ACME", "0401234567", "+358401234567", 12],
-            [42, 1.5, "00358 9 123", 358401234570, "0042"]]
+            [42, 1.5, "00358 9 1234 5678", 358401234570, "0042"]]
     o = imp(tmp_path, writer(tmp_path / "n.xlsx", {"D": rows}), "Directory")
     assert (o.status, o.totals.created) == ("succeeded", 2), log(o)
     assert db(tmp_path, "SELECT external_id, company, phone, mobile, department FROM directory_entries ORDER BY id") == [
-        ("007", "ACME", "0401234567", "+358401234567", "12"), ("42", "1.5", "+3589123", "358401234570", "0042")]
+        ("007", "ACME", "0401234567", "+358401234567", "12"), ("42", "1.5", "+358912345678", "358401234570", "0042")]
 
 
 def test_trailing_empty_rows_and_columns(tmp_path: Path) -> None:

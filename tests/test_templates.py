@@ -24,7 +24,7 @@ SAMPLE: dict[str, dict[str, Any]] = {  # one valid row per item type (references
     "script": {"Script": "Survey", "QuestionId": "Q1", "Question": "Happy?", "AnswerType": "Choice", "Options": "Yes;No"},
     "queue": {"Name": "Support", "Channel": "Voice", "Priority": 3},
     "usergroup": {"Name": "Agents"},
-    "directory": {"ExternalId": "D1", "Company": "ACME", "Phone": "+358 9 123"},
+    "directory": {"ExternalId": "D1", "Company": "ACME", "Phone": "+358 9 123 4567"},
     "blocked": {"Number": "040 123 4567", "ValidUntil": "2027-01-31"},
     "user": {"Login": "ann", "FirstName": "Ann", "Surname": "Lee", "Rights": "Agent"},
 }
@@ -174,6 +174,7 @@ def test_examples_import_in_order_into_the_real_service(tmp_path: Path, service:
         res = result_of(hist)
         log = hist.with_name(hist.name + ".log").read_text()
         assert res["status"] == "succeeded", (p.name, log)
+        assert not [w for w in log.splitlines() if "WARNING" in w and "phone" in w], (p.name, log)  # phone_region unset
         assert int(res["created"]) >= 1 and res["rejected"] == "0", (p.name, res)
 
 

@@ -209,9 +209,11 @@ def _checked(text: str, n: PhoneNumber, international: bool = False) -> str:
     """E.164 of a possible number, or why it is not possible (a number written with its country code that
     could only be a local one, without the area code, is too short)."""
     reason = phonenumbers.is_possible_number_with_reason(n)
+    where = _where(n)
+    if reason == ValidationResult.IS_POSSIBLE and _trunk_kept(n):
+        raise PhoneError(f"{_show(text)} is too short for {where}")
     if reason == ValidationResult.IS_POSSIBLE:
         return phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
-    where = _where(n)
     if reason == ValidationResult.INVALID_COUNTRY_CODE:
         raise PhoneError(f"{_show(text)} has no valid country code")
     if reason == ValidationResult.TOO_SHORT or (international and reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
@@ -221,6 +223,21 @@ def _checked(text: str, n: PhoneNumber, international: bool = False) -> str:
     if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         raise PhoneError(f"{_show(text)} is a local number in {where}: write it with its area code")
     raise PhoneError(f"{_show(text)} has a length no number of {where} has")
+
+
+def _national_prefix(n: PhoneNumber) -> str:
+    regions = phonenumbers.region_codes_for_country_code(n.country_code or 0)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(regions[0], None) if regions else None
+    return (meta.national_prefix or "") if meta is not None else ""
+
+
+def _trunk_kept(n: PhoneNumber) -> bool:
+    """The national number still begins with the trunk prefix (``09 555`` in FI: ``+35809555``): phonenumbers
+    keeps it when the rest is too short to be a number. Such a number is never dialled with its trunk prefix
+    after the country code, so it is rejected unless it is a valid number all the same (Russia's 8 800 ...)."""
+    prefix = _national_prefix(n)
+    nsn = phonenumbers.national_significant_number(n)
+    return bool(prefix) and nsn.startswith(prefix) and not phonenumbers.is_valid_number(n)
 
 
 def _where(n: PhoneNumber) -> str:

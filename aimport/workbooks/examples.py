@@ -60,12 +60,12 @@ EXAMPLES: tuple[Example, ...] = (
     ]}),
     Example("Directory", {"Directory": [
         {"ExternalId": "D-1", "FirstName": "Maija", "LastName": "Meikäläinen", "Company": "ACME Oy",
-         "Phone": "+358 9 1234 5678", "Mobile": "040 123 4567", "Email": "maija@example.com", "Department": "Finance"},
-        {"ExternalId": "D-2", "Company": "Pizza Express", "Phone": "09 555 1234", "DirectoryGroup": "Suppliers"},
+         "Phone": "+358 9 1234 5678", "Mobile": "+358 40 123 4567", "Email": "maija@example.com", "Department": "Finance"},
+        {"ExternalId": "D-2", "Company": "Pizza Express", "Phone": "+358 9 555 1234", "DirectoryGroup": "Suppliers"},
     ]}),
     Example("BlockedNumbers", {"BlockedNumbers": [
         {"Number": "+358 40 000 0000", "Description": "asked not to be called"},
-        {"Number": "0700 123 456", "Description": "premium-rate line", "ValidUntil": "2099-12-31"},
+        {"Number": "+358 700 123 456", "Description": "premium-rate line", "ValidUntil": "2099-12-31"},
     ]}),
     Example("Configuration", {"Users": [
         {"ExternalId": "U-1", "Login": "ann", "FirstName": "Ann", "Surname": "Lee", "Email": "ann@example.com",
@@ -81,7 +81,7 @@ EXAMPLES: tuple[Example, ...] = (
         "Customers": [
             {"ExternalId": "C-1", "Phone1": "+358 40 111 1111", "FirstName": "Aino", "LastName": "Virtanen",
              "Company": "Virtanen Oy", "Priority": 1, "Contract": "K-1001"},
-            {"ExternalId": "C-2", "Phone1": "+358 40 222 2222", "Phone2": "09 222 2222", "FirstName": "Eero",
+            {"ExternalId": "C-2", "Phone1": "+358 40 222 2222", "Phone2": "+358 9 222 2222", "FirstName": "Eero",
              "LastName": "Korhonen", "Contract": "K-1002"},
         ],
     }),
