@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, HANDLED, PASSIVE, CampaignError, Question
-from aimport.itemtypes.values import Invalid, parse_date
+from aimport.itemtypes.dates import parse_date
+from aimport.itemtypes.invalid import Invalid
 from aimport.store import calls, customers
 from aimport.store import campaigns as stored
 from aimport.store.db import Db, with_retries

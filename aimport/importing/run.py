@@ -18,7 +18,8 @@ from aimport.importing.ledger import record_failure, verify_unchanged
 from aimport.importing.outcome import FileChanged, Importer, ImportOutcome, ImportRequest, Progress, Status
 from aimport.importing.stagewriter import HelperDied
 from aimport.importing.worklog import ImportLog
-from aimport.itemtypes.values import date_order, phone_reading
+from aimport.itemtypes.dates import date_order
+from aimport.itemtypes.values import phone_reading
 from aimport.store.db import StoreUnavailable, retry_count
 from aimport.store.schema import SchemaTooNew
 
