@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from aimport.names import display_name as display_name  # the one escaping rule (callers import it from here)
+
 IMPORT_TYPES: tuple[str, ...] = (
     "UserGroup",
     "Directory",
@@ -202,20 +204,6 @@ class FolderProblem:
 class FolderSurvey:
     created: list[Path] = field(default_factory=list)
     problems: list[FolderProblem] = field(default_factory=list)
-
-
-def display_name(name: str) -> str:
-    """A file name as text that is safe in a log line, an audit event and a side file.
-
-    Bytes that are not UTF-8 show as ``\\xNN``; control characters (a newline) as ``\\n``, ``\\xNN``.
-    """
-    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    if not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
-        return text
-    return "".join(_CONTROL.get(ch, f"\\x{ord(ch):02x}") if ord(ch) < 0x20 or ord(ch) == 0x7F else ch for ch in text)
-
-
-_CONTROL = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def is_utf8_name(name: str) -> bool:

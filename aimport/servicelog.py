@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from aimport.names import display_name
+
 LOGGER = "aimport"
 FIELDS = ("import_id", "type", "file", "status", "error_code")
 REPEAT_WINDOW_S = 60.0
@@ -50,10 +52,9 @@ class RepeatFilter(logging.Filter):
 
 
 def one_line(text: str) -> str:
-    """A log message on one line: a line break (from a file name, say) shows as ``\\n``."""
-    if "\n" not in text and "\r" not in text:
-        return text
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    """A log message on one line of printable text: a line break or another control character (from a file name,
+    say) shows escaped, by the one rule (:func:`aimport.names.display_name`)."""
+    return display_name(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -61,14 +62,14 @@ class JsonFormatter(logging.Formatter):
         out: dict[str, Any] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
             "level": record.levelname.lower(),
-            "event": record.getMessage(),
+            "event": one_line(record.getMessage()),
         }
         for k in FIELDS:
             v = getattr(record, k, None)
             if v is not None:
-                out[k] = v
+                out[k] = one_line(v) if isinstance(v, str) else v
         if record.exc_info and record.levelno >= logging.ERROR:
-            out["error"] = self.formatException(record.exc_info).splitlines()[-1]
+            out["error"] = one_line(self.formatException(record.exc_info).splitlines()[-1])
         return json.dumps(out, ensure_ascii=False, default=str)
 
 

@@ -73,10 +73,15 @@ class Settings:
 
     @property
     def store_address(self) -> Path | str:
-        """The system store: ``STATE/system.sqlite``, or the ``postgresql://`` URL of a shared server."""
-        if self.store.startswith(("postgresql://", "postgres://")):
-            return self.store
-        return self.state_dir / "system.sqlite"
+        """The system store: ``STATE/system.sqlite``, or the ``postgresql://`` URL of a shared server (a libpq
+        keyword string becomes that URL); :class:`SettingsError` for a value no command takes
+        (:func:`aimport.store.address.resolve` is the one rule)."""
+        from aimport.store.address import StoreAddressError, resolve
+
+        try:
+            return resolve(self.store, self.state_dir)
+        except StoreAddressError as exc:
+            raise SettingsError(str(exc)) from None
 
     @property
     def audit_db(self) -> Path:
@@ -104,8 +109,8 @@ class Settings:
         self.check_store()
 
     def check_store(self) -> None:
-        if self.store != "sqlite" and not self.store.startswith(("postgresql://", "postgres://")):
-            raise SettingsError(f"--store must be sqlite or a postgresql:// URL, not {self.store.split('@')[-1]!r}")
+        """Raise :class:`SettingsError` when no command could use the store setting (``aimport run`` checks at start)."""
+        self.store_address  # noqa: B018 - resolving it is the check
 
 
 @dataclass(frozen=True)

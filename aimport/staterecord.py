@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aimport.atomicfile import write_atomic
+from aimport.store.address import without_password
+
+__all__ = ["FILE_NAME", "RECORDED", "RecordError", "ServiceRecord", "read", "write"]
 
 FILE_NAME = "service.json"
 RECORDED = ("root", "server", "unit", "store")
@@ -26,13 +29,33 @@ class ServiceRecord:
 
 
 def write(state_dir: Path, record: ServiceRecord) -> None:
-    write_atomic(state_dir / FILE_NAME, json.dumps(asdict(record), indent=2) + "\n")
+    """Write the record; the store setting without any password in it (every form libpq reads)."""
+    data = {**asdict(record), "store": without_password(record.store)}
+    write_atomic(state_dir / FILE_NAME, json.dumps(data, indent=2) + "\n")
+
+
+class RecordError(ValueError):
+    """``service.json`` is there but cannot be used; the message names the file and what is wrong with it."""
 
 
 def read(state_dir: Path) -> ServiceRecord | None:
-    """The record, or None when there is none (or it cannot be read: then flags are needed)."""
+    """The record, or None when there is none; :class:`RecordError` when it is damaged (not JSON, wrong types)."""
+    path = state_dir / FILE_NAME
     try:
-        data = json.loads((state_dir / FILE_NAME).read_text(encoding="utf-8"))
-        return ServiceRecord(str(data["root"]), str(data["server"]), str(data["unit"]), str(data.get("store", "sqlite")))
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise RecordError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise RecordError(f"{path} is damaged: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path} is damaged: it holds a JSON {type(data).__name__}, not an object with "
+                          f"{', '.join(RECORDED)}")
+    wrong = [f"{key} is {'missing' if key not in data else json.dumps(data[key])}" for key in RECORDED[:3]
+             if not isinstance(data.get(key), str) or not data[key]]
+    if "store" in data and not isinstance(data["store"], str):
+        wrong.append(f"store is {json.dumps(data['store'])}")
+    if wrong:
+        raise RecordError(f"{path} is damaged: {'; '.join(wrong)} (each must be a text)")
+    return ServiceRecord(data["root"], data["server"], data["unit"], data.get("store", "sqlite"))

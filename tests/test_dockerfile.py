@@ -90,17 +90,18 @@ def compose_settings(service: dict[str, Any], variables: dict[str, str]) -> Sett
     return settings_from(args, env)
 
 
-def test_compose_default_is_one_embedded_sidecar_and_units_share_one_postgres() -> None:
-    """`docker compose up` starts one sidecar on its embedded SQLite store; the profile "units" adds a PostgreSQL
-    server and two sidecars (SRV1_VUBJS, SRV2_VUBJS) on one share and that one store, the password from outside."""
+def test_compose_single_is_one_embedded_sidecar_and_units_share_one_postgres() -> None:
+    """`docker compose up -d aimport` starts one sidecar on its embedded SQLite store (profile "single"); the profile
+    "units" is a PostgreSQL server and two sidecars (SRV1_VUBJS, SRV2_VUBJS) on one share and that one store, the
+    password from outside (tests/test_container_quickstart.py: which services each command starts)."""
     import yaml
 
     from aimport.store.db import PASSWORD_ENV
 
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     services, volumes = compose["services"], set(compose["volumes"])
-    default = [name for name, svc in services.items() if not svc.get("profiles")]
-    assert default == ["aimport"]
+    single = [name for name, svc in services.items() if "single" in (svc.get("profiles") or [])]
+    assert single == ["aimport"]  # its own profile: `--profile units up` does not start it too
     assert compose_settings(services["aimport"], {}).store == "sqlite"
     units = {name: svc for name, svc in services.items() if "units" in (svc.get("profiles") or [])}
     pg = units.pop("postgres")
@@ -176,5 +177,5 @@ def test_entrypoint_command_line_runs_as_the_container_would(tmp_path: Path) -> 
         proc.terminate()
         out = proc.communicate(timeout=30)[0].decode()
     assert proc.returncode == 0
-    first = json.loads(out.splitlines()[0])
-    assert first["level"] == "info" and first["event"].startswith("aimport started")
+    lines = [json.loads(line) for line in out.splitlines()]  # every line one JSON object
+    assert any(e["level"] == "info" and e["event"].startswith("aimport started") for e in lines), out

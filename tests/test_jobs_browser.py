@@ -154,3 +154,38 @@ def test_the_page_asks_for_the_token_once(service: ServiceProcess, browser: Any)
     page.wait_for_selector("#overview:not([hidden])")
     wait_for(lambda: page.evaluate(STATE_JS)["live"] == "live", 60, what="the live stream with the token cookie")
     assert page.text_content("#unit") == "TEST_VUBJS"
+
+
+def test_a_large_import_opens_a_page_at_a_time_and_held_files_count_apart(service: ServiceProcess, browser: Any,
+                                                                          tmp_path: Path) -> None:
+    """Issue 26, items 3 and 14 on the page: the rejected rows and the .log of a large import come a page at a time
+    (the pagers fetch the next ones); a held file is counted on its own card, not as queued, not as the oldest."""
+    service.args += ["--office-hours", "Mon-Sun 00:00-24:00", "--time-zone", "UTC", "--large-file-rows", "5000"]
+    service.start()
+    folder = service.layout.type_dir("Skills")
+    drop(write_text(tmp_path / "held.txt", [["Name", "Description"], *[[f"H{i}", "x"] for i in range(6000)]]), folder)
+    rows = [["Name", "Description"], ["Fine", "ok"], *[["", f"no name {i}"] for i in range(1000)]]
+    drop(write_text(tmp_path / "rejects.txt", rows), folder)
+    service.wait_done("Skills", "rejects.txt")
+    page = page_of(browser)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    page.goto(f"http://{service.http}/")
+    cards = "() => ['queued', 'held', 'oldest'].map((k) => document.getElementById('fig-' + k).textContent)"
+    wait_for(lambda: page.evaluate(cards) == ["0", "1", "-"], 30, what="the held file on its own card")
+    page.locator("#recent tbody tr", has_text="rejects.txt").locator("a").click()
+    page.wait_for_url("**/imports/*")
+    first_row = "() => document.querySelector('#rejected tbody tr td:nth-child(2)')?.textContent"
+    wait_for(lambda: page.evaluate(first_row) == "3", 30, what="the first page of rejected rows")
+    assert page.locator("#rejected tbody tr").count() == 200
+    assert page.text_content("#rejected-range") == "1-200 of 1,000" and page.text_content("#rejected-count") == "(1,000)"
+    page.click("#rejected-next")
+    wait_for(lambda: page.evaluate(first_row) == "203", 30, what="the second page of rejected rows")
+    assert page.text_content("#rejected-range") == "201-400 of 1,000"
+    log_lines = "() => document.querySelectorAll('#log span').length"
+    assert page.evaluate(log_lines) == 500 and (page.text_content("#log-range") or "").startswith("1-500 of 1,00")
+    page.click("#log-last")
+    wait_for(lambda: "finished: partial" in (page.text_content("#log") or ""), 30, what="the last page of the .log")
+    assert 0 < page.evaluate(log_lines) <= 500 and page.is_disabled("#log-next")
+    page.screenshot(path=str(tmp_path / "jobs-view-pages.png"), full_page=True)
+    assert failed == [] and not [e for e in browser.errors if "Failed to load resource" not in e], (failed, browser.errors)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from aimport.web.importlog import LOG_CAP_BYTES
 from tests.helpers import ServiceProcess, drop, free_port, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
@@ -126,7 +131,8 @@ def test_log_is_read_only_inside_the_import_root_and_capped(service: ServiceProc
     secret = tmp_path / "secret.txt"
     secret.write_text("2026-01-01 00:00:00 INFO    SECRET\n")
     (hist / "linked.log").symlink_to(secret)
-    (hist / "big.log").write_text("2026-01-01 00:00:00 REJECT  sheet 'S' row 2: bad\n" * 40000)  # ~2 MiB
+    line = b"2026-01-01 00:00:00 REJECT  sheet 'S' row 2: bad\n"
+    (hist / "big.log").write_bytes(line * ((LOG_CAP_BYTES // len(line)) + 1000))  # a little more than the cap
     os.mkfifo(hist / "fifo.log")
     names = ["../../../../../../" + str(secret.with_suffix("")), "linked", "big", "fifo", "/etc/passwd"]
     conn = sqlite3.connect(service.audit_db)
@@ -143,8 +149,11 @@ def test_log_is_read_only_inside_the_import_root_and_capped(service: ServiceProc
     for name in (names[0], "linked", "fifo", "/etc/passwd"):
         assert logs[name]["lines"] == [] and logs[name]["problem"], name
     big = logs["big"]
-    assert big["truncated"] and big["size"] > 1 << 20 and 0 < len(big["lines"]) <= 30000
-    assert len(api(service.http, f"/api/imports/{ids[2]}")["rejected"]) == 5000  # the table is capped too
+    shown = LOG_CAP_BYTES // len(line)  # the whole lines in the first LOG_CAP_BYTES
+    assert big["truncated"] and big["size"] > LOG_CAP_BYTES and big["total"] == shown and len(big["lines"]) == 500
+    detail = api(service.http, f"/api/imports/{ids[2]}?rejected_offset={shown - 5}&log_offset={shown - 2}")
+    assert len(detail["rejected"]) == 5 and detail["rejected_total"] == shown  # the table is capped with the log
+    assert detail["log"]["lines"] == [line.decode().rstrip("\n")] * 2
 
 
 def test_queued_in_process_with_progress_then_done(service: ServiceProcess, tmp_path: Path) -> None:
@@ -274,7 +283,48 @@ def test_held_files_show_as_held(service: ServiceProcess, tmp_path: Path) -> Non
     [big] = wait_for(held, 30, what="the held file in /api/summary")
     assert (big["file"], big["type"], big["held_until"]) == ("big <b>.txt", "Skills", None)  # office hours never end
     assert "rows" in big["held_reason"] and big["size"] > 0
-    assert api(service.http, "/api/summary")["figures"]["oldest_waiting"]["file"] == "big <b>.txt"
+    figures = api(service.http, "/api/summary")["figures"]
+    assert figures["oldest_waiting"] is None  # held is not waiting
+    assert (figures.get("queued"), figures.get("held")) == (0, 1)
+
+
+def test_held_files_are_not_waiting_files(service: ServiceProcess, tmp_path: Path) -> None:
+    """Issue 26, item 14: a held file (large, in office hours) is counted apart from the queued ones, by the jobs
+    view's figures and by `aimport status` as by /metrics, and is never the oldest waiting file, even when it is
+    the oldest file in the drop folder."""
+    service.args += ["--office-hours", "Mon-Sun 00:00-24:00", "--time-zone", "UTC", "--large-file-rows", "50",
+                     "--max-concurrent", "1"]
+    service.env["AIMPORT_PAUSE"] = "before_commit:6000"  # the first small import holds the only slot: the next waits
+    service.start()
+    folder = service.layout.type_dir("Skills")
+    big = drop(skills(tmp_path, "big.txt", [[f"b{i}", "x"] for i in range(200)]), folder)
+    an_hour_ago = time.time() - 3600
+    os.utime(big, (an_hour_ago, an_hour_ago))  # the oldest file in the folder by far
+    wait_for(lambda: [q for q in api(service.http, "/api/summary")["queued"] if q["held"]], 30, what="big.txt held")
+    drop(skills(tmp_path, "first.txt", [["f", "x"]]), folder)
+    wait_for(lambda: api(service.http, "/api/summary")["in_process"], 30, what="first.txt in process")
+    drop(skills(tmp_path, "second.txt", [["s", "x"]]), folder)
+
+    def waiting() -> dict[str, Any] | None:
+        s = api(service.http, "/api/summary")
+        return s if s["in_process"] and any(q["file"] == "second.txt" for q in s["queued"]) else None
+
+    summary = wait_for(waiting, 30, what="second.txt queued behind first.txt")
+    figures = summary["figures"]
+    assert figures["oldest_waiting"]["file"] == "second.txt", figures["oldest_waiting"]
+    assert (figures.get("queued"), figures.get("held")) == (1, 1)
+    assert sorted((q["file"], q["held"]) for q in summary["queued"]) == [("big.txt", True), ("second.txt", False)]
+    assert service.metric("aimport_held_files") == 1
+    status = subprocess.run([sys.executable, "-m", "aimport", "status", "--json", "--state-dir", str(service.state)],
+                            capture_output=True, text=True, timeout=60, check=True)
+    [skills_folder] = [f for f in json.loads(status.stdout)["folders"] if f["type"] == "Skills"]
+    assert (skills_folder["queued"], skills_folder["held"]) == (1, 1), skills_folder
+    oldest = dt.datetime.fromisoformat(skills_folder["oldest_queued"]).timestamp()
+    assert oldest > an_hour_ago + 1800, skills_folder  # second.txt's time, not the held file's
+    text = subprocess.run([sys.executable, "-m", "aimport", "status", "--state-dir", str(service.state)],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    header, row = [line.split() for line in text.splitlines() if line.startswith(("type ", "Skills "))][:2]
+    assert header[:5] == ["type", "queued", "oldest_queued", "held", "in_process"] and row[1] == "1" and row[3] == "1"
 
 
 def test_campaigns_show_their_progress(service: ServiceProcess) -> None:

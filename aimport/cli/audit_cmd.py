@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
+from aimport.names import display_name
 from aimport.store import auditqueries
 
 LIST_COLUMNS = ["id", "import_type", "file_name", "status", "error_code", "rows", "created", "updated",
@@ -57,10 +58,10 @@ def do_audit(args: argparse.Namespace) -> int:
                 json.dump({"import": row, "events": events}, sys.stdout, indent=2, default=str)
                 print()
             else:
-                for k, v in row.items():
+                for k, v in shown([row])[0].items():
                     print(f"{k:>13}: {'' if v is None else v}")
                 print()
-                table(events, EVENT_COLUMNS)
+                table(shown(events), EVENT_COLUMNS)
             return 0
         if args.action == "tail":
             events = auditqueries.list_events(path, limit=1_000_000)[-args.limit:]
@@ -92,13 +93,24 @@ def do_audit(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
 
 
+def shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` as a table or CSV shows them: every text on one line of printable text (a file name with a line
+    break or an escape sequence cannot forge a row or drive the terminal). JSON keeps the exact text, with every
+    character outside ASCII as a ``\\u`` escape (nothing raw reaches the terminal either)."""
+    return [{k: display_name(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+
+
 def _first(rows: list[dict[str, Any]], columns: list[str], args: argparse.Namespace) -> None:
     """The first batch; with --follow --json every row is one JSON line, so the stream stays parseable."""
-    if args.follow and args.fmt == "json":
-        _emit_more(rows, columns, "json")
+    if args.fmt == "json":
+        if args.follow:
+            _emit_more(rows, columns, "json")
+        else:
+            json.dump(rows, sys.stdout, indent=2, default=str)
+            print()
     else:
-        emit(rows, columns, args.fmt)
-        sys.stdout.flush()
+        emit(shown(rows), columns, args.fmt)
+    sys.stdout.flush()
 
 
 def _emit_more(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
@@ -108,9 +120,9 @@ def _emit_more(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None
     elif fmt == "csv":
         import csv
 
-        csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore").writerows(rows)
+        csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore").writerows(shown(rows))
     else:
-        for r in rows:
+        for r in shown(rows):
             print("  ".join("" if r.get(c) is None else str(r.get(c)) for c in columns))
     sys.stdout.flush()
 
@@ -124,24 +136,24 @@ def do_status(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, indent=2, default=str)
         print()
         return 0
-    print(f"root: {report['root']}")
-    print(f"store: {report['store']}")
-    print("\nfolders:")
-    table(report["folders"], ["type", "queued", "oldest_queued", "in_process"])
+    print(f"root: {display_name(report['root'])}")
+    print(f"store: {display_name(report['store'])}")
+    print("\nfolders (held: waiting for the end of office hours, not queued):")
+    table(report["folders"], ["type", "queued", "oldest_queued", "held", "in_process"])
     print("\nsystem store:")
     table([{"item": k, "count": v} for k, v in report["items"].items()], ["item", "count"])
     if report.get("campaigns"):
         print("\ncampaigns:")
-        table(report["campaigns"], ["name", "status", "customers", "handled", "exported"])
+        table(shown(report["campaigns"]), ["name", "status", "customers", "handled", "exported"])
     office = report.get("office_hours")
     if office:
         print(f"\noffice hours: {office['spec']} ({office['time_zone']}); now {office['now'].replace('_', ' ')}"
               + (f" until {office['next_change']}" if office["next_change"] else ""))
     if report.get("held"):
         print("\nheld until office hours end (aimport release FILE starts one now):")
-        table([{**f, "starts_at": f["starts_at"] or "on release"} for f in report["held"]],
+        table(shown([{**f, "starts_at": f["starts_at"] or "on release"} for f in report["held"]]),
               ["type", "file", "size_bytes", "estimated_rows", "held_at", "starts_at"])
     if report.get("recent"):
         print("\nrecent imports:")
-        table(report["recent"], ["id", "import_type", "file_name", "status", "error_code", "finished_at"])
+        table(shown(report["recent"]), ["id", "import_type", "file_name", "status", "error_code", "finished_at"])
     return 0

@@ -14,6 +14,8 @@ from aimport.cli.common import CommandError, add_settings, emit, settings_from, 
 if TYPE_CHECKING:
     from aimport.store.db import Db
 
+__all__ = ["register", "run"]
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("campaign", help="list, show, record a call result, close, export",
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     address = settings.store_address
     if not is_postgresql(address) and not Path(address).exists():
-        raise CommandError(f"no system store at {address} (use --state-dir)")
+        raise CommandError(f"no system store at {address} (use --state-dir or --store)")
     db = open_store(address)
     try:
         if args.action == "list":

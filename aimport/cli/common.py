@@ -68,12 +68,18 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
     settings = from_sources(flags, env=env, config=getattr(args, "config", None))
     if getattr(args, "command", None) == "run":
         return settings
-    record = staterecord.read(settings.state_dir)
-    if record is None:
-        return settings
     given = set(flags) | {n for n in setting_names() if env.get("AIMPORT_" + n.upper())}
     if settings.config is not None:
         given |= set(read_toml(settings.config))
+    if all(n in given for n in staterecord.RECORDED):
+        return settings  # nothing to take from a record
+    try:
+        record = staterecord.read(settings.state_dir)
+    except staterecord.RecordError as exc:
+        raise CommandError(f"{exc}. `aimport run` writes it (a running service again within a minute, a stopped "
+                           "one at its next start); meanwhile give --root, --server, --unit and --store") from None
+    if record is None:
+        return settings
     fill = {n: getattr(record, n) for n in staterecord.RECORDED if n not in given}
     if "root" in fill:
         fill["root"] = Path(fill["root"])

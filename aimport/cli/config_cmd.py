@@ -9,6 +9,8 @@ from typing import Any
 from aimport.cli.common import CommandError, add_settings, settings_from
 from aimport.layout import IMPORT_TYPES
 
+__all__ = ["do_export", "do_template", "register"]
+
 
 def register(sub: Any) -> None:
     t = sub.add_parser(
@@ -46,7 +48,7 @@ def register(sub: Any) -> None:
     e.add_argument("-o", "--output", type=Path, required=True, help="the .xlsx to write (written to a temp name, then renamed)")
     e.add_argument("--items", help="comma-separated subset: calendars, skills, presenceprofiles, scripts, queues, users "
                    "(default: all of them), or one of usergroups, directory, blockednumbers alone")
-    add_settings(e, ["state_dir"])
+    add_settings(e, ["state_dir", "store"])
     e.set_defaults(handler=do_export)
 
 

@@ -16,6 +16,8 @@ from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES, Layout, display_name, is_utf8_name
 
+__all__ = ["Bar", "check_location", "do_check", "do_import", "register", "resolve_type"]
+
 TYPE_HELP = "import type: " + ", ".join(IMPORT_TYPES) + " (default: the folder the file is in)"
 
 
@@ -36,9 +38,8 @@ def register(sub: Any) -> None:
                        "3: some rows would be rejected, 1: the file would fail.")
     c.add_argument("file", type=Path)
     c.add_argument("--type", dest="import_type", help=TYPE_HELP)
-    c.add_argument("--state-dir", dest="state_dir", type=Path, help="state folder holding system.sqlite (default ./state)")
-    c.add_argument("--config", type=Path, help="TOML settings file")
     c.add_argument("--json", action="store_true", help="machine-readable output")
+    add_settings(c, ["state_dir", "store"])
     c.set_defaults(handler=do_check)
 
 

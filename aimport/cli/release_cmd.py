@@ -10,18 +10,19 @@ from typing import Any
 
 from aimport.cli.common import CommandError, add_settings, settings_from
 from aimport.layout import Layout, display_name
-from aimport.service.holdstate import HeldFile, read_held, release_request_path, request_release
+from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile, read_held, release_request_path, request_release
+from aimport.service.statedir import running_service
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "release", help="import a large file held for the end of office hours now",
         description="A large file that arrives during office hours (office_hours, large_file_rows, large_file_mb) "
-        "waits in its drop folder until they end. `aimport release FILE` asks the running service to import it "
-        "now: it writes a request to STATE/releases/, which the service reads at its next folder check (within "
-        "a few seconds; a stopped service reads it when it starts). The file is then claimed and imported like "
-        "any other, under the limit in force. FILE is the held file's path, or its name when one held file has "
-        "it; `aimport status` lists the held files. Exit code 1 when FILE is not held.")
+        "waits in its drop folder until they end. `aimport release FILE` asks the service to import it now: it "
+        "writes a request to STATE/releases/, which a running service reads at its next folder check (within 2 "
+        "seconds) and a stopped one when it starts; either writes a hold_released event then. The file is then "
+        "claimed and imported like any other, under the limit in force. FILE is the held file's path, or its name "
+        "when one held file has it; `aimport status` lists the held files. Exit code 1 when FILE is not held.")
     p.add_argument("file", help="the held file: its path, or its name")
     add_settings(p)
     p.set_defaults(handler=do_release)
@@ -44,9 +45,18 @@ def do_release(args: argparse.Namespace) -> int:
     name = display_name(target.path.name)
     print(f"released {target.import_type}/{name} ({rows}{target.size_bytes / (1 << 20):.1f} MB), held since "
           f"{target.held_at.astimezone().isoformat(timespec='minutes')}" + (" (asked again)" if again else ""))
-    print("the service claims and imports it at its next folder check (within a few seconds), under the limit "
-          "in force now; `aimport audit tail` shows hold_released, then claimed and finished")
+    print(_when(settings.state_dir) + "; `aimport audit tail` shows hold_released, then claimed and finished")
     return 0
+
+
+def _when(state_dir: Path) -> str:
+    """When the request takes effect: whether a service runs on ``state_dir`` now (it holds its lock)."""
+    pid = running_service(state_dir)
+    if pid is None:
+        return ("the service is not running: it claims and imports the file when it starts (before holding any "
+                "file again), under the limit in force then")
+    who = f"the service (pid {pid})" if pid else "the running service"
+    return f"{who} claims and imports it at its next folder check (within {RELEASE_CHECK_S:g} seconds), under the limit in force now"
 
 
 def _find(held: list[HeldFile], given: str) -> HeldFile | None:

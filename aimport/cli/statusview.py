@@ -1,4 +1,9 @@
-"""What ``aimport status`` reports: folders, store counts, recent imports, campaigns."""
+"""What ``aimport status`` reports: folders, store counts, recent imports, campaigns.
+
+A drop folder's files are ``queued`` (waiting for their turn) or ``held`` (large files waiting for the end of
+office hours, as the service lists them in ``STATE/held.json``), never both: ``oldest_queued`` is the oldest
+file that waits for its turn, as ``aimport_pending_files`` and the jobs view count them.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +22,22 @@ from aimport.store import system as store
 from aimport.store.db import redact, store_exists
 from aimport.store.schema import open_store
 
+__all__ = ["collect", "office_hours"]
+
 
 def collect(settings: Settings) -> dict[str, Any]:
     layout = settings.layout
     flt = ImportFileFilter()
+    held_now = {(f.import_type, f.path.name) for f in read_held(settings.state_dir).files}
     folders = []
     for t in IMPORT_TYPES:
-        queued, oldest = 0, None
+        queued, held, oldest = 0, 0, None
         try:
             for e in os.scandir(layout.type_dir(t)):
                 if e.is_file(follow_symlinks=False) and flt.name_ok(e.name).accept:
+                    if (t, e.name) in held_now:
+                        held += 1
+                        continue
                     queued += 1
                     m = e.stat().st_mtime
                     oldest = m if oldest is None else min(oldest, m)
@@ -36,7 +47,7 @@ def collect(settings: Settings) -> dict[str, Any]:
             in_process = sum(1 for e in os.scandir(layout.in_process_dir(t)) if e.is_file() and not e.name.startswith("."))
         except OSError:
             in_process = 0
-        folders.append({"type": t, "queued": queued, "in_process": in_process,
+        folders.append({"type": t, "queued": queued, "held": held, "in_process": in_process,
                         "oldest_queued": dt.datetime.fromtimestamp(oldest).isoformat(timespec="seconds") if oldest else None})
     items: dict[str, int] = {}
     campaigns: list[dict[str, Any]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -13,6 +14,13 @@ from aimport.readers.base import BLOCK_ROWS, ERROR_VALUES, Block, CellError, Raw
 from aimport.readers.textscan import check_spans, codec_label, quote_error, scan_text
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+__all__ = ["HEADER_LINES", "HEAD_BYTES", "TextWorkbook", "fallback_codec", "looks_comma_separated", "sniff_delimiter",
+           "sniff_encoding"]
+
+HEADER_LINES = 10  # the rows the header search reads (aimport.importing.headers.HEADER_SEARCH_ROWS)
+HEAD_BYTES = 65536  # the start of the file read to tell its encoding and delimiter
+LINE_END = re.compile(r"\r\n|\r|\n")  # the line ends the reader splits rows at (csv with newline="")
 
 BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"),
@@ -66,6 +74,31 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def looks_comma_separated(text: str, whole: bool = True) -> bool:
+    """Whether a file read as tab-delimited whose text is (``whole``) or starts with ``text`` is comma-separated.
+
+    Yes when each of its first :data:`HEADER_LINES` non-blank lines has a comma outside quotes and none has a
+    tab: read tab-delimited, each is one cell holding a comma, never a column name, so the header search
+    cannot find a header. A one-column file is not refused: its header line has no comma, whatever its values
+    hold. When ``text`` is only the start of the file, its last line (perhaps cut short) is not judged.
+    """
+    lines = [ln for ln in LINE_END.split(text.lstrip("\ufeff")) if ln.strip()]
+    if not whole and len(lines) <= HEADER_LINES:  # the last line may go on beyond ``text``
+        lines = lines[:-1]
+    lines = lines[:HEADER_LINES]
+    return bool(lines) and all("\t" not in ln and _comma_outside_quotes(ln) for ln in lines)
+
+
+def _comma_outside_quotes(line: str) -> bool:
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            return True
+    return False
+
+
 class TextWorkbook:
     """A text file is a workbook of one sheet named after the file."""
 
@@ -77,7 +110,7 @@ class TextWorkbook:
         self._width = 0  # the widest row so far (to spot a quote that swallowed whole rows)
         try:
             with open(path, "rb") as fh:
-                head = fh.read(65536)
+                head = fh.read(HEAD_BYTES)
         except PermissionError:
             raise ReadError("FILE_UNREADABLE", "the file cannot be read (permission denied)") from None
         self.codec, warning = sniff_encoding(head)
@@ -102,6 +135,9 @@ class TextWorkbook:
             text = head.decode(self.codec, errors="replace")
             delimiter = sniff_delimiter(text.lstrip("\ufeff").splitlines()[0] if text.strip() else "")
         self.delimiter = delimiter
+        if delimiter == "\t" and looks_comma_separated(head.decode(self.codec, errors="replace"), len(head) < HEAD_BYTES):
+            raise ReadError("BAD_FORMAT", f"the file looks comma-separated: name it .csv (a {path.suffix.lower()} "
+                            "file is read as tab-delimited; its first lines have commas and no tab)")
 
     def sheet_names(self) -> list[str]:
         return [self.path.stem]

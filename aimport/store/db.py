@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+
+from aimport.store.address import display
 
 __all__ = [
     "Db",
@@ -99,14 +100,9 @@ def store_exists(address: StoreAddress) -> bool:
 
 
 def redact(address: StoreAddress) -> str:
-    """The address for logs and messages: a password in the URL is replaced by ``***``."""
-    if not is_postgresql(address):
-        return str(address)
-    parts = urlsplit(str(address))
-    if parts.password is None:
-        return str(address)
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    """The address for logs and messages: every password libpq would find in it is ``***``
+    (:func:`aimport.store.address.display`)."""
+    return display(address)
 
 
 class Db:

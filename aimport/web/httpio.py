@@ -30,6 +30,7 @@ class Request:
     path: str  # percent-decoded, without the query
     query: dict[str, str] = field(default_factory=dict)  # the first value of each parameter
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    repeated: frozenset[str] = frozenset()  # parameters given more than once (aimport.web.params refuses them)
 
     def cookie(self, name: str) -> str:
         for part in self.headers.get("cookie", "").split(";"):
@@ -73,12 +74,15 @@ def parse(head: bytes) -> Request | None:
             return None
         headers[name.lower()] = value.strip()
     params: dict[str, str] = {}
-    try:
-        for key, value in parse_qsl(query, keep_blank_values=True, max_num_fields=32):
+    repeated: set[str] = set()
+    try:  # strict: a query that is not UTF-8 percent-encoding is no request (400), not U+FFFD in a value
+        for key, value in parse_qsl(query, keep_blank_values=True, max_num_fields=32, errors="strict"):
+            if key in params:
+                repeated.add(key)
             params.setdefault(key, value)
-    except ValueError:
+    except ValueError:  # UnicodeDecodeError too
         return None
-    return Request(parts[0], path, params, headers)
+    return Request(parts[0], path, params, headers, frozenset(repeated))
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -1,6 +1,9 @@
 """What the jobs view shows, read from the running service (files waiting, progress files) and the audit trail.
 
-Every function here blocks (SQLite, the file system): the routes call them in a worker thread.
+Every function here blocks (SQLite, the file system): the routes call them in a worker thread. Names and other
+text from outside (file names, audit event details) are shown by the one escaping rule
+(:func:`aimport.names.display_name`). A held file (waiting for the end of office hours) is listed with the
+queued files, marked ``held``, but counted apart and never the oldest waiting file, as /metrics counts it.
 """
 
 from __future__ import annotations
@@ -15,17 +18,19 @@ from typing import Any, Protocol
 
 import anyio
 
-from aimport.layout import IMPORT_TYPES, display_name
+from aimport.layout import IMPORT_TYPES
+from aimport.names import display_name
 from aimport.service import progress
 from aimport.settings import Settings
 from aimport.store import audit, auditqueries
 from aimport.web.heldfiles import HeldFile, held_files
-from aimport.web.importlog import LogText, RejectedRow, read_log, rejected_rows
+from aimport.web.importlog import LogIndex, LogText, RejectedRow, load_log, page_of
 
-__all__ = ["STATUSES", "Figures", "ImportDetail", "QueuedFile", "RunningImport", "ServiceView", "Summary", "campaigns",
-           "import_detail", "imports", "summary", "version"]
+__all__ = ["STATUSES", "Figures", "ImportDetail", "Pages", "QueuedFile", "RunningImport", "ServiceView", "Summary",
+           "campaigns", "import_detail", "imports", "shown", "summary", "version"]
 
 STATUSES = ("queued", "in_process", "succeeded", "partial", "failed")
+EVENTS_SHOWN = 500  # audit events of one import in an answer (the first ones; events_total says how many)
 
 
 class PendingSource(Protocol):
@@ -72,8 +77,10 @@ class Figures:
     failed_today: int
     partial_today: int
     finished_today: int
-    oldest_waiting: QueuedFile | None
+    oldest_waiting: QueuedFile | None  # the oldest queued file that is not held
     hours: list[auditqueries.HourTotals]  # the last 24 hours, oldest first, every hour present
+    queued: int = 0  # files waiting for their turn (held files not counted)
+    held: int = 0  # files held for the end of office hours
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,25 @@ class Summary:
     types: tuple[str, ...] = IMPORT_TYPES  # for the page's type filter
 
 
+@dataclass(frozen=True)
+class Pages:
+    """Which page of an import's .log lines and of its rejected rows an answer holds."""
+
+    log_offset: int = 0
+    log_limit: int = 500
+    rejected_offset: int = 0
+    rejected_limit: int = 200
+
+
 @dataclass
 class ImportDetail:
     row: dict[str, Any]
-    events: list[dict[str, Any]]
-    log: LogText
-    rejected: list[RejectedRow] = field(default_factory=list)
+    events: list[dict[str, Any]]  # the first EVENTS_SHOWN
+    log: LogText  # one page of lines, with offset and total
+    rejected: list[RejectedRow] = field(default_factory=list)  # one page of rows
+    rejected_total: int = 0  # rejected rows in the shown part of the .log
+    rejected_offset: int = 0
+    events_total: int = 0
 
 
 def _iso(ts: float) -> str:
@@ -126,9 +146,27 @@ def running_imports(settings: Settings) -> list[RunningImport]:
     out = []
     for r in auditqueries.list_imports(settings.audit_db, status="in_process", limit=200):
         p = progress.read(settings.work_dir, r["id"])
-        out.append(RunningImport(r["id"], r["file_name"], r["import_type"], r["started_at"], r["size_bytes"],
+        out.append(RunningImport(r["id"], display_name(r["file_name"]), r["import_type"], r["started_at"], r["size_bytes"],
                                  p.phase if p else "", p.rows if p else 0))
     return out
+
+
+def shown(value: Any) -> Any:
+    """``value`` (an audit row, an event's detail) with every text in it shown by the one escaping rule."""
+    if isinstance(value, str):
+        return display_name(value)
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    return value
+
+
+def waiting(queued: list[QueuedFile]) -> tuple[QueuedFile | None, int, int]:
+    """The oldest waiting file, how many files wait for their turn, how many are held: a held file is not waiting
+    (the one rule; /metrics and `aimport status` count the same way)."""
+    turn = [q for q in queued if not q.held]
+    return min(turn, key=lambda q: q.since) if turn else None, len(turn), len(queued) - len(turn)
 
 
 def figures(settings: Settings, queued: list[QueuedFile], now: dt.datetime) -> Figures:
@@ -142,7 +180,8 @@ def figures(settings: Settings, queued: list[QueuedFile], now: dt.datetime) -> F
     failed = auditqueries.count_finished(settings.audit_db, midnight, "failed")
     partial = auditqueries.count_finished(settings.audit_db, midnight, "partial")
     finished = failed + partial + auditqueries.count_finished(settings.audit_db, midnight, "succeeded")
-    return Figures(failed, partial, finished, min(queued, key=lambda q: q.since) if queued else None, hours)
+    oldest, n_queued, n_held = waiting(queued)
+    return Figures(failed, partial, finished, oldest, hours, n_queued, n_held)
 
 
 def summary(view: ServiceView) -> Summary:
@@ -150,7 +189,11 @@ def summary(view: ServiceView) -> Summary:
     now = dt.datetime.now(dt.UTC)
     queued = queued_files(view)
     running = running_imports(s) if s.audit_db.exists() else []
-    figs = figures(s, queued, now) if s.audit_db.exists() else Figures(0, 0, 0, None, [])
+    if s.audit_db.exists():
+        figs = figures(s, queued, now)
+    else:
+        oldest, n_queued, n_held = waiting(queued)
+        figs = Figures(0, 0, 0, oldest, [], n_queued, n_held)
     return Summary(audit.now_iso(now), f"{s.server}_{s.unit}", s.enabled and view.intake is not None,
                    int(view.limiter.total_tokens), queued, running, figs)
 
@@ -160,38 +203,50 @@ def imports(settings: Settings, import_type: str, status: str, limit: int) -> li
     if not settings.audit_db.exists():
         return []
     rows = auditqueries.list_imports(settings.audit_db, import_type=import_type or None, status=status or None, limit=limit)
-    return rows[::-1]
+    return [shown(r) for r in rows[::-1]]
 
 
-def import_detail(settings: Settings, import_id: int) -> ImportDetail | None:
+def import_detail(settings: Settings, import_id: int, pages: Pages = Pages()) -> ImportDetail | None:
+    """One import: its audit row, its first events, one page of its .log lines and one of its rejected rows."""
     if not settings.audit_db.exists():
         return None
     row, events = auditqueries.get_import(settings.audit_db, import_id)
     if row is None:
         return None
-    for e in events:
+    for e in events[:EVENTS_SHOWN]:
         try:
             e["detail"] = json.loads(e["detail"])
         except (TypeError, ValueError):
             pass
-    log = _log_of(settings, row)
-    return ImportDetail(row, events, log, rejected_rows(log.lines))
+    found = _log_of(settings, row)
+    if isinstance(found, LogText):
+        log, rejected, total = found, [], 0
+    else:
+        index, source = found
+        log = page_of(index, source, pages.log_offset, pages.log_limit)
+        rejected, total = index.rejected(pages.rejected_offset, pages.rejected_limit), len(index.rejects)
+    return ImportDetail(shown(row), shown(events[:EVENTS_SHOWN]), log, rejected, total, pages.rejected_offset,
+                        len(events))
 
 
-def _log_of(settings: Settings, row: dict[str, Any]) -> LogText:
-    """The archived ``.log`` (History/ of the import's type), or the work log while the import runs."""
+def _log_of(settings: Settings, row: dict[str, Any]) -> tuple[LogIndex, str] | LogText:
+    """The archived ``.log`` (History/ of the import's type), or the work log while the import runs, with its
+    source; or a LogText saying why there is none."""
     t, name = row["import_type"], row["history_name"] or ""
     if t not in IMPORT_TYPES:
         return LogText(problem="unknown import type")
     if name and Path(name).name == name:
         hist = settings.layout.history_dir(t)
-        text = read_log(hist / f"{name}.log", hist, "history")
-        if text.source or row["status"] != "in_process":
-            return text
+        found = load_log(hist / f"{name}.log", hist)
+        if not isinstance(found, str):
+            return found, "history"
+        if row["status"] != "in_process":
+            return LogText(problem=found)
     if row["status"] == "in_process":
         key = auditqueries.import_key_of(settings.audit_db, int(row["id"]))
         if key and Path(key).name == key:
-            return read_log(settings.work_dir / f"{key}.log", settings.work_dir, "work")
+            work = load_log(settings.work_dir / f"{key}.log", settings.work_dir)
+            return (work, "work") if not isinstance(work, str) else LogText(problem=work)
     return LogText(problem="no .log yet" if row["status"] == "in_process" else "the import has no .log in History/")
 
 
@@ -201,7 +256,7 @@ def campaigns(settings: Settings) -> list[dict[str, Any]]:
     from aimport.store.schema import open_store
 
     with open_store(settings.store_address) as db:
-        return model.summaries(db)
+        return [shown(c) for c in model.summaries(db)]
 
 
 def version(view: ServiceView) -> str:

@@ -92,7 +92,8 @@ function renderSummary(s) {
   $("unit").textContent = s.unit;
   $("queued-note").textContent = s.enabled ? "" : "(automatic import is disabled: nothing is taken)";
   const f = s.figures;
-  $("fig-queued").textContent = s.queued.length;
+  $("fig-queued").textContent = f.queued ?? s.queued.filter((q) => !q.held).length;  // held files are not waiting
+  $("fig-held").textContent = f.held ?? s.queued.filter((q) => q.held).length;
   $("fig-running").textContent = s.in_process.length;
   $("fig-done").textContent = f.finished_today;
   $("fig-failed").textContent = f.failed_today;
@@ -188,8 +189,20 @@ async function refreshOverview(withCampaigns) {
 
 // --- one import -----------------------------------------------------------------------------------------------
 
+// the page of .log lines and of rejected rows shown (the server answers one page of each, with the totals)
+const LOG_PAGE = 500, REJECTED_PAGE = 200;
+const at = {log: 0, rejected: 0, logTotal: 0, rejectedTotal: 0};
+
+function pager(name, offset, shown, total, page) {
+  $(name + "-pager").hidden = total <= page && offset === 0;
+  $(name + "-range").textContent = total ? `${(offset + 1).toLocaleString()}-${(offset + shown).toLocaleString()} of ${total.toLocaleString()}` : "";
+  $(name + "-prev").disabled = offset === 0;
+  $(name + "-next").disabled = offset + shown >= total;
+}
+
 async function refreshDetail(id) {
-  const d = await getJSON("/api/imports/" + id);
+  const q = new URLSearchParams({log_offset: at.log, log_limit: LOG_PAGE, rejected_offset: at.rejected, rejected_limit: REJECTED_PAGE});
+  const d = await getJSON("/api/imports/" + id + "?" + q);
   const r = d.row;
   $("detail-title").replaceChildren(document.createTextNode(`#${r.id} ${r.file_name} `), badge(r.status));
   document.title = `aimport #${r.id}`;
@@ -197,14 +210,18 @@ async function refreshDetail(id) {
                 "size_bytes", "detected_at", "started_at", "finished_at", "duration_ms", "history_name", "sha256", "actor", "instance"];
   $("detail-row").tBodies[0].replaceChildren(...keys.map((k) => el("tr", {},
     el("th", {}, k), el("td", {}, k.endsWith("_at") ? when(r[k]) : k === "duration_ms" ? duration(r[k]) : (r[k] ?? "")))));
-  $("rejected-count").textContent = d.rejected.length ? `(${d.rejected.length})` : "";
+  at.rejectedTotal = d.rejected_total ?? d.rejected.length;
+  $("rejected-count").textContent = at.rejectedTotal ? `(${at.rejectedTotal.toLocaleString()})` : "";
+  pager("rejected", at.rejected, d.rejected.length, at.rejectedTotal, REJECTED_PAGE);
   fill($("rejected").tBodies[0], d.rejected.map((x) => el("tr", {},
     el("td", {}, x.sheet), el("td", {class: "num"}, x.row || ""), el("td", {}, x.column), el("td", {}, x.reason))));
   const log = d.log;
+  at.logTotal = log.total ?? log.lines.length;
+  pager("log", at.log, log.lines.length, at.logTotal, LOG_PAGE);
   $("log").replaceChildren(...log.lines.map((line) => el("span", {class: /^\S+ \S+ (\w+)/.exec(line)?.[1] === "REJECT" ? "reject"
     : /^\S+ \S+ (ERROR|WARNING)/.test(line) ? "warn" : ""}, line + "\n")));
   $("log-note").textContent = log.problem ? `(${log.problem})`
-    : (log.source === "work" ? "(the import is running: its work log)" : "") + (log.truncated ? ` (first MiB of ${size(log.size)})` : "");
+    : (log.source === "work" ? "(the import is running: its work log)" : "") + (log.truncated ? ` (the first 16 MiB of ${size(log.size)})` : "");
   $("events").tBodies[0].replaceChildren(...d.events.map((e) => el("tr", {},
     el("td", {}, when(e.at)), el("td", {}, e.kind), el("td", {class: "mono"}, JSON.stringify(e.detail)))));
   $("detail").hidden = false;
@@ -224,6 +241,16 @@ function setupToken() {
   });
 }
 
+function setupPagers(again) {
+  const go = (part, offset) => { at[part] = Math.max(0, offset); again(); };
+  $("rejected-prev").addEventListener("click", () => go("rejected", at.rejected - REJECTED_PAGE));
+  $("rejected-next").addEventListener("click", () => go("rejected", at.rejected + REJECTED_PAGE));
+  $("log-first").addEventListener("click", () => go("log", 0));
+  $("log-prev").addEventListener("click", () => go("log", at.log - LOG_PAGE));
+  $("log-next").addEventListener("click", () => go("log", at.log + LOG_PAGE));
+  $("log-last").addEventListener("click", () => go("log", Math.floor(Math.max(at.logTotal - 1, 0) / LOG_PAGE) * LOG_PAGE));
+}
+
 function start() {
   setupToken();
   const m = /^\/imports\/(\d+)$/.exec(location.pathname);
@@ -236,6 +263,7 @@ function start() {
     busy = false;
     if (again) { again = false; run(false); }
   };
+  if (m) setupPagers(() => run(false));
   if (!m) {
     $("filters").addEventListener("change", () => {
       const q = new URLSearchParams();
