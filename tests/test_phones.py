@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from aimport.itemtypes import phones
 from aimport.itemtypes.phones import PhoneError, is_national, normalise_phone, phone_from_number
 
 # (cell text, phone_region, stored form)
@@ -221,3 +222,30 @@ def test_normalising_many_numbers_is_fast() -> None:
     again = time.perf_counter() - start
     assert first < 5.0  # about 30 µs a number; generous for a shared machine
     assert again < first / 3  # the same numbers again (a re-import, the blocked list): from the cache
+
+
+def test_the_fast_path_for_plain_international_numbers_agrees_with_the_full_path() -> None:
+    """``_plain_international`` (+ or 00 and digits: the common case, about six times faster) gives exactly what the
+    full path (phonenumbers.parse, is_possible_number_with_reason, format_number) gives, or leaves the cell to it:
+    every country code, every national length 1-17, several random numbers each, with spaces and 00 as written."""
+    import random
+
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    rnd = random.Random(25)
+    taken = compared = 0
+    for cc in sorted(COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(1, 18):
+            for _ in range(4):
+                nsn = "".join(rnd.choice("0123456789") for _ in range(length))
+                for text in (f"+{cc}{nsn}", f"00{cc} {nsn[:3]} {nsn[3:]}".strip(), f"+{cc}-{nsn}"):
+                    fast = phones._plain_international(text)
+                    try:
+                        full: str | None = phones._one_cell(text, "")
+                    except phones.PhoneError:
+                        full = None
+                    compared += 1
+                    if fast is not None:
+                        taken += 1
+                        assert fast == full, (text, fast, full)
+    assert taken > 5000, (taken, compared)  # the fast path does take the common case (6,879 of 43,860)

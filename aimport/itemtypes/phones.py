@@ -33,6 +33,7 @@ from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult, shortnumberinfo
+from phonenumbers import phonenumberutil as pnu
 
 __all__ = ["PhoneError", "is_national", "normalise_phone", "phone_from_number"]
 
@@ -105,6 +106,9 @@ def _from_number(number: int, region: str) -> tuple[bool, str]:
 @lru_cache(maxsize=1 << 16)
 def _normalise(text: str, region: str) -> tuple[bool, str]:
     """(True, stored form) or (False, reason): cached, so a reason is never an exception kept alive."""
+    fast = _plain_international(text)
+    if fast is not None:
+        return True, fast
     try:
         return True, _one_cell(text.strip(), region)
     except PhoneError as exc:
@@ -129,6 +133,50 @@ def _one_cell(text: str, region: str) -> str:
     if len(parts) > 1:
         text = _joined(text, parts, region)
     return _one_number(text, region)
+
+
+def _plain_international(text: str) -> str | None:
+    """The E.164 of a cell that is ``+`` or ``00`` and digits (spaces and dashes between them allowed) when it is a
+    possible number that needs nothing more (the common case: ``+358 40 123 4567``); None: take the full path,
+    which also gives the reasons.
+
+    It does what ``phonenumbers.parse`` + ``is_possible_number_with_reason`` + ``format_number(E164)`` do for such
+    a text, with the library's own functions and metadata but without its handling of free text (extensions,
+    letters, punctuation, RFC 3966), about three times faster; ``tests/test_phones.py`` checks it gives the same
+    answer as the full path for numbers of every country code.
+    """
+    compact = text.replace(" ", "").replace("-", "")
+    if compact[:1] == "+":
+        digits = compact[1:]
+    elif compact[:2] == "00":
+        digits = compact[2:]
+    else:
+        return None
+    if not (digits.isascii() and digits.isdigit()) or digits[:1] in ("", "0"):
+        return None
+    for size in (1, 2, 3):
+        cc = int(digits[:size])
+        if cc in pnu.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    nsn = digits[size:]
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(cc, pnu.region_code_for_country_code(cc))
+    if meta is None or len(nsn) < pnu._MIN_LENGTH_FOR_NSN:
+        return None
+    _, stripped, _ = pnu._maybe_strip_national_prefix_carrier_code(nsn, meta)
+    if pnu._test_number_length(stripped, meta) not in _NOT_VIABLE:
+        nsn = stripped
+    if not pnu._MIN_LENGTH_FOR_NSN <= len(nsn) <= pnu._MAX_LENGTH_FOR_NSN or not nsn.strip("0"):
+        return None
+    if pnu._test_number_length(nsn, meta) != ValidationResult.IS_POSSIBLE:
+        return None
+    if meta.national_prefix and nsn.startswith(meta.national_prefix):
+        return None  # the trunk prefix kept: the full path decides (_trunk_kept)
+    return f"+{cc}{nsn}"
+
+
+_NOT_VIABLE = (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY, ValidationResult.INVALID_LENGTH)
 
 
 def _joined(text: str, parts: list[str], region: str) -> str:
