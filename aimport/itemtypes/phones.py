@@ -29,6 +29,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
@@ -155,12 +156,45 @@ def _plain_international(text: str) -> str | None:
     if not (digits.isascii() and digits.isdigit()) or digits[:1] in ("", "0"):
         return None
     for size in (1, 2, 3):
-        cc = int(digits[:size])
-        if cc in pnu.COUNTRY_CODE_TO_REGION_CODE:
+        if digits[:size] in _CALLING_CODES:
             break
     else:
         return None
-    nsn = digits[size:]
+    cc, nsn = digits[:size], digits[size:]
+    country = _country(cc)
+    if country.prefix is not None and country.prefix.match(nsn):
+        return _stripped_international(int(cc), nsn)
+    # no trunk prefix to strip: whether the number is possible depends on its length alone
+    if len(nsn) in country.possible and nsn.strip("0") and not nsn.startswith(country.trunk or "\x00"):
+        return f"+{cc}{nsn}"
+    return None
+
+
+@dataclass(frozen=True)
+class _Country:
+    """What the fast path needs of a calling code's metadata."""
+
+    prefix: re.Pattern[str] | None  # national_prefix_for_parsing: a national number that begins with it
+    trunk: str  # the national (trunk) prefix ("" none)
+    possible: frozenset[int]  # the lengths a possible national significant number has
+
+
+_CALLING_CODES = frozenset(str(cc) for cc in pnu.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@lru_cache(maxsize=None)
+def _country(cc: str) -> _Country:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(int(cc), pnu.region_code_for_country_code(int(cc)))
+    if meta is None:
+        return _Country(None, "", frozenset())
+    possible = frozenset(n for n in range(pnu._MIN_LENGTH_FOR_NSN, pnu._MAX_LENGTH_FOR_NSN + 1)
+                         if pnu._test_number_length("1" * n, meta) == ValidationResult.IS_POSSIBLE)
+    prefix = re.compile(meta.national_prefix_for_parsing) if meta.national_prefix_for_parsing else None
+    return _Country(prefix, meta.national_prefix or "", possible)
+
+
+def _stripped_international(cc: int, nsn: str) -> str | None:
+    """The fast path's answer when the national number begins like the trunk prefix (as parse strips it)."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(cc, pnu.region_code_for_country_code(cc))
     if meta is None or len(nsn) < pnu._MIN_LENGTH_FOR_NSN:
         return None
