@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult, shortnumberinfo
@@ -182,7 +182,7 @@ class _Country:
 _CALLING_CODES = frozenset(str(cc) for cc in pnu.COUNTRY_CODE_TO_REGION_CODE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _country(cc: str) -> _Country:
     meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(int(cc), pnu.region_code_for_country_code(int(cc)))
     if meta is None:
