@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from aimport.readers.textscan import column_name
+
 __all__ = ["Cell", "Sheet", "corrupt", "row_xml", "rows_xml", "styles_xml", "write_book"]
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -60,13 +62,7 @@ def _cell(ref: str, value: Any) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
 
 
-def col_name(i: int) -> str:
-    name = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        name = chr(65 + r) + name
-    return name
+col_name = column_name  # A, B, ... Z, AA: the readers' own rule
 
 
 def row_xml(r: int, values: Sequence[Any], attrs: str = "") -> str:

@@ -15,14 +15,14 @@ from aimport.errors import ErrorCode
 from aimport.importing.headers import find_header
 from aimport.importing.ledger import commit_outcome
 from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, SheetTotals, Status, Totals
-from aimport.importing.rowparse import Column, Rejection, note_phones_from_numbers, parse_cells
+from aimport.importing.rowparse import Column, Rejection, parse_cells
+from aimport.importing.sheetnotes import note_phones_from_numbers, report_hidden_rows
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CUSTOMER
 from aimport.itemtypes.schema import DELETE, Field, norm_header
 from aimport.itemtypes.values import FAST_TEXT, Invalid, as_text, parse, parse_date, values_read
 from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
-from aimport.readers.hiddenrows import REASON as HIDDEN_REASON
 from aimport.readers.hiddenrows import HiddenRows
 from aimport.store import campaigns as stored
 from aimport.store import customers, system
@@ -229,15 +229,9 @@ def _customers(scratch: sqlite3.Connection, sheet: RawSheet, log: ImportLog,
             faults.point("mid_parse")
     scratch.executemany(sql, batch)
     totals["created"] += len(batch)
-    message = hidden.message(sheet.name)
-    if message is not None:
-        log.tally("hidden_rows", len(hidden.seen))
-        log.warning(message)
-        if hidden.policy == "reject":
-            for row_no in hidden.seen:
-                log.rejected(sheet.name, row_no, None, HIDDEN_REASON)
-            totals["rows"] += len(hidden.seen)
-            totals["rejected"] += len(hidden.seen)
+    rejected = report_hidden_rows(hidden, sheet.name, log)
+    totals["rows"] += rejected
+    totals["rejected"] += rejected
     return totals, [f.name for _, f, _ in extra]
 
 

@@ -13,13 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.schema import Field
-from aimport.itemtypes.values import Invalid, ValueNotes, parse
+from aimport.itemtypes.values import Invalid, parse
 
-__all__ = ["NUL_REASON", "Column", "Converter", "Rejection", "note_phones_from_numbers", "parse_cells"]
-
-LISTED_PHONES = 20  # phones from number cells named one WARNING line each; the .result counts them all
+__all__ = ["NUL_REASON", "Column", "Converter", "Rejection", "parse_cells"]
 
 NUL_REASON = "the cell holds a NUL character (an invisible control character); remove it and import the row again"
 Converter = Callable[[Field, Any], Any]
@@ -64,23 +61,3 @@ def parse_cells(columns: Sequence[Column], row: Sequence[Any], convert: Converte
             return Rejection(f.name, str(exc))
     return values
 
-
-def note_phones_from_numbers(log: ImportLog, notes: ValueNotes, sheet: str, row_no: int, accepted: bool) -> None:
-    """WARNING lines for the phones a row took from number cells (the first ``LISTED_PHONES`` of the file), and
-    their count for the ``.result`` (``phones_from_numbers``); a rejected row's are dropped."""
-    found, notes.from_numbers[:] = list(notes.from_numbers), []
-    if not found or not accepted:
-        return
-    for column, stored in found:
-        listed = log.tallies.get("phones_from_numbers", 0)
-        log.tally("phones_from_numbers")
-        if listed < LISTED_PHONES:
-            hint = ("it was read as a national number of " + notes.phone_region if notes.phone_region and
-                    stored.startswith("+") else "set phone_region to read such numbers as national numbers"
-                    if not notes.phone_region else "check it")
-            log.warning(f"sheet {sheet!r} row {row_no} column {column}: the phone number {stored} was read from a "
-                        f"number cell, so a leading 0 or + may be gone ({hint}); format the column as Text in the "
-                        "sheet")
-        elif listed == LISTED_PHONES:
-            log.warning("more phone numbers were read from number cells: the .result counts them all "
-                        "(phones_from_numbers)")

@@ -17,7 +17,8 @@ from typing import Any
 from aimport import faults
 from aimport.importing.columns import Slow, parse_block
 from aimport.importing.headers import HeaderMap, find_header
-from aimport.importing.rowparse import Rejection, note_phones_from_numbers, parse_cells
+from aimport.importing.rowparse import Rejection, parse_cells
+from aimport.importing.sheetnotes import note_phones_from_numbers, report_hidden_rows
 from aimport.importing.stagetable import Flat
 from aimport.importing.stagewriter import StageHelper, StageWriter
 from aimport.importing.worklog import ImportLog
@@ -66,7 +67,7 @@ class Stage:
     def stage_sheet(self, t: ItemType, raw: RawSheet, log: ImportLog, progress: Progress | None = None,
                     hidden_rows: str = "import") -> StagedSheet:
         """Stage one sheet; its hidden data rows are imported, skipped or rejected (``hidden_rows``), and named."""
-        from aimport.readers.hiddenrows import REASON, HiddenRows
+        from aimport.readers.hiddenrows import HiddenRows
 
         for note in raw.warnings:  # first: a note (a pivot table left out) may say why no header is found
             log.warning(f"sheet {raw.name!r}: {note}")
@@ -122,15 +123,9 @@ class Stage:
                 progress(staged.rows)
             faults.point("mid_parse")
         writer.finish()
-        message = hidden.message(raw.name)
-        if message is not None:
-            log.tally("hidden_rows", len(hidden.seen))
-            log.warning(message)
-            if hidden.policy == "reject":
-                for row_no in hidden.seen:
-                    log.rejected(raw.name, row_no, None, REASON)
-                staged.rows += len(hidden.seen)
-                staged.rejected += len(hidden.seen)
+        rejected = report_hidden_rows(hidden, raw.name, log)
+        staged.rows += rejected
+        staged.rejected += rejected
         if progress:
             progress(staged.rows)
         if key is not None:

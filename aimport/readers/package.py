@@ -18,15 +18,28 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from defusedxml import ElementTree
 
 from aimport.readers.base import ReadError
 
-__all__ = ["DAMAGE", "OFFICE_DOCUMENT", "PKG_REL", "calamine_copy", "damaged", "needs_copy", "open_part", "preflight",
-           "read_part", "rels", "workbook_part"]
+__all__ = [
+    "DAMAGE",
+    "OFFICE_DOCUMENT",
+    "PKG_REL",
+    "calamine_copy",
+    "damaged",
+    "needs_copy",
+    "open_part",
+    "preflight",
+    "read_part",
+    "related",
+    "rels",
+    "workbook_part",
+]
 
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 OFFICE_DOCUMENT = "/officeDocument"  # the end of the relationship type (strict and transitional namespaces)
@@ -83,6 +96,18 @@ def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
         return zf.read(name)
     except DAMAGE as exc:
         raise damaged(name, exc) from None
+
+
+def related(zf: zipfile.ZipFile, part: str, kind: str) -> Iterator[Any]:
+    """The parsed XML of each part that ``part`` relates to by a relationship type ending in ``kind``
+    (``/table``, ``/pivotTable``); a relationship to a missing member is passed over."""
+    for rel_kind, member in rels(zf, part).values():
+        if not rel_kind.endswith(kind):
+            continue
+        try:
+            yield ElementTree.fromstring(read_part(zf, member))
+        except KeyError:
+            continue
 
 
 def rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from defusedxml import ElementTree
 
-from aimport.readers.package import open_part, read_part, rels
+from aimport.readers.package import open_part, related
 from aimport.readers.xlsxparts import ERROR_HINTS
 
 __all__ = ["Area", "Hints", "formatted_cells", "hidden_rows", "pivot_tables", "scan_hints"]
@@ -187,13 +187,7 @@ def _area(name: str, ref: str) -> Area | None:
 def pivot_tables(zf: zipfile.ZipFile, part: str) -> list[Area]:
     """The cells of the sheet's pivot tables: each one's location, with its page filters above it."""
     out = []
-    for kind, member in rels(zf, part).values():
-        if not kind.endswith("/pivotTable"):
-            continue
-        try:
-            root = ElementTree.fromstring(read_part(zf, member))
-        except KeyError:
-            continue
+    for root in related(zf, part, "/pivotTable"):
         loc = next((el for el in root.iter() if el.tag.rpartition("}")[2] == "location"), None)
         area = _area(root.get("name", ""), loc.get("ref", "")) if loc is not None else None
         if area is None or loc is None:

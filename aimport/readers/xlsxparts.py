@@ -15,7 +15,7 @@ from defusedxml import ElementTree
 
 from aimport.readers.base import ERROR_VALUES, CellError, ReadError
 from aimport.readers.numformat import NumberFormat, compile_format, format_code
-from aimport.readers.package import open_part, read_part, rels, workbook_part
+from aimport.readers.package import open_part, read_part, related, rels, workbook_part
 
 __all__ = ["BookInfo", "SheetInfo", "book_info", "col_index", "error_cells", "number_styles", "read_book",
            "totals_rows", "uncalculated_formulas"]
@@ -178,13 +178,7 @@ def totals_rows(zf: zipfile.ZipFile, part: str) -> list[tuple[str, int, int]]:
     if not part:
         return []
     out = []
-    for kind, member in rels(zf, part).values():
-        if not kind.endswith("/table"):
-            continue
-        try:
-            root = ElementTree.fromstring(read_part(zf, member))
-        except KeyError:
-            continue
+    for root in related(zf, part, "/table"):
         count = int(root.get("totalsRowCount", "0") or 0)
         m = re.fullmatch(r"[A-Za-z]{1,3}\d+:[A-Za-z]{1,3}(\d+)", root.get("ref", ""))
         if count > 0 and m:
