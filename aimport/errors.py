@@ -76,7 +76,8 @@ class ErrorCode(StrEnum):
         "retried by the service like STORE_UNAVAILABLE, an .err only from a foreground `aimport import`")
     STATE_UNWRITABLE = ("STATE_UNWRITABLE", "failed", True, "the state directory is read-only; retried by the service, an .err "
         "only from a foreground `aimport import`")
-    WORKER_CRASHED = ("WORKER_CRASHED", "failed", False, "the import worker process died (e.g. out of memory); nothing was applied")
+    WORKER_CRASHED = ("WORKER_CRASHED", "failed", False, "a process of the import died (the worker, or the staging helper "
+        "of a large sheet; e.g. out of memory or kill -9); nothing was applied")
     FILE_VANISHED = ("FILE_VANISHED", "failed", False, "after a restart, a file recorded as in process was neither in "
         "InProcess/ nor in History/")
     INTERNAL_ERROR = ("INTERNAL_ERROR", "failed", False, "a bug in aimport; the .log has the exception text")

@@ -235,8 +235,9 @@ class ServiceProcess:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise AssertionError(f"service exited {self.proc.returncode}: {self.output()}")
-            body = self.readyz()
-            return body is not None and body.get("checks", {}).get("recent_scan", True) is True
+            body = self.readyz()  # (it answers from the start: "started" is false until start-up is done)
+            checks = body.get("checks", {}) if body is not None else {}
+            return body is not None and checks.get("started", True) is True and checks.get("recent_scan", True) is True
 
         wait_for(ready, timeout, what="service start (/readyz)")
 

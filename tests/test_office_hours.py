@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo
 import anyio
 import pytest
 
+from aimport import filelock
 from aimport.cli import main as cli_main
 from aimport.cli.statusview import office_hours as status_office_hours
 from aimport.readers.rowestimate import estimate_rows
+from aimport.service import statedir
 from aimport.service.app import Service, _reload
 from aimport.service.health import HealthView
 from aimport.service.holds import HoldQueue, LargeFiles
@@ -242,6 +244,8 @@ async def office(settings: Settings, clock: SetClock) -> AsyncIterator[Office]:
     """The real Scheduler (with its hold queue) and LimitSwitch on ``clock``; stopped when the block ends."""
     runner, metrics = FakeRunner(), CountingMetrics()
     schedule = OfficeHours.parse(settings.office_hours, settings.time_zone)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    held = statedir.lock(settings.state_dir)  # as the service holds it: `aimport release` sees a running service
     async with Audit(settings.audit_db) as audit:
         limiter = anyio.CapacityLimiter(settings.max_concurrent)
         ctx = JobContext(settings, settings.layout, audit, "test-audit", limiter, metrics, runner=runner)
@@ -268,6 +272,7 @@ async def office(settings: Settings, clock: SetClock) -> AsyncIterator[Office]:
                 with anyio.fail_after(TIMEOUT_S):
                     await returned.wait()
                 tg.cancel_scope.cancel()
+                filelock.release(held)
 
 
 async def test_the_limit_switches_at_the_boundaries_and_running_imports_go_on(tmp_path: Path) -> None:

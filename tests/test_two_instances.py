@@ -42,26 +42,31 @@ def test_no_file_imported_twice(tmp_path: Path) -> None:
             s.stop()
 
 
-def test_second_instance_on_one_state_dir_leaves_a_running_import_alone(tmp_path: Path) -> None:
-    """Instance B's start-up recovery must not touch instance A's running import (issue 12.4)."""
+def test_second_instance_on_one_root_leaves_a_running_import_alone(tmp_path: Path) -> None:
+    """Instance B's start-up recovery must not touch instance A's running import (issue 12.4).
+
+    B sees A's file in InProcess/ of the shared root; the file's lock tells it that a live process imports it.
+    (Since issue 26.7 a second service on A's own state directory refuses to start: tests/test_state_lock.py.)
+    """
     from tests.helpers import result_of, wait_archived, write_text
 
     a = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state",
                        env={"AIMPORT_PAUSE": "before_commit:4000"}).start()  # A's import waits before its COMMIT
-    b = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state")
+    b = ServiceProcess(root=tmp_path / "root", state=tmp_path / "state-b")
     try:
         rows = [["ExternalId", "LastName"]] + [[f"E{i}", f"Last {i}"] for i in range(500)]
         staged = write_text(tmp_path / "held.txt", rows)
         os.replace(staged, a.layout.type_dir("Directory") / "held.txt")
         wait_for(lambda: query(a.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'started'")[0][0] == 1, 30,
                  what="A importing")
-        b.start(wait=False)  # the same state directory: both log to the same file
+        b.start(wait=False)
         b.wait_ready(30)  # /readyz: B recovered (recovery runs before the first scan) and watching
         assert query(a.audit_db, "SELECT status FROM imports") == [("in_process",)]  # A is still importing
         [hist] = wait_archived(a.layout, "Directory", "held.txt", timeout=60)
         wait_for(lambda: query(a.audit_db, "SELECT status FROM imports") == [("succeeded",)], 30, what="A finished")
         assert result_of(hist)["rows"] == "500"
-        assert query(a.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'recovered'") == [(0,)]
+        for s in (a, b):
+            assert query(s.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'recovered'") == [(0,)]
         assert query(a.audit_db, "SELECT status, error_code FROM imports") == [("succeeded", None)]
         assert query(a.store_address, "SELECT COUNT(*) FROM directory_entries") == [(500,)]
     finally:

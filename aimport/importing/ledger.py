@@ -1,7 +1,8 @@
 """The store's ledger of imports: the outcome is written in the same transaction as the data.
 
-A file that changed since it was hashed rolls the transaction back (:func:`verify_unchanged`);
-a file-level failure is ledgered on its own, so start-up recovery only re-archives it.
+A file that changed since it was hashed rolls the transaction back (:func:`verify_unchanged`: its
+identity, and right before COMMIT its bytes hashed again); a file-level failure is ledgered on its own,
+so start-up recovery only re-archives it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from aimport.store.schema import open_store
 __all__ = ["commit_outcome", "record_failure", "verify_unchanged"]
 
 
-def verify_unchanged(req: ImportRequest) -> None:
-    """Raise :class:`FileChanged` unless the file is still exactly the one whose bytes were hashed and read."""
+def verify_unchanged(req: ImportRequest, digest: str = "") -> None:
+    """Raise :class:`FileChanged` unless the file is still exactly the one whose bytes were hashed and read.
+
+    With ``digest`` the file is hashed again and must still hash to it: what is committed is then exactly
+    the bytes that sha256 names, even after a rewrite in place that left the identity as it was.
+    """
     state = filestate.check(req.path, req.expect, req.check_writers)
     if state.reason:
         raise FileChanged(state.reason)
+    if digest and (state.now is None or filestate.sha256_matching(req.path, state.now) != digest):
+        raise FileChanged("its bytes are not the ones that were hashed and read (it was rewritten in place)")
 
 
 def commit_outcome(db: Db, req: ImportRequest, outcome: ImportOutcome) -> None:
@@ -31,7 +38,9 @@ def commit_outcome(db: Db, req: ImportRequest, outcome: ImportOutcome) -> None:
                      outcome.status, outcome.error_code, outcome.ledger_stats())
     if faults.delay("before_commit"):  # tests: a writer gets to change the file right before the check
         time.sleep(faults.delay("before_commit"))
-    verify_unchanged(req)  # inside the transaction: a file that changed since it was hashed rolls back
+    # inside the transaction: a file that changed since it was hashed rolls back (a check applies nothing: its
+    # identity is enough there)
+    verify_unchanged(req, "" if req.dry_run else outcome.sha256)
     if req.dry_run:
         db.rollback()
     else:

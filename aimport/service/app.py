@@ -1,11 +1,13 @@
 """``aimport run``: the long-running service, composed of task groups.
 
-root task group
-  signals         SIGTERM/SIGINT stop claiming; SIGHUP reloads the config file
+first, holding the state directory (statedir.py: one service per state directory), from the start
+  http            /healthz /readyz /metrics (when --http is set); /readyz says what start-up waits for
+  heartbeat       event-loop lag for /healthz
+  record          STATE/service.json written again when it is deleted or damaged
+  signals         SIGTERM/SIGINT stop claiming (during start-up: stop at once); SIGHUP reloads the config file
+then, once the store is set up and the audit trail open, the root task group
   scheduler       detection (events, scans, settle) + per-type lanes + jobs
   supervisor      campaign completion and exactly-once exports
-  http            /healthz /readyz /metrics (when --http is set)
-  heartbeat       event-loop lag for /healthz
   office hours    the limit of the moment at each boundary of office_hours (when set: limitswitch.py)
 """
 
@@ -15,17 +17,16 @@ import os
 import signal
 import sqlite3
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 
-from aimport import servicelog, staterecord
+from aimport import filelock, servicelog, staterecord
 from aimport.backoff import Backoff
 from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
 from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
-from aimport.service import statedisk
-from aimport.service.health import HealthView, serve_http
+from aimport.service import statedir, statedisk
+from aimport.service.health import HealthView, heartbeat, serve_http
 from aimport.service.holds import HoldQueue
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
@@ -38,7 +39,7 @@ from aimport.service.storeprobe import StoreProbe
 from aimport.service.storesetup import prepare_store
 from aimport.settings import Settings, SettingsError, from_sources
 from aimport.store.audit import Audit
-from aimport.store.db import StoreUnavailable, is_postgresql, redact
+from aimport.store.db import StoreUnavailable, redact
 from aimport.store.schema import SchemaTooNew
 
 __all__ = ["Service", "StartupError", "run_service"]
@@ -70,45 +71,76 @@ class Service:
 
 async def run_service(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
-    log = servicelog.get()
     try:
         settings.validate_for_run()
         schedule = OfficeHours.parse(settings.office_hours, settings.time_zone)
     except SettingsError as exc:
         raise StartupError(str(exc)) from None
-    clock = SystemClock()
     os.environ["AIMPORT_SERVICE_PID"] = str(os.getpid())
     os.umask(0o022)
-    layout = settings.layout
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-    settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
-    try:  # lets `aimport status --state-dir STATE` find root, server and unit without flags
-        staterecord.write(settings.state_dir, staterecord.ServiceRecord(
-            str(layout.root), settings.server, settings.unit, _without_password(settings.store)))
-    except OSError as exc:
-        log.warning(f"cannot record root, server and unit in {settings.state_dir}: {exc.strerror or exc}")
+    try:  # the one service on this state directory, before anything is written in it or in the root
+        held = statedir.lock(settings.state_dir)
+    except statedir.StateDirInUse as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
+        statedir.remove_left_over(settings.work_dir)  # scratch files of imports whose process died
+        # lets `aimport status --state-dir STATE` find root, server and unit without flags (staterecord.write
+        # leaves any password out of the store setting)
+        record = statedir.RecordKeeper(settings.state_dir, staterecord.ServiceRecord(
+            str(settings.layout.root), settings.server, settings.unit, settings.store))
+        record.write()
+        disk = statedisk.StateDisk(settings.state_dir)
+        health = HealthView(settings, anyio.CapacityLimiter(settings.max_concurrent), state_disk=disk,
+                            store=StoreProbe(settings.store_address), starting="setting up the system store")
+        metrics = Metrics()
+        failed: list[StartupError] = []
+        stop = anyio.Event()
+        running: list[Service] = []  # the service, once start-up is done
+        async with anyio.create_task_group() as early:  # /healthz, /readyz and /metrics answer from the start
+            early.start_soon(_signals, stop, running, early.cancel_scope)
+            early.start_soon(heartbeat, health.loop, settings.lag_warn_ms)
+            early.start_soon(record.keep)  # service.json deleted or damaged while running: written again
+            if settings.http:
+                early.start_soon(serve_http, settings.http, health, metrics, name="http")
+            try:
+                await _run(settings, schedule, health, metrics, stop, running)
+            except StartupError as exc:
+                failed.append(exc)
+            early.cancel_scope.cancel()
+        if failed:
+            raise failed[0]
+    finally:
+        filelock.release(held)
+    return 0
+
+
+async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, metrics: Metrics, stop: anyio.Event,
+               running: list[Service]) -> None:
+    log = servicelog.get()
+    layout, clock, disk, limiter = settings.layout, SystemClock(), health.state_disk, health.limiter
+    assert disk is not None
     survey = layout.survey(IMPORT_TYPES if settings.enabled else ())  # never raises; the scheduler reports
     for problem in ([] if settings.enabled else survey.problems):
         log.error(f"cannot use the folder {problem.folder}: it {problem.problem}")
-    disk = statedisk.StateDisk(settings.state_dir)
     try:  # a full state disk at start is waited out (logged), never a start-up failure
-        created_user = await _set_up_store(settings, disk)
+        created_user = await _set_up_store(settings, disk, health)
     except (LogonUserError, SchemaTooNew) as exc:
         raise StartupError(str(exc)) from None
+    health.starting = "opening the audit trail"
     async with statedisk.opened_audit(disk, Audit(settings.audit_db)) as audit:
+        health.audit = audit
         if created_user:
             await statedisk.event(disk, audit, "logon_user_created", None, login=settings.logon_user,
                                   rights=["ImportExport", "ManageCampaigns"])
-        metrics = Metrics()
         audit_uuid = await statedisk.patiently(disk, "read the audit trail's id", audit.uuid,
                                                retry_if=statedisk.is_disk_trouble)
-        limiter = anyio.CapacityLimiter(settings.max_concurrent)
         ctx = JobContext(settings, layout, audit, audit_uuid, limiter, metrics, state_disk=disk)
         limits = LimitSwitch(ctx, schedule, clock, Limits(settings.max_concurrent, settings.office_max_concurrent))
         limiter.total_tokens = limits.current_limit()  # office_max_concurrent when started in office hours
-        probe = StoreProbe(settings.store_address)
-        svc = Service(settings, ctx, HealthView(settings, limiter, state_disk=disk, audit=audit, store=probe), metrics)
-        svc.limits = limits
+        svc = Service(settings, ctx, health, metrics, stop, limits)
+        running.append(svc)
         metrics.limit_changed(limiter.total_tokens)
         await statedisk.event(ctx.state_disk, audit, "service_started", None, root=str(settings.root),
                               server=settings.server, unit=settings.unit, enabled=settings.enabled,
@@ -116,14 +148,11 @@ async def run_service(settings: Settings) -> int:
         log.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
                  f"store {redact(settings.store_address)}, "
                  f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
+        health.starting = ""
         async with anyio.create_task_group() as root:
-            root.start_soon(_signals, svc)
-            root.start_soon(_heartbeat, svc)
             root.start_soon(_retention, svc)
             root.start_soon(audit.watch)  # a deleted or replaced audit.sqlite is noticed and recreated
             root.start_soon(run_supervisor, _supervisor_setup(settings, audit, metrics), name="supervisor")
-            if settings.http:
-                root.start_soon(serve_http, settings.http, svc.health, metrics, name="http")
             if schedule.enabled:
                 _log_office_hours(settings, schedule)
                 root.start_soon(limits.run, name="office hours")  # switches the limit at each boundary
@@ -151,23 +180,11 @@ async def run_service(settings: Settings) -> int:
         except sqlite3.Error as exc:
             log.error(f"cannot record the audit event service_stopped: {exc}")
         log.info(f"aimport stopped (largest event-loop lag {max_lag_ms:.1f} ms)")
-    return 0
 
 
-def _without_password(store: str) -> str:
-    """The store setting as service.json keeps it: a password in the URL is left out (the CLI reads it from
-    AIMPORT_STORE_PASSWORD or pgpass, like the service)."""
-    if not is_postgresql(store):
-        return store
-    parts = urlsplit(store)
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0] if len(netloc) == 2 else ""
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}" if user else netloc[-1]))
-
-
-async def _set_up_store(settings: Settings, disk: statedisk.StateDisk) -> bool:
+async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: HealthView) -> bool:
     """Create or upgrade the store's tables and check the logon user, waiting out a full state disk (SQLite)
-    or a store server that does not answer yet (PostgreSQL starting next to the sidecar)."""
+    or a store server that does not answer yet (PostgreSQL starting next to the sidecar: /readyz says so)."""
     def prepare() -> bool:
         try:
             return prepare_store(settings)
@@ -185,6 +202,7 @@ async def _set_up_store(settings: Settings, disk: statedisk.StateDisk) -> bool:
             if not exc.transient:
                 raise StartupError(str(exc)) from None
             servicelog.get().error(f"{exc}; retrying in {backoff.delay:g}s")
+            health.starting = f"waiting for the system store: {exc}"
             await backoff.wait()
 
 
@@ -202,18 +220,6 @@ def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics) -> Sup
                            settings.demo_rate if settings.demo_dialer else None, metrics.campaign_exported)
 
 
-async def _heartbeat(svc: Service) -> None:
-    """Measures event-loop lag: a beat every 250 ms that should arrive on time."""
-    loop = svc.health.loop
-    while True:
-        before = anyio.current_time()
-        await anyio.sleep(0.25)
-        now = anyio.current_time()
-        loop.beat(now, max(0.0, now - before - 0.25))
-        if loop.lag_s * 1000 > svc.settings.lag_warn_ms:
-            servicelog.get().warning(f"the event loop was held up for {loop.lag_s * 1000:.0f} ms (health and new claims wait meanwhile)")
-
-
 async def _retention(svc: Service) -> None:
     """Prune finished audit rows older than --audit-retention-days, at start and daily."""
     while True:
@@ -227,15 +233,21 @@ async def _retention(svc: Service) -> None:
         await anyio.sleep(86400)
 
 
-async def _signals(svc: Service) -> None:
+async def _signals(stop: anyio.Event, running: list[Service], starting: anyio.CancelScope) -> None:
+    """SIGTERM/SIGINT stop the service (during start-up: at once, nothing runs yet); SIGHUP reloads the config file."""
     log = servicelog.get()
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
             if signum == signal.SIGHUP:
-                await _reload(svc)
+                if running:
+                    await _reload(running[0])
+                else:
+                    log.warning("SIGHUP during start-up: ignored (nothing to reload yet)")
                 continue
             log.info(f"received {signal.Signals(signum).name}: shutting down")
-            svc.stop.set()
+            stop.set()
+            if not running:  # still waiting for the store or the state disk: no import to wait for
+                starting.cancel()
 
 
 async def _reload(svc: Service) -> None:

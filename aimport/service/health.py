@@ -22,7 +22,7 @@ from aimport.web import httpio
 from aimport.web.auth import OFF
 from aimport.web.routes import Site
 
-__all__ = ["HealthView", "IntakeView", "LoopHealth", "MetricsPage", "healthz", "parse_address", "readyz",
+__all__ = ["HealthView", "IntakeView", "LoopHealth", "MetricsPage", "healthz", "heartbeat", "parse_address", "readyz",
            "serve_http"]
 
 CONTENT_TYPE_METRICS = "text/plain; version=0.0.4; charset=utf-8"
@@ -39,6 +39,18 @@ class LoopHealth:
     def beat(self, now: float, lag_s: float) -> None:
         self.lag_s, self.last_beat = lag_s, now
         self.max_lag_s = max(self.max_lag_s, lag_s)
+
+
+async def heartbeat(loop: LoopHealth, lag_warn_ms: int) -> None:
+    """Measures event-loop lag for /healthz: a beat every 250 ms that should arrive on time (a late one is logged)."""
+    while True:
+        before = anyio.current_time()
+        await anyio.sleep(0.25)
+        now = anyio.current_time()
+        loop.beat(now, max(0.0, now - before - 0.25))
+        if loop.lag_s * 1000 > lag_warn_ms:
+            servicelog.get().warning(f"the event loop was held up for {loop.lag_s * 1000:.0f} ms (health and new "
+                                     "claims wait meanwhile)")
 
 
 class IntakeView(Protocol):
@@ -63,6 +75,7 @@ class HealthView:
     loop: LoopHealth = field(default_factory=LoopHealth)
     intake: IntakeView | None = None  # set once automatic import runs (after recovery)
     store: StoreProbe | None = None  # the system store's connection check (round trip)
+    starting: str = ""  # what start-up is waiting for (the system store ...); "" once the service runs
 
 
 class MetricsPage(Protocol):
@@ -96,7 +109,7 @@ def healthz(view: HealthView) -> tuple[int, dict[str, Any]]:
 
 def readyz(view: HealthView, now: float) -> tuple[int, dict[str, Any]]:
     s = view.settings
-    checks: dict[str, bool] = {}
+    checks: dict[str, bool] = {"started": not view.starting} if view.starting else {}
     layout = s.layout
     if s.enabled:
         checks["folders"] = not any(layout.type_problems(t) for t in IMPORT_TYPES)  # real folders, no links
@@ -115,6 +128,8 @@ def readyz(view: HealthView, now: float) -> tuple[int, dict[str, Any]]:
         checks["audit_trail"] = view.audit.healthy()  # False while a deleted or replaced audit database is not yet recreated
     ok = all(checks.values())
     body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
+    if view.starting:
+        body["starting"] = view.starting
     if disk:
         body["state_disk"] = disk
     if store is not None and store.problem:

@@ -4,8 +4,10 @@ A settled file that arrives in office hours and is above ``large_file_rows`` (es
 it: aimport.readers.rowestimate) or ``large_file_mb`` is not handed to its lane: the scheduler keeps it
 here, unclaimed in its drop folder, writes one ``held_for_window`` audit event, and hands it over (the
 normal path: ``detected``, claim, import) when office hours end, or when ``aimport release FILE`` has
-left a request in ``STATE/releases/`` (read at the scheduler's next folder check). OutboundCampaign files
-are never held: a campaign starts when it is dropped.
+left a request in ``STATE/releases/`` (read at the scheduler's next folder check; a request left while the
+service was stopped, or while the file was still settling, is met when the file settles:
+:meth:`HoldQueue.requested`). Either way the file leaves with a ``hold_released`` event. OutboundCampaign
+files are never held: a campaign starts when it is dropped.
 
 :meth:`HoldQueue.held_files` is the view inside the service (/metrics, the HTTP pages); other processes
 read ``STATE/held.json`` and write release requests (aimport.service.holdstate).
@@ -20,7 +22,15 @@ import anyio
 
 from aimport import servicelog
 from aimport.readers.rowestimate import estimate_rows
-from aimport.service.holdstate import HELD_LIST, HeldFile, HeldList, read_requests, release_request_path, write_held
+from aimport.service.holdstate import (
+    HELD_LIST,
+    HeldFile,
+    HeldList,
+    read_request,
+    read_requests,
+    release_request_path,
+    write_held,
+)
 from aimport.service.officehours import Clock, OfficeHours
 from aimport.settings import Settings
 
@@ -108,11 +118,25 @@ class HoldQueue:
         why = self.large.why(size, rows)
         if not why:
             return None
-        request = release_request_path(self.state_dir, path)
-        if await anyio.to_thread.run_sync(request.exists):  # released before it was held: the normal path
-            await anyio.to_thread.run_sync(self._remove_request, request)
-            return None
         return HeldFile(path, import_type, size, rows, now, self.schedule.end_of_office(now), why)
+
+    async def requested(self, path: Path, import_type: str) -> Release | None:
+        """The release an operator asked for ``path`` before this service held it (``aimport release`` while the
+        service was stopped, or while the file was settling); the request is removed. None: there is none."""
+        if not self.active or import_type in NEVER_HELD:
+            return None
+        request = release_request_path(self.state_dir, path)
+        try:
+            _, by = await anyio.to_thread.run_sync(read_request, request)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            by = ""  # unreadable: still an operator's wish for this file (the name is the file's path)
+        await anyio.to_thread.run_sync(self._remove_request, request)
+        measured = await anyio.to_thread.run_sync(_measure, path)
+        size, rows = measured if measured is not None else (0, None)
+        now = self.clock.now()
+        return Release(HeldFile(path, import_type, size, rows, now, self.schedule.end_of_office(now), ""), OPERATOR, by)
 
     def hold(self, held: HeldFile) -> None:
         self._held[held.path] = held
@@ -145,7 +169,7 @@ class HoldQueue:
         self._changed()
         left = {r.file.path for r in out}
         # a request is done once its file left the queue; one for a file that is gone is void; one for a file
-        # not held yet (still settling) waits for consider()
+        # not held yet (still settling, or the service was stopped) waits for requested()
         done = [release_request_path(self.state_dir, Path(p)) for p in requests
                 if Path(p) in left or (Path(p) not in present and Path(p) not in self._held)]
         for request in done:

@@ -20,11 +20,12 @@ from aimport.atomicfile import write_atomic
 from aimport.service.officehours import OfficeHours
 from aimport.settings import SettingsError
 
-__all__ = ["HELD_LIST", "RELEASES", "HeldFile", "HeldList", "read_held", "read_requests", "release_request_path",
-           "request_release", "write_held"]
+__all__ = ["HELD_LIST", "RELEASES", "RELEASE_CHECK_S", "HeldFile", "HeldList", "read_held", "read_request",
+           "read_requests", "release_request_path", "request_release", "write_held"]
 
 HELD_LIST = "held.json"  # STATE/held.json
 RELEASES = "releases"  # STATE/releases/<digest>.json: one request per `aimport release`
+RELEASE_CHECK_S = 2.0  # a running service reads the requests (and looks at its held files) this often
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ def request_release(state_dir: Path, held: HeldFile, requested_by: str) -> Path:
     return request
 
 
+def read_request(request: Path) -> tuple[str, str]:
+    """(the held file's path, who asked) of one request file; OSError when there is none, ValueError when it is not
+    a request."""
+    data = json.loads(request.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+        raise ValueError(f"{request} is not a release request")
+    return data["path"], str(data.get("requested_by") or "")
+
+
 def read_requests(state_dir: Path, skip: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, str], list[Path]]:
     """The release requests: (held file path -> who asked, requests that cannot be read); ``skip``: names to pass."""
     try:
@@ -119,8 +129,8 @@ def read_requests(state_dir: Path, skip: set[str] | frozenset[str] = frozenset()
     unreadable = []
     for e in entries:
         try:
-            data = json.loads(Path(e.path).read_text(encoding="utf-8"))
-            requests[str(data["path"])] = str(data.get("requested_by") or "")
-        except (OSError, ValueError, KeyError, TypeError):
+            path, by = read_request(Path(e.path))
+            requests[path] = by
+        except (OSError, ValueError):
             unreadable.append(Path(e.path))
     return requests, unreadable

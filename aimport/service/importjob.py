@@ -7,6 +7,7 @@ import errno
 import math
 import os
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from anyio import to_process
 from aimport import faults, filelock, servicelog
 from aimport.backoff import Backoff
 from aimport.errors import ErrorCode
-from aimport.importing import filestate, worklog
+from aimport.importing import filestate, scratch, worklog
 from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
 from aimport.layout import display_name
@@ -30,6 +31,7 @@ from aimport.store.connect import open_db
 from aimport.store.db import StoreError
 
 DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+WORKER_DIED = "the import worker process died (out of memory or killed)"
 
 
 def is_transient(outcome: ImportOutcome) -> bool:
@@ -88,8 +90,9 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
     except BaseException:
         filelock.release(fd)
         raise
-    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=ident, slot=slot,
-                      claimed=claimed)
+    # (its ctime is not compared with the claimed file's: the rename into InProcess/ sets it)
+    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=replace(ident, ctime_ns=0),
+                      slot=slot, claimed=claimed)
 
 
 async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
@@ -181,8 +184,8 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
             req = await _wait_unchanged(ctx, import_id, req, outcome.error)
             continue
         if not is_transient(outcome) or not ctx.retry_transient:
-            if outcome.error_code == "WORKER_CRASHED":
-                worklog.note(req.log_path, "ERROR", "the import worker process died (out of memory or killed); nothing was applied")
+            if outcome.error == WORKER_DIED:  # (a staging helper that died: the worker's log already says so)
+                worklog.note(req.log_path, "ERROR", f"{WORKER_DIED}; nothing was applied")
             return outcome
         await ctx.audit.event("import_deferred", import_id, file=dest.name, type=import_type,
                               error_code=outcome.error_code, error=outcome.error, retry_in_s=backoff.delay)
@@ -198,6 +201,7 @@ async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> Im
     returned = False
     try:
         if ctx.runner is not None:
+            returned = True  # in this process (aimport import): the import cleans up after itself
             return await ctx.runner(req)
         # the caller holds a slot of ctx.limiter (the one limit): the worker run adds none of its own (anyio's
         # default process limiter would cap imports at the CPU count)
@@ -208,13 +212,14 @@ async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> Im
             ctx.observer.store_retried(outcome.store_retries)
         return outcome
     except anyio.BrokenWorkerProcess:
-        return ImportOutcome(Status.FAILED, ErrorCode.WORKER_CRASHED, "", log_path=req.log_path)
+        return ImportOutcome(Status.FAILED, ErrorCode.WORKER_CRASHED, "", log_path=req.log_path, error=WORKER_DIED)
     except OSError as exc:  # the worker could not write its log or scratch files: the state disk
         code = ErrorCode.DISK_FULL if exc.errno in DISK_ERRNOS else ErrorCode.STATE_UNWRITABLE
         return ImportOutcome(Status.FAILED, code, "", log_path=req.log_path, error=str(exc))
     finally:
-        if not returned:
-            reporter.remove()  # the worker died (or was cancelled) before it could
+        if not returned:  # the worker died (or was cancelled) before it could clean up after itself
+            reporter.remove()
+            scratch.remove(scratch.files_of(ctx.settings.work_dir, req.import_key))
 
 
 def make_request(ctx: JobContext, import_id: int, dest: Path, import_type: str, key: str | None = None) -> ImportRequest:

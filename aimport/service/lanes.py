@@ -19,8 +19,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from aimport import faults, servicelog
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
 from aimport.service import statedisk
-from aimport.service.holds import GONE, HoldQueue
-from aimport.service.holdstate import HeldFile
+from aimport.service.holds import GONE, HoldQueue, Release
+from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile
 from aimport.service.importjob import claim_and_import
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
@@ -139,8 +139,16 @@ class Scheduler:
         send.send_nowait((path, now_iso()))
 
     async def _hold(self, path: Path, t: str) -> bool:
-        """Hold a large file that arrived in office hours (one ``held_for_window`` event); True when held."""
+        """Hold a large file that arrived in office hours (one ``held_for_window`` event); True when held.
+
+        A file an operator released before this service held it (``aimport release`` while the service was
+        stopped) is not held: it goes on with its ``hold_released`` event.
+        """
         assert self.holds is not None
+        early = await self.holds.requested(path, t)
+        if early is not None:
+            await self._released(early, "asked for before this service held it")
+            return False
         held = await self.holds.consider(path, t)
         if held is None:
             return False
@@ -160,7 +168,7 @@ class Scheduler:
         """Hand held files over when office hours end or an operator releases one (checked every 2 s)."""
         assert self.holds is not None
         while True:
-            await self.holds.wait(FOLDER_CHECK_S)
+            await self.holds.wait(RELEASE_CHECK_S)
             released = await self.holds.due()
             for r in released:
                 path, t, name = r.file.path, r.file.import_type, display_name(r.file.path.name)
@@ -168,13 +176,19 @@ class Scheduler:
                     self.detector.release(path)
                     servicelog.get().info(f"the held file {name} left its drop folder", extra={"file": name, "type": t})
                     continue
-                servicelog.get().info(f"releasing the held file {name} ({r.reason.replace('_', ' ')})",
-                                      extra={"file": name, "type": t})
-                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "hold_released", None, file=name, type=t,
-                                      reason=r.reason, requested_by=r.requested_by)
+                await self._released(r)
                 await self._hand_over(sends[t], path, t)
             if released:
                 await self.holds.publish()
+
+    async def _released(self, r: Release, note: str = "") -> None:
+        """The log line and the ``hold_released`` event of a file that leaves the hold for its lane."""
+        name, t = display_name(r.file.path.name), r.file.import_type
+        by = f": asked by {r.requested_by}" if r.requested_by else ""
+        servicelog.get().info(f"releasing the held file {name} ({r.reason.replace('_', ' ')}{by}"
+                              + (f"; {note})" if note else ")"), extra={"file": name, "type": t})
+        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "hold_released", None, file=name, type=t,
+                              reason=r.reason, requested_by=r.requested_by)
 
     async def _rescan_loop(self, rescan_s: float) -> None:
         """Start-up scan, then a full rescan every ``rescan_s`` and a folder check every 2 s."""
