@@ -12,6 +12,7 @@ from aimport import faults
 from aimport.campaigns import model
 from aimport.campaigns.model import ACTIVE, INVALID, PASSIVE
 from aimport.errors import ErrorCode
+from aimport.importing import scratch as scratch_files
 from aimport.importing.headers import find_header
 from aimport.importing.ledger import commit_outcome
 from aimport.importing.outcome import FileFailure, ImportOutcome, ImportRequest, Progress, SheetTotals, Status, Totals
@@ -76,7 +77,7 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
         if sheet_name is None:
             raise FileFailure(ErrorCode.NO_ROWS, "the workbook has no customers sheet")
         name = str(settings.get("Name") or req.path.stem).strip()
-        scratch_path = req.work_dir / f"{req.import_key}.customers.sqlite"
+        scratch_path = scratch_files.path(req.work_dir, req.import_key, "customers")
         req.work_dir.mkdir(parents=True, exist_ok=True)
         scratch_path.unlink(missing_ok=True)
         scratch = sqlite3.connect(scratch_path, isolation_level=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from aimport.errors import ErrorCode
+from aimport.importing import scratch
 from aimport.importing.apply import Applier
 from aimport.importing.headers import HeaderError
 from aimport.importing.ledger import commit_outcome
@@ -48,7 +49,7 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
         log.warning(w)
     for note in wb.infos:  # sheets passed over that hold no rows (a macro sheet, a chart sheet)
         log.info(note)
-    stage = Stage(req.work_dir / f"{req.import_key}.stage.sqlite", helper=req.stage_helper)
+    stage = Stage(scratch.path(req.work_dir, req.import_key, "stage"), helper=req.stage_helper)
     sheet_errors: list[ErrorCode] = []
     t0 = time.monotonic()
     try:
