@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from aimport.importing.headers import HeaderMap
+from aimport.itemtypes.phones import canonical_column, plain_international
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import FAST_TEXT, Invalid, parse
 
@@ -79,6 +80,15 @@ def _column(f: Field, col: Sequence[Any]) -> list[Any]:
         if f.max_length is not None and max(map(len, stripped)) > f.max_length:
             raise Slow
         return [s or None for s in stripped] if "" in stripped else stripped
+    if kind == "phone" and set(map(type, col)) == STR_ONLY:
+        # numbers written with + or 00 and digits (the common case) in one pass; any other cell: cell by cell
+        stripped = list(map(str.strip, col))
+        filled = [s for s in stripped if s]
+        if canonical_column(filled):  # already +<country><number>, each possible: as they stand
+            return [s or None for s in stripped] if len(filled) < len(stripped) else stripped
+        numbers = [plain_international(s) if s else None for s in stripped]
+        if all(n is not None or not s for n, s in zip(numbers, stripped)):
+            return numbers
     return _cells(f, col)
 
 

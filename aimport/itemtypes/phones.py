@@ -36,7 +36,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult, shortnumberinfo
 from phonenumbers import phonenumberutil as pnu
 
-__all__ = ["PhoneError", "is_national", "normalise_phone", "phone_from_number"]
+__all__ = ["PhoneError", "canonical_column", "is_national", "normalise_phone", "phone_from_number", "plain_international"]
 
 NATIONAL_DIGITS = (3, 17)  # a national number without a region: digits, this many (the trunk prefix included)
 WHOLE_DIGITS = 7  # a part of a cell with at least this many digits is a phone number on its own
@@ -107,7 +107,7 @@ def _from_number(number: int, region: str) -> tuple[bool, str]:
 @lru_cache(maxsize=1 << 16)
 def _normalise(text: str, region: str) -> tuple[bool, str]:
     """(True, stored form) or (False, reason): cached, so a reason is never an exception kept alive."""
-    fast = _plain_international(text)
+    fast = plain_international(text)
     if fast is not None:
         return True, fast
     try:
@@ -136,7 +136,7 @@ def _one_cell(text: str, region: str) -> str:
     return _one_number(text, region)
 
 
-def _plain_international(text: str) -> str | None:
+def plain_international(text: str) -> str | None:
     """The E.164 of a cell that is ``+`` or ``00`` and digits (spaces and dashes between them allowed) when it is a
     possible number that needs nothing more (the common case: ``+358 40 123 4567``); None: take the full path,
     which also gives the reasons.
@@ -168,6 +168,38 @@ def _plain_international(text: str) -> str | None:
     if len(nsn) in country.possible and nsn.strip("0") and not nsn.startswith(country.trunk or "\x00"):
         return f"+{cc}{nsn}"
     return None
+
+
+def canonical_column(cells: list[str]) -> bool:
+    """Whether every cell of a column (stripped, non-empty) is already what :func:`plain_international` returns
+    for it: ``+``, one country's calling code and a possible national number, no spaces. Checked with one
+    regular expression over the joined column (C speed), for the country of the first cell; False: look at
+    the cells one by one."""
+    first = cells[0] if cells else ""
+    if first[:1] != "+":
+        return False
+    digits = first[1:4]
+    cc = next((digits[:n] for n in (1, 2, 3) if digits[:n] in _CALLING_CODES), None)
+    if cc is None:
+        return False
+    pattern = _column_pattern(cc)
+    return pattern is not None and pattern.fullmatch("\x00".join(cells)) is not None
+
+
+@cache
+def _column_pattern(cc: str) -> re.Pattern[str] | None:
+    """``+<cc><national number>`` cells joined by NUL, each as :func:`plain_international` takes it unchanged."""
+    country = _country(cc)
+    if not country.possible:
+        return None
+    lengths = "|".join(rf"\d{{{n}}}" for n in sorted(country.possible, reverse=True))
+    refuse = [r"0*(?:\x00|\Z)"]  # a national number of zeros only
+    if country.prefix is not None:
+        refuse.append(f"(?:{country.prefix.pattern})")
+    if country.trunk:
+        refuse.append(re.escape(country.trunk))
+    one = rf"\+{cc}(?!{'|'.join(refuse)})(?:{lengths})(?=\x00|\Z)"
+    return re.compile(rf"{one}(?:\x00{one})*")
 
 
 @dataclass(frozen=True)
