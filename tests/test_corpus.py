@@ -97,6 +97,7 @@ def test_every_corpus_file_ends_clearly_in_every_type(service: ServiceProcess, t
 
     done = _finished(service)
     bad = []
+    outcomes: dict[str, int] = {}
     for t, name in sorted(expected):
         hist = done[(t, name)]
         status = result_of(hist).get("status", "")
@@ -104,10 +105,13 @@ def test_every_corpus_file_ends_clearly_in_every_type(service: ServiceProcess, t
         code = err.read_text(encoding="utf-8").strip() if err.exists() else ""
         log = hist.with_name(hist.name + ".log")
         traceback = log.exists() and "Traceback" in log.read_text(encoding="utf-8", errors="replace")
+        outcomes[f"{t} {status}/{code or '-'}"] = outcomes.get(f"{t} {status}/{code or '-'}", 0) + 1
         clear = (status in ("succeeded", "partial") or (status == "failed" and code in BY_CODE)) and code not in NOT_CLEAR
         if not clear or traceback:
             bad.append((expected[(t, name)], t, f"{status}/{code or '-'}" + (" +Traceback" if traceback else ""),
                         _error_line(log)))
+    print(f"\n{len(expected)} corpus imports in {took:.0f} s:", *(f"{n:4} {k}" for k, n in sorted(outcomes.items())),
+          sep="\n")  # the outcome counts (pytest -s shows them)
     rows = [("file", "type", "status/code", ".log ERROR line"), *bad]
     table = "\n".join(f"  {f:58} {t:17} {sc:28} {line}" for f, t, sc, line in rows)
     assert bad == [], f"{len(bad)} of {len(expected)} imports did not end clearly ({took:.0f} s):\n{table}"

@@ -65,6 +65,18 @@ def test_a_workbook_part_not_named_workbook_xml(tmp_path: Path) -> None:
     assert (o.status, skills(tmp_path)) == ("succeeded", ["Skill 00000", "Skill 00001"]), log(o)
 
 
+def test_member_names_written_with_backslashes(tmp_path: Path) -> None:
+    """A Windows tool wrote every member name with backslashes (xl\\workbook.xml, as in calamine's issue 530):
+    Excel and calamine read the folders all the same; so does aimport (it was NOT_A_WORKBOOK)."""
+    src = excel_like(tmp_path / "src.xlsx", rows=2)
+    p = tmp_path / "backslashes.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename.replace("/", "\\"), zin.read(info))
+    o = imp(tmp_path, p)
+    assert (o.status, skills(tmp_path)) == ("succeeded", ["Skill 00000", "Skill 00001"]), log(o)
+
+
 @pytest.mark.parametrize("part", ["workbook.xml", "book/main.xml"])
 def test_a_workbook_part_elsewhere_keeps_its_styles(tmp_path: Path, part: str) -> None:
     """The copy calamine reads puts the styles where calamine looks for them: dates stay dates."""

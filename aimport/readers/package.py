@@ -51,6 +51,21 @@ SHEET_EL = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 REL_ID_ATTR = re.compile(rb'\s\w+:id\s*=\s*["\']([^"\']*)["\']')  # r:id (never sheetId)
 
 
+class Package(zipfile.ZipFile):
+    """A workbook's zip archive. A few Windows tools write member names with backslashes (``xl\\workbook.xml``);
+    Excel and calamine read them as folders, and so does this: every member is also found by its ``/`` name,
+    and :meth:`namelist` gives those names."""
+
+    def __init__(self, file: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(file, *args, **kwargs)
+        for info in self.infolist():
+            if "\\" in info.filename:
+                self.NameToInfo.setdefault(info.filename.replace("\\", "/"), info)
+
+    def namelist(self) -> list[str]:
+        return [name.replace("\\", "/") for name in super().namelist()]
+
+
 def damaged(part: str, exc: BaseException) -> ReadError:
     """NOT_A_WORKBOOK naming the damaged part."""
     return ReadError("NOT_A_WORKBOOK", f"damaged workbook: part {part} ({exc or type(exc).__name__}); "
@@ -159,7 +174,7 @@ def preflight(path: Path, max_unzipped_bytes: int) -> None:
     if not zipfile.is_zipfile(path):
         raise ReadError("NOT_A_WORKBOOK", "the file is not an Excel workbook (it is not a zip archive)")
     try:
-        with zipfile.ZipFile(path) as zf:
+        with Package(path) as zf:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
             if total > max_unzipped_bytes:
@@ -168,9 +183,9 @@ def preflight(path: Path, max_unzipped_bytes: int) -> None:
                     f"the workbook unpacks to {total // (1 << 20)} MB, above the limit of "
                     f"{max_unzipped_bytes // (1 << 20)} MB (--max-unzipped-mb)",
                 )
-            for info in infos:
-                if info.filename.endswith((".xml", ".rels")):
-                    _check_part(zf, info.filename)
+            for name in zf.namelist():
+                if name.endswith((".xml", ".rels")):
+                    _check_part(zf, name)
             if not workbook_part(zf):
                 raise ReadError("NOT_A_WORKBOOK", "the zip archive is not an Excel workbook (no workbook part: "
                                 "no officeDocument relationship in _rels/.rels and no xl/workbook.xml)")

@@ -46,10 +46,11 @@ def _xlsx_rows(path: Path) -> int | None:
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import ParseError
 
+    from aimport.readers.package import Package
     from aimport.readers.xlsxparts import book_info
 
     try:
-        with zipfile.ZipFile(path) as zf:
+        with Package(path) as zf:
             if zf.getinfo("xl/workbook.xml").file_size > MAX_WORKBOOK_XML:
                 return None
             total = 0

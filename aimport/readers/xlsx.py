@@ -7,7 +7,6 @@ needed: error cells, number-formatted cells (as ``Shown``), hidden rows, table t
 from __future__ import annotations
 
 import threading
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -18,7 +17,7 @@ from defusedxml import ElementTree
 
 from aimport.readers.base import BLOCK_ROWS, Block, CellError, RawSheet, ReadError, Row, Shown
 from aimport.readers.numformat import NumberFormat
-from aimport.readers.package import DAMAGE, calamine_copy, damaged, needs_copy, preflight
+from aimport.readers.package import DAMAGE, Package, calamine_copy, damaged, needs_copy, preflight
 from aimport.readers.sheetlayout import Area, Hints, formatted_cells, hidden_rows, pivot_tables, scan_hints
 from aimport.readers.xlsxparts import error_cells, number_styles, read_book, totals_rows, uncalculated_formulas
 
@@ -82,7 +81,7 @@ class XlsxWorkbook:
         self.infos: list[str] = []  # INFO lines for the work log (sheets passed over that are not worksheets)
         copy = None
         try:
-            with zipfile.ZipFile(path) as zf:
+            with Package(path) as zf:
                 self._info = read_book(zf)
                 self._formats: dict[int, NumberFormat] = number_styles(zf, self._info.styles)
                 kinds = [s.kind for s in self._info.sheets]
@@ -133,7 +132,7 @@ class XlsxWorkbook:
         self._start(name)
         part = self._info.part(name)
         try:
-            with zipfile.ZipFile(self.path) as zf:
+            with Package(self.path) as zf:
                 lay = _Layout(scan_hints(zf, part, self._formats) if part else Hints())
                 if lay.hints.hidden:
                     lay.hidden = hidden_rows(zf, part)
@@ -179,7 +178,7 @@ class XlsxWorkbook:
         if not part or not (lay.hints.errors or lay.hints.styled):
             return errors, {}
         try:
-            with zipfile.ZipFile(self.path) as zf:
+            with Package(self.path) as zf:
                 found = error_cells(zf, part, hinted=True) if lay.hints.errors else {}
                 styled = formatted_cells(zf, part, self._formats, not lay.hints.norefs) if lay.hints.styled else {}
         except _ERRORS as exc:
