@@ -3,16 +3,21 @@
 The ``.err`` file of an import holds exactly one :class:`ErrorCode`; ``aimport.docsgen`` writes the
 reference page (docs/reference/error-codes.md) from it and the service retries exactly the transient
 ones. :class:`CodedError` is the one exception type that ends an import with a code; readers, header
-checks and importers raise it (or a subclass). :func:`store_trouble` tells whether a SQLite error is
-about the environment (busy, locked, full, I/O, cannot open, read-only) from the driver's error code.
+checks and importers raise it (or a subclass).
+
+"Is this the environment's fault?" is decided here and nowhere else (``tests/test_architecture.py``
+checks it): :func:`cause_of` reads an OS error's ``errno`` or a SQLite error's result code, never its
+text, and its :class:`Cause` says whether waiting can make the error pass (:func:`environment_trouble`).
 """
 
 from __future__ import annotations
 
+import errno
 import sqlite3
-from enum import StrEnum
+from enum import Enum, StrEnum
 
-__all__ = ["BY_CODE", "ERROR_CODES", "CodedError", "ErrorCode", "store_trouble"]
+__all__ = ["BY_CODE", "ERROR_CODES", "Cause", "CodedError", "ErrorCode", "cause_of", "environment_trouble",
+           "state_code", "store_trouble"]
 
 
 class ErrorCode(StrEnum):
@@ -59,7 +64,8 @@ class ErrorCode(StrEnum):
     BAD_ENCODING = ("BAD_ENCODING", "failed", False, "a text file that is not valid UTF-8 / UTF-16, or UTF-16 without a "
         "byte order mark")
     BAD_FORMAT = ("BAD_FORMAT", "failed", False, "a text file the CSV/tab parser cannot read")
-    FILE_UNREADABLE = ("FILE_UNREADABLE", "failed", False, "the file cannot be read (permissions, I/O error)")
+    FILE_UNREADABLE = ("FILE_UNREADABLE", "failed", False, "the file cannot be read: permission denied (EACCES, "
+        "EPERM) or another error that is about the file, not the disk (an I/O error is STATE_UNWRITABLE)")
     NO_KNOWN_SHEET = ("NO_KNOWN_SHEET", "failed", False, "a Configuration workbook without any known sheet")
     NO_VISIBLE_SHEET = ("NO_VISIBLE_SHEET", "failed", False, "every sheet of the workbook is hidden: nothing a person sees "
         "would be imported; unhide the sheet to import")
@@ -72,10 +78,11 @@ class ErrorCode(StrEnum):
     FILE_CHANGED = ("FILE_CHANGED", "failed", False, "the file changed (or was still being written) while it was imported; "
         "nothing was applied. Never final in the service: the file waits in InProcess/ until it is stable "
         "and is imported again from scratch (a file_changed event)")
-    DISK_FULL = ("DISK_FULL", "failed", True, "the state directory is full while the import writes its scratch files; "
-        "retried by the service like STORE_UNAVAILABLE, an .err only from a foreground `aimport import`")
-    STATE_UNWRITABLE = ("STATE_UNWRITABLE", "failed", True, "the state directory is read-only; retried by the service, an .err "
-        "only from a foreground `aimport import`")
+    DISK_FULL = ("DISK_FULL", "failed", True, "the state directory is full (ENOSPC, EDQUOT) while the import writes its "
+        "scratch files; retried by the service like STORE_UNAVAILABLE, an .err only from a foreground `aimport import`")
+    STATE_UNWRITABLE = ("STATE_UNWRITABLE", "failed", True, "the state directory cannot be written (read-only, EROFS), or "
+        "a disk or network share failed with an I/O error (EIO) while the file was read or the import wrote; nothing "
+        "was applied. Retried by the service, an .err only from a foreground `aimport import`")
     WORKER_CRASHED = ("WORKER_CRASHED", "failed", False, "a process of the import died (the worker, or the staging helper "
         "of a large sheet; e.g. out of memory or kill -9); nothing was applied")
     FILE_VANISHED = ("FILE_VANISHED", "failed", False, "after a restart, a file recorded as in process was neither in "
@@ -101,15 +108,63 @@ class CodedError(Exception):
         self.message = message
 
 
-# SQLite primary result codes that mean the store's environment failed, not the statement or the data
-_STORE_TROUBLE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
-                            sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY})
+class Cause(Enum):
+    """Why reading or writing a file or a SQLite database failed, as far as whose fault it is goes.
+
+    ``environment``: the disk, the share or the database's file is in trouble and waiting can make it pass
+    (the service retries, the file is not at fault); otherwise the error is about the file being imported
+    (its permissions, it is gone) or about nothing the environment explains.
+    """
+
+    FULL = ("full", True)  # ENOSPC, EDQUOT; SQLITE_FULL
+    READ_ONLY = ("read-only", True)  # EROFS; SQLITE_READONLY
+    IO_ERROR = ("I/O error", True)  # EIO; SQLITE_IOERR
+    BUSY = ("busy", True)  # SQLITE_BUSY, SQLITE_LOCKED (another connection holds it)
+    CANNOT_OPEN = ("cannot open", True)  # SQLITE_CANTOPEN
+    DENIED = ("permission denied", False)  # EACCES, EPERM: the file's permissions, set by whoever dropped it
+    GONE = ("not found", False)  # ENOENT: the file was removed
+    OTHER = ("other", False)  # anything else (a bug, a damaged file, a statement the database refuses)
+
+    label: str
+    environment: bool
+
+    def __init__(self, label: str, environment: bool) -> None:
+        self.label, self.environment = label, environment
+
+
+_BY_ERRNO = {errno.ENOSPC: Cause.FULL, errno.EDQUOT: Cause.FULL, errno.EROFS: Cause.READ_ONLY, errno.EIO: Cause.IO_ERROR,
+             errno.EACCES: Cause.DENIED, errno.EPERM: Cause.DENIED, errno.ENOENT: Cause.GONE}
+# SQLite primary result codes (extended codes such as SQLITE_IOERR_WRITE count by their primary code)
+_BY_SQLITE_CODE = {sqlite3.SQLITE_FULL: Cause.FULL, sqlite3.SQLITE_READONLY: Cause.READ_ONLY,
+                   sqlite3.SQLITE_IOERR: Cause.IO_ERROR, sqlite3.SQLITE_BUSY: Cause.BUSY,
+                   sqlite3.SQLITE_LOCKED: Cause.BUSY, sqlite3.SQLITE_CANTOPEN: Cause.CANNOT_OPEN,
+                   sqlite3.SQLITE_PERM: Cause.DENIED}
+
+
+def cause_of(exc: BaseException) -> Cause:
+    """The :class:`Cause` of ``exc``: an OS error by its ``errno``, a SQLite error by the driver's result code."""
+    if isinstance(exc, OSError):
+        return _BY_ERRNO.get(exc.errno or 0, Cause.OTHER)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and isinstance(code, int):
+        return _BY_SQLITE_CODE.get(code & 0xFF, Cause.OTHER)
+    return Cause.OTHER
+
+
+def environment_trouble(exc: BaseException) -> bool:
+    """True when ``exc`` is the environment's fault (full, read-only, I/O error, busy, cannot open): retry later.
+
+    ENOSPC, EDQUOT, EROFS and EIO are the environment; EACCES, EPERM and ENOENT are about the file.
+    """
+    return cause_of(exc).environment
 
 
 def store_trouble(exc: BaseException) -> bool:
-    """True when ``exc`` is a SQLite error about the environment (it may pass by waiting), from the driver's code.
+    """:func:`environment_trouble` for a SQLite error (the store's or the audit trail's file); False for any other."""
+    return isinstance(exc, sqlite3.Error) and environment_trouble(exc)
 
-    Extended codes (``SQLITE_IOERR_WRITE``, ``SQLITE_BUSY_SNAPSHOT`` ...) count by their primary code.
-    """
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.Error) and isinstance(code, int) and code & 0xFF in _STORE_TROUBLE
+
+def state_code(exc: OSError) -> ErrorCode:
+    """The code of an import that could not write aimport's own files (the work log, scratch files), which is never
+    the imported file's fault: DISK_FULL when the disk is full, STATE_UNWRITABLE otherwise."""
+    return ErrorCode.DISK_FULL if cause_of(exc) is Cause.FULL else ErrorCode.STATE_UNWRITABLE

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import overload
 
 from aimport import faults
+from aimport.atomicfile import sync
 
 __all__ = ["HISTORY_NAME_MAX", "HISTORY_NAME_TRIES", "HistoryNames", "history_candidates", "history_stamp",
            "move_no_clobber"]
@@ -79,10 +80,12 @@ def _fit(stamp: str, stem: str, ext: str, suffix: str, whole: str) -> str:
 
 
 def move_no_clobber(src: Path, dest_dir: Path, names: Iterable[str]) -> Path:
-    """Move ``src`` into ``dest_dir`` under the first name not taken.
+    """Move ``src`` into ``dest_dir`` under the first name not taken, durably.
 
     Uses a hard link (fails atomically if the name exists) and falls back to
-    an existence check plus rename on file systems without hard links.
+    an existence check plus rename on file systems without hard links. Both
+    folders are flushed to disk (the new name before the old one goes), so a
+    power loss leaves the file under one name or both, never under none.
     """
     for name in names:
         dest = dest_dir / name
@@ -98,9 +101,13 @@ def move_no_clobber(src: Path, dest_dir: Path, names: Iterable[str]) -> Path:
                 if dest.exists():
                     continue
                 os.replace(src, dest)
+                sync(dest_dir, directory=True)
+                sync(src.parent, directory=True)
                 return dest
+            sync(dest_dir, directory=True)
             faults.point("mid_history_move")  # both names exist now: recovery must keep exactly one
             os.unlink(src)
+            sync(src.parent, directory=True)
             return dest
     raise FileExistsError(f"no free history name for {src.name}")
 

@@ -259,3 +259,162 @@ def test_a_hash_without_the_identity_it_belongs_to_is_not_trusted(tmp_path: Path
                         work_dir=tmp_path, actor="admin", sha256="0" * 64)
     out = run_import(req)
     assert (out.status, out.sha256) == ("succeeded", hashlib.sha256(src.read_bytes()).hexdigest())
+
+
+# --- one rule for "is this the environment's fault?" (aimport/errors.py) ---------------------------------------
+
+# errno names of disk trouble: only aimport.errors.cause_of reads them (and any set of errno names is a rule of
+# its own: a module may compare one errno to say what happened, e.g. a port in use, never group them)
+TROUBLE_ERRNOS = frozenset({"ENOSPC", "EDQUOT", "EROFS", "EIO", "ESTALE"})
+# words of the messages a disk, a share or SQLite gives for its trouble: no module decides by an error's text
+TROUBLE_WORDS = ("disk", "full", "space", "quota", "read-only", "readonly", "i/o", "locked", "busy", "unable to open")
+# modules that may name a SQLite result code, and why (not to classify)
+SQLITE_CODES_ALLOWED = {"aimport.faults": "raises an injected SQLITE_FULL error, as the driver sets it"}
+
+
+def _except_names(tree: ast.AST) -> set[str]:
+    return {h.name for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler) and h.name}
+
+
+def _mentions_text_of(node: ast.AST, names: set[str]) -> bool:
+    """``node`` reads the text of a caught exception: ``str(exc)``, ``exc.args``, ``exc.strerror`` ..."""
+    for n in ast.walk(node):
+        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("str", "repr", "format")
+                and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id in names):
+            return True
+        if isinstance(n, ast.Attribute) and n.attr in ("args", "strerror") and isinstance(n.value, ast.Name) \
+                and n.value.id in names:
+            return True
+        if isinstance(n, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)
+                                                and v.value.id in names for v in n.values):
+            return True
+    return False
+
+
+def environment_decisions(path: Path, name: str) -> list[str]:
+    """Where a module decides by itself whether an error is the environment's fault."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    caught = _except_names(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "errno" \
+                and node.attr in TROUBLE_ERRNOS:
+            found.append(f"line {node.lineno}: errno.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "errno":
+            found.append(f"line {node.lineno}: from errno import ...")
+        elif isinstance(node, (ast.Set, ast.Tuple, ast.List)) and any(
+                isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "errno"
+                for e in node.elts):
+            found.append(f"line {node.lineno}: a set of errno names")
+        elif isinstance(node, ast.Attribute) and name not in SQLITE_CODES_ALLOWED and (
+                node.attr.startswith("SQLITE_") or node.attr == "sqlite_errorcode"):
+            found.append(f"line {node.lineno}: {node.attr}")
+        elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            left = node.left
+            if isinstance(left, ast.Constant) and isinstance(left.value, str) and any(
+                    w in left.value.lower() for w in TROUBLE_WORDS) and not all(
+                    isinstance(c, (ast.Constant, ast.Set, ast.Tuple, ast.List)) for c in node.comparators):
+                found.append(f"line {node.lineno}: {left.value!r} in a text")
+            elif any(_mentions_text_of(c, caught) for c in node.comparators) and not (
+                    isinstance(left, ast.Constant) and not any(w in str(left.value).lower() for w in TROUBLE_WORDS)):
+                found.append(f"line {node.lineno}: matches a caught error's text")
+    return found
+
+
+def test_only_errors_py_decides_whether_trouble_is_the_environments() -> None:
+    """One rule (aimport.errors.cause_of, by errno and SQLite result code): no other module names a trouble
+    errno or a SQLite result code, or looks for "disk", "full", "locked" ... in an error's message."""
+    offenders = {}
+    for name, path in all_modules().items():
+        if name == "aimport.errors":
+            continue
+        found = environment_decisions(path, name)
+        if found:
+            offenders[name] = found
+    assert offenders == {}, "decide with aimport.errors.cause_of / environment_trouble instead:\n" + "\n".join(
+        f"{m}: {', '.join(f)}" for m, f in sorted(offenders.items()))
+
+
+def test_the_environment_check_finds_each_way_of_deciding(tmp_path: Path) -> None:
+    code = '''
+import errno, sqlite3
+DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+MINE = (errno.EACCES, errno.EPERM)
+def f(exc):
+    try:
+        pass
+    except sqlite3.OperationalError as exc:
+        if "database or disk is full" in str(exc):
+            return exc.sqlite_errorcode == sqlite3.SQLITE_FULL
+        return any(m in str(exc).lower() for m in ("locked", "busy"))
+    except OSError as err:
+        return err.errno == errno.EIO or "read-only" in f"{err}"
+def g(problem):
+    return "no space" in problem.lower()
+'''
+    path = tmp_path / "m.py"
+    path.write_text(code, encoding="utf-8")
+    found = " ".join(environment_decisions(path, "m"))
+    assert found.count("a set of errno names") == 2, found
+    for what in ("errno.ENOSPC", "errno.EDQUOT", "errno.EIO", "'database or disk is full'", "sqlite_errorcode",
+                 "SQLITE_FULL", "matches a caught error's text", "'read-only'",
+                 "'no space'"):
+        assert what in found, (what, found)
+    path.write_text('import errno\ndef g(exc, path):\n    try:\n        pass\n    except OSError as exc:\n'
+                    '        return exc.errno in (errno.EAGAIN,) and "x" in str(path) or exc.errno == errno.EACCES\n',
+                    encoding="utf-8")
+    assert environment_decisions(path, "m") == ["line 6: a set of errno names"]
+    path.write_text('import errno\ndef g(exc, path):\n    try:\n        pass\n    except OSError as exc:\n'
+                    '        return exc.errno == errno.EAGAIN or "x" in str(path) or exc.errno == errno.EACCES\n',
+                    encoding="utf-8")
+    assert environment_decisions(path, "m") == []
+
+
+# --- durable writes through aimport/atomicfile.py ------------------------------------------------------------
+
+# modules that rename a file that is not theirs to write: a user's file moved between the drop folders
+MOVES = {
+    "aimport.history": "the no-clobber move of an imported file into History/ (it flushes both folders itself)",
+    "aimport.service.claims": "the claim: a dropped file renamed into InProcess/ after its claim record is durable",
+    "aimport.service.oneshot": "aimport import: a file of the drop folder moved into InProcess/",
+}
+# modules that still write a file through a rename of their own; each is to move to aimport.atomicfile
+NOT_MOVED_YET = {
+    "aimport.service.progress": "a running import's progress file: atomicfile.write_atomic(..., durable=False)",
+}
+
+
+def renames_and_flushes(path: Path) -> list[str]:
+    """Calls that rename a file into place or flush one: ``os.replace/rename/renames``, ``Path.replace/rename``
+    (one argument: ``str.replace`` takes two), ``shutil.move``, ``os.fsync/fdatasync``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        attr, owner = node.func.attr, node.func.value
+        module = owner.id if isinstance(owner, ast.Name) and owner.id in ("os", "shutil") else ""
+        if module:
+            hit = attr in (("replace", "rename", "renames", "fsync", "fdatasync") if module == "os" else ("move",))
+        else:  # a path's method
+            hit = attr in ("replace", "rename") and len(node.args) == 1 and not node.keywords
+        if hit:
+            found.append(f"line {node.lineno}: {module or '<path>'}.{attr}")
+    return found
+
+
+def test_files_are_written_into_place_only_through_atomicfile() -> None:
+    """A file aimport writes is renamed into place and flushed (file and folder) by aimport.atomicfile only, so
+    every such file survives a power loss whole; moving a user's file between folders is declared in MOVES."""
+    offenders = {}
+    for name, path in all_modules().items():
+        if name == "aimport.atomicfile" or name in MOVES or name in NOT_MOVED_YET:
+            continue
+        found = renames_and_flushes(path)
+        if found:
+            offenders[name] = found
+    assert offenders == {}, "write through aimport.atomicfile (or declare a move of a user's file in MOVES):\n" + \
+        "\n".join(f"{m}: {', '.join(f)}" for m, f in sorted(offenders.items()))
+    for name in {**MOVES, **NOT_MOVED_YET}:
+        assert renames_and_flushes(all_modules()[name]), f"{name} renames nothing any more: remove it from the list"
+    history = all_modules()["aimport.history"].read_text(encoding="utf-8")
+    assert "sync(dest_dir, directory=True)" in history and "sync(src.parent, directory=True)" in history

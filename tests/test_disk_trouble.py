@@ -90,8 +90,10 @@ def test_file_removed_from_in_process_while_retrying(service: ServiceProcess, tm
     wait_for(lambda: events(service, "archive_failed"), 10, what="archive_failed")
     (service.layout.in_process_dir("Skills") / "gone.txt").unlink()
     wait_for(lambda: events(service, "file_vanished"), 10, what="file_vanished")
-    assert query(service.audit_db, "SELECT status, error_code FROM imports") == [("succeeded", None)]
-    assert "gone.txt was removed from InProcess/ before it could be archived" in service.output()
+    assert query(service.audit_db, "SELECT status, error_code FROM imports") == [("succeeded", None)]  # (before the event)
+    # the log line comes after the event
+    wait_for(lambda: "gone.txt was removed from InProcess/ before it could be archived" in service.output(), 10,
+             what="the log line of the file removed from InProcess/")
     assert history_data(service, "Skills") == []
     drop(write_text(tmp_path / "next.txt", [["Name"], ["b"]]), service.layout.type_dir("Skills"))
     wait_for(lambda: query(service.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'archive_failed'")[0][0] >= 3, 15)

@@ -66,7 +66,8 @@ def rows(db: Db, c: model.Campaign, questions: list[Question]) -> Iterator[list[
 
 
 def write_export(db: Db, c: model.Campaign, out: Path, before_rename: Callable[[], None] | None = None) -> int:
-    """Write the export to a temp name and rename it to ``out``; returns customer rows written."""
+    """Write the export to a temp name and rename it to ``out``, durably (:func:`aimport.atomicfile.finish`: the
+    temp file, ``before_rename``, the rename, the folder); returns customer rows written."""
     problem = export_folder_problem(out.parent)
     if problem:
         raise NotADirectoryError(f"the folder {out.parent} {problem}; the export waits until it is a real folder again")

@@ -24,7 +24,6 @@ instance owns the store and a claim is always granted.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any, Literal
 import anyio
 
 from aimport import faults, servicelog
-from aimport.atomicfile import sync, temp_path
+from aimport.atomicfile import put_in_place, temp_path
 from aimport.campaigns import model
 from aimport.campaigns.exportfile import export_folder_problem, safe_name, write_export
 from aimport.campaigns.model import ACTIVE, EXPIRED, HANDLED, INVALID, PASSIVE
@@ -188,8 +187,7 @@ def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
         how = "found"  # renamed before a crash; only the announcement was missing
     elif c.export_ready and tmp.exists():
         how = "renamed"
-        os.replace(tmp, out)
-        sync(export_dir, directory=True)
+        put_in_place(tmp, out)  # (the temp file was flushed before export_ready was set)
     elif c.export_ready:
         how = "missing"
         warning = (f"Export/{name} was completed before a restart and is no longer there (taken by another "
@@ -207,7 +205,6 @@ def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
         except BaseException:  # still running, so the rename did not happen (and the temp file is gone)
             calls.set_export_ready(db, c.id, False)
             raise
-        sync(export_dir, directory=True)
         faults.point("after_export_rename")
     detail = {"campaign": c.name, "file": name, "rows": stored.counts(db, c.id).customers,
               "recovered": resumed, "how": how}
@@ -290,8 +287,5 @@ async def run_supervisor(setup: SupervisorSetup) -> None:
                 await supervise_once(setup, failures)
             except Exception as exc:  # noqa: BLE001 - the supervisor retries; it never stops the service
                 log.error(f"campaign supervisor: {type(exc).__name__}: {exc}; retrying")
-                try:
-                    await setup.audit.event("supervisor_failed", None, error=str(exc))
-                except Exception:  # noqa: BLE001 - the audit trail itself may be the problem
-                    pass
+                await setup.audit.try_event("supervisor_failed", None, error=str(exc))  # it may be the problem
             await anyio.sleep(setup.every_s)

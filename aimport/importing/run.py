@@ -6,12 +6,11 @@ checks and applies it; every way it can fail ends here as an :class:`ImportOutco
 
 from __future__ import annotations
 
-import errno
 import sqlite3
 
 from aimport import faults
 from aimport.campaigns.importer import import_campaign
-from aimport.errors import CodedError, ErrorCode, store_trouble
+from aimport.errors import CodedError, ErrorCode, cause_of, environment_trouble, state_code
 from aimport.importing import filestate
 from aimport.importing.items import import_items
 from aimport.importing.ledger import record_failure, verify_unchanged
@@ -29,8 +28,11 @@ IMPORTERS: dict[str, Importer] = {"OutboundCampaign": import_campaign}  # any ot
 
 
 def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOutcome:
-    """Import one file; never raises for bad input (the outcome says what happened)."""
-    log = ImportLog(req.log_path)
+    """Import one file; never raises for bad input or a troubled disk (the outcome says what happened)."""
+    try:
+        log = ImportLog(req.log_path)
+    except OSError as exc:  # the work log cannot be created: the state disk, never the file's fault
+        return ImportOutcome(Status.FAILED, state_code(exc), "", log_path=req.log_path, error=str(exc))
     digest = ""
     retries_before = retry_count()
     try:
@@ -71,15 +73,14 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
     except sqlite3.OperationalError as exc:  # injected by tests before the store is opened (faults.store_error)
         log.error(f"the system store is not available: {exc}")
         outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))
-        outcome.environmental = store_trouble(exc)
+        outcome.environmental = environment_trouble(exc)
     except SchemaTooNew as exc:
         log.error(str(exc))
         outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):  # writing our own work files: the state disk
-            log.error(f"the state directory cannot be written: {exc}")
-            code = ErrorCode.STATE_UNWRITABLE if exc.errno == errno.EROFS else ErrorCode.DISK_FULL
-            outcome = _failed(code, digest, str(exc))
+        if environment_trouble(exc):  # a full or read-only disk, an I/O error: not the file's fault (retried)
+            log.error(f"the disk cannot be used now ({cause_of(exc).label}): {exc}")
+            outcome = _failed(state_code(exc), digest, str(exc))
         elif _change(req):
             outcome = _changed(log, digest, _change(req))
         else:
@@ -97,11 +98,15 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
                  f"deleted {t.deleted}, unchanged {t.unchanged}, rejected {t.rejected}")
     else:
         log.info(f"finished: {outcome.status}")
-    outcome.log_path = req.log_path
-    outcome.store_retries = retry_count() - retries_before
     if req.log_path is None:
         outcome.log_text = log.text()
-    log.close()
+    try:
+        log.close()
+    except OSError as exc:  # the .log could not be written out: the state disk (what committed stands: its ledger)
+        if outcome.status == Status.FAILED and not outcome.transient:
+            outcome = _failed(state_code(exc), digest, str(exc))
+    outcome.log_path = req.log_path
+    outcome.store_retries = retry_count() - retries_before
     return outcome
 
 

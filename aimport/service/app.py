@@ -23,10 +23,11 @@ import anyio
 from aimport import filelock, servicelog, staterecord
 from aimport.backoff import Backoff
 from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
+from aimport.errors import environment_trouble
 from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
 from aimport.service import statedir, statedisk
-from aimport.service.health import HealthView, heartbeat, serve_http
+from aimport.service.health import HealthView, HttpAddressError, heartbeat, listen_http, serve_http
 from aimport.service.holds import HoldQueue
 from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
@@ -84,6 +85,10 @@ async def run_service(settings: Settings) -> int:
     except statedir.StateDirInUse as exc:
         raise StartupError(str(exc)) from None
     try:
+        try:  # --http first: an address it cannot listen on (a port in use) stops the start, one line naming it
+            http = await listen_http(settings.http) if settings.http else None
+        except HttpAddressError as exc:
+            raise StartupError(str(exc)) from None
         settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
         statedir.remove_left_over(settings.work_dir)  # scratch files of imports whose process died
         # lets `aimport status --state-dir STATE` find root, server and unit without flags (staterecord.write
@@ -102,8 +107,8 @@ async def run_service(settings: Settings) -> int:
             early.start_soon(_signals, stop, running, early.cancel_scope)
             early.start_soon(heartbeat, health.loop, settings.lag_warn_ms)
             early.start_soon(record.keep)  # service.json deleted or damaged while running: written again
-            if settings.http:
-                early.start_soon(serve_http, settings.http, health, metrics, name="http")
+            if settings.http and http is not None:
+                early.start_soon(serve_http, settings.http, http, health, metrics, name="http")
             try:
                 await _run(settings, schedule, health, metrics, stop, running)
             except StartupError as exc:
@@ -132,19 +137,19 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
     async with statedisk.opened_audit(disk, Audit(settings.audit_db)) as audit:
         health.audit = audit
         if created_user:
-            await statedisk.event(disk, audit, "logon_user_created", None, login=settings.logon_user,
-                                  rights=["ImportExport", "ManageCampaigns"])
+            await audit.event("logon_user_created", None, login=settings.logon_user,
+                              rights=["ImportExport", "ManageCampaigns"])
         audit_uuid = await statedisk.patiently(disk, "read the audit trail's id", audit.uuid,
-                                               retry_if=statedisk.is_disk_trouble)
+                                               retry_if=environment_trouble)
         ctx = JobContext(settings, layout, audit, audit_uuid, limiter, metrics, state_disk=disk)
         limits = LimitSwitch(ctx, schedule, clock, Limits(settings.max_concurrent, settings.office_max_concurrent))
         limiter.total_tokens = limits.current_limit()  # office_max_concurrent when started in office hours
         svc = Service(settings, ctx, health, metrics, stop, limits)
         running.append(svc)
         metrics.limit_changed(limiter.total_tokens)
-        await statedisk.event(ctx.state_disk, audit, "service_started", None, root=str(settings.root),
-                              server=settings.server, unit=settings.unit, enabled=settings.enabled,
-                              max_concurrent=settings.max_concurrent, pid=os.getpid())
+        await audit.event("service_started", None, root=str(settings.root), server=settings.server,
+                          unit=settings.unit, enabled=settings.enabled, max_concurrent=settings.max_concurrent,
+                          pid=os.getpid())
         log.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
                  f"store {redact(settings.store_address)}, "
                  f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
@@ -175,10 +180,8 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
                 await svc.stop.wait()
             root.cancel_scope.cancel()
         max_lag_ms = svc.health.loop.max_lag_s * 1000
-        try:  # best effort: stopping must not wait for space on the state disk
-            await audit.event("service_stopped", None, pid=os.getpid(), max_loop_lag_ms=round(max_lag_ms, 1))
-        except sqlite3.Error as exc:
-            log.error(f"cannot record the audit event service_stopped: {exc}")
+        # best effort: stopping must not wait for space on the state disk
+        await audit.try_event("service_stopped", None, pid=os.getpid(), max_loop_lag_ms=round(max_lag_ms, 1))
         log.info(f"aimport stopped (largest event-loop lag {max_lag_ms:.1f} ms)")
 
 
@@ -197,7 +200,7 @@ async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: H
     while True:
         try:
             return await statedisk.patiently(disk, "set up the system store", lambda: anyio.to_thread.run_sync(prepare),
-                                             retry_if=statedisk.is_disk_trouble)
+                                             retry_if=environment_trouble)
         except StoreUnavailable as exc:
             if not exc.transient:
                 raise StartupError(str(exc)) from None
@@ -279,10 +282,8 @@ async def _reload(svc: Service) -> None:
     detail: dict[str, object] = {"max_concurrent": new.outside, "previous": was.outside}
     if switch.schedule.enabled:
         detail.update(office_max_concurrent=new.office, previous_office=was.office, window=window, limit=limit)
-    try:  # recorded before it shows (metrics); never waits for the state disk: SIGTERM comes this way too
-        await svc.ctx.audit.event("settings_reloaded", None, **detail)
-    except sqlite3.Error as exc:
-        log.error(f"cannot record the audit event settings_reloaded: {exc}")
+    # recorded before it shows (metrics); never waits for the state disk: SIGTERM comes this way too
+    await svc.ctx.audit.try_event("settings_reloaded", None, **detail)
     switch.reload(new)  # the one limit (lanes and recovery) and the metric
     if limit != old:
         log.info(f"max concurrent imports changed from {old} to {limit}"

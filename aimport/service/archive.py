@@ -157,7 +157,9 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
             break
         except (OSError, sqlite3.Error) as exc:
             where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"
-            await _event(ctx, "archive_failed", import_id, file=src.name, error=str(exc), retry_in_s=backoff.delay)
+            # best effort: the audit trail may sit on the troubled disk, and this loop tries again anyway
+            await ctx.audit.try_event("archive_failed", import_id, file=src.name, error=str(exc),
+                                      retry_in_s=backoff.delay)
             servicelog.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {backoff.delay:g}s",
                              extra={"import_id": import_id, "type": import_type, "file": src.name})
             ctx.observer.archive_failed(import_type)
@@ -178,16 +180,7 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
         f"{t.created}, updated {t.updated}, deleted {t.deleted}, rejected {t.rejected})",
         extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
                "error_code": outcome.error_code})
-    if outcome.log_path:
-        outcome.log_path.unlink(missing_ok=True)
-
-
-async def _event(ctx: ArchiveContext, kind: str, import_id: int | None, **detail: Any) -> None:
-    """An audit event that must not stop a retry loop (the audit trail may sit on the full disk)."""
-    try:
-        await ctx.audit.event(kind, import_id, **detail)
-    except sqlite3.Error as exc:
-        servicelog.get().error(f"cannot write the audit event {kind}: {exc}")
+    _remove_work_log(outcome)
 
 
 async def _vanished(ctx: ArchiveContext, import_id: int, import_type: str, src: Path, outcome: ImportOutcome,
@@ -200,5 +193,14 @@ async def _vanished(ctx: ArchiveContext, import_id: int, import_type: str, src: 
     servicelog.get().error(f"{src.name} was removed from InProcess/ before it could be archived (outcome "
                      f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
                      extra={"import_id": import_id, "type": import_type, "file": src.name})
+    _remove_work_log(outcome)
+
+
+def _remove_work_log(outcome: ImportOutcome) -> None:
+    """The work log is in History/ now (or its outcome in the audit trail). One a troubled state disk keeps
+    (read-only: even removing a missing file fails there) is harmless: no later import has its key."""
     if outcome.log_path:
-        outcome.log_path.unlink(missing_ok=True)
+        try:
+            outcome.log_path.unlink(missing_ok=True)
+        except OSError:
+            pass

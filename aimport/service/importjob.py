@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import math
 import os
 import time
@@ -16,7 +15,7 @@ from anyio import to_process
 
 from aimport import faults, filelock, servicelog
 from aimport.backoff import Backoff
-from aimport.errors import ErrorCode
+from aimport.errors import ErrorCode, state_code
 from aimport.importing import filestate, scratch, worklog
 from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
@@ -30,7 +29,6 @@ from aimport.store.audit import Event
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError
 
-DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 WORKER_DIED = "the import worker process died (out of memory or killed)"
 
 
@@ -69,8 +67,7 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         return
     except OSError as exc:
         filelock.release(fd)
-        await statedisk.event(ctx.state_disk, ctx.audit, "claim_failed", None, file=display_name(path.name),
-                              type=import_type, error=str(exc))
+        await ctx.audit.event("claim_failed", None, file=display_name(path.name), type=import_type, error=str(exc))
         servicelog.get().error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
                          f"{import_type} drop folder and is tried again at the next rescan",
                          extra={"type": import_type, "file": display_name(path.name)})
@@ -78,10 +75,8 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
     assert claim is not None
     faults.point("after_claim")
     try:
-        import_id = await statedisk.patiently(  # the file is in InProcess/: wait out a full state disk
-            ctx.state_disk, f"record the claim of {display_name(path.name)}",
-            lambda: ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user),
-            ctx.audit.db.rollback if ctx.audit.db is not None else None)
+        # the file is in InProcess/: the audit row waits out a full state disk (as every audit write)
+        import_id = await ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user)
         key = ctx.import_key(import_id)
         await statedisk.patiently(  # the key goes with the claimed file: wait out a full state disk here too
             ctx.state_disk, f"record the import key of {display_name(path.name)}",
@@ -129,7 +124,7 @@ async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: 
                 await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name, key)
         with filelock.held(dest, lock_fd):
             started_event = Event("started", import_id, dict(file=dest.name, type=import_type, recovered=recovered))
-            await statedisk.events(ctx.state_disk, ctx.audit, *filter(None, (claimed, started_event)))
+            await ctx.audit.events(*filter(None, (claimed, started_event)))
             servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
                             extra={"import_id": import_id, "type": import_type, "file": dest.name})
             req = make_request(ctx, import_id, dest, import_type, key)
@@ -152,8 +147,7 @@ async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, c
     dest, settle_s = req.path, ctx.settings.settle_ms / 1000
     text = (f"{dest.name} changed after it was claimed ({change}); nothing of it was applied; it waits in InProcess/ "
             f"and is imported from scratch once it has not changed for {settle_s:g}s")
-    await statedisk.event(ctx.state_disk, ctx.audit, "file_changed", import_id, file=dest.name,
-                          type=req.import_type, change=change)
+    await ctx.audit.event("file_changed", import_id, file=dest.name, type=req.import_type, change=change)
     servicelog.get().warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
     worklog.note(req.log_path, "WARNING", text)
     ident = await filestate.wait_stable(dest, settle_s)
@@ -213,9 +207,8 @@ async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> Im
         return outcome
     except anyio.BrokenWorkerProcess:
         return ImportOutcome(Status.FAILED, ErrorCode.WORKER_CRASHED, "", log_path=req.log_path, error=WORKER_DIED)
-    except OSError as exc:  # the worker could not write its log or scratch files: the state disk
-        code = ErrorCode.DISK_FULL if exc.errno in DISK_ERRNOS else ErrorCode.STATE_UNWRITABLE
-        return ImportOutcome(Status.FAILED, code, "", log_path=req.log_path, error=str(exc))
+    except OSError as exc:  # the worker could not write its log or scratch files: the state disk, never the file
+        return ImportOutcome(Status.FAILED, state_code(exc), "", log_path=req.log_path, error=str(exc))
     finally:
         if not returned:  # the worker died (or was cancelled) before it could clean up after itself
             reporter.remove()

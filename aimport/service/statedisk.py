@@ -1,13 +1,14 @@
 """Trouble with the state disk (audit trail, store): audit writes that wait it out instead of failing.
 
-An audit write that fails with an environment error (disk full, I/O error, locked) is retried with
-backoff (1 s doubling to 60 s) until it is written; meanwhile :class:`StateDisk` holds the problem,
-``/readyz`` reports it and the log says what to do, once per distinct problem.
+The service opens its audit trail with :func:`opened_audit`, which gives it :func:`patience`: from then on
+every write of the audit trail (``audit.event`` and the import rows) that fails is retried with backoff
+(1 s doubling to 60 s) until it is written; meanwhile :class:`StateDisk` holds the problem, ``/readyz``
+reports it and the log says what to do, once per distinct problem. What the problem is (a full disk or
+another) comes from :func:`aimport.errors.cause_of`, never from an error's text.
 """
 
 from __future__ import annotations
 
-import errno
 import shutil
 import sqlite3
 import time
@@ -19,18 +20,14 @@ from typing import Any, TypeVar
 
 from aimport import servicelog
 from aimport.backoff import MAX_DELAY_S, Backoff
-from aimport.store.audit import Event
+from aimport.errors import Cause, cause_of, environment_trouble
+from aimport.store.audit import Audit, Event, Patience
+
+__all__ = ["FULL_BELOW_BYTES", "StateDisk", "describe", "disk_full", "event", "opened_audit", "patience",
+           "patiently"]
 
 T = TypeVar("T")
-DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
-SQLITE_TROUBLE = ("disk is full", "disk i/o", "locked", "busy", "unable to open", "readonly", "read-only")
-
-
-def is_disk_trouble(exc: BaseException) -> bool:
-    """An error about the state disk (worth waiting out), not about the data in it."""
-    if isinstance(exc, OSError):
-        return exc.errno in DISK_ERRNOS
-    return isinstance(exc, sqlite3.OperationalError) and any(m in str(exc).lower() for m in SQLITE_TROUBLE)
+FULL_BELOW_BYTES = 1 << 20
 
 
 @dataclass
@@ -40,47 +37,49 @@ class StateDisk:
     path: Path | None = None  # the state folder (its free space tells a full disk from other trouble)
     problem: str = ""  # empty while audit writes get through
     since: float = 0.0
+    full: bool = False  # the problem is a full disk
 
-    @property
-    def full(self) -> bool:
-        return "full" in self.problem.lower() or "no space" in self.problem.lower()
-
-    def trouble(self, problem: str) -> bool:
+    def trouble(self, problem: str, full: bool = False) -> bool:
         """Note ``problem``; True when it is new (to be logged)."""
         new = problem != self.problem
         if not self.problem:
             self.since = time.monotonic()
-        self.problem = problem
+        self.problem, self.full = problem, full
         return new
 
     def clear(self) -> bool:
         was = bool(self.problem)
-        self.problem = ""
+        self.problem, self.full = "", False
         return was
 
 
-FULL_BELOW_BYTES = 1 << 20
+def disk_full(exc: BaseException, path: Path | None = None) -> bool:
+    """``exc`` says the disk is full, or (SQLite may say only "disk I/O error") the disk at ``path`` has no room."""
+    if cause_of(exc) is Cause.FULL:
+        return True
+    if path is None:
+        return False
+    try:
+        return shutil.disk_usage(path).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
 
 
 def describe(exc: BaseException, path: Path | None = None) -> str:
-    text = str(exc)
-    full = "full" in text.lower() or "no space" in text.lower()
-    if not full and path is not None:
-        try:
-            full = shutil.disk_usage(path).free < FULL_BELOW_BYTES
-        except OSError:
-            pass
-    if full:
-        return f"the state disk is full ({text}): free space on it; aimport goes on by itself when there is room"
-    return f"the state disk cannot be written ({text}): check it; aimport goes on by itself when it can write again"
+    """What the log and ``/readyz`` say about ``exc`` and what to do."""
+    if disk_full(exc, path):
+        return f"the state disk is full ({exc}): free space on it; aimport goes on by itself when there is room"
+    return f"the state disk cannot be written ({exc}): check it; aimport goes on by itself when it can write again"
 
 
 async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
                     rollback: Callable[[], Awaitable[Any]] | None = None,
                     retry_if: Callable[[BaseException], bool] | None = None) -> T:
-    """Run the audit write ``op`` until it gets through, waiting with backoff while the state disk is in trouble.
+    """Run the write ``op`` until it gets through, waiting with backoff while the state disk is in trouble.
 
-    ``retry_if`` narrows which errors are waited out (default: every SQLite or OS error).
+    ``retry_if`` narrows which errors are waited out (default: every SQLite or OS error: the service cannot go
+    on without its record; at start-up :func:`aimport.errors.environment_trouble`, so a damaged audit trail
+    stops the start with its error instead).
     """
     backoff = Backoff()
     while True:
@@ -89,14 +88,14 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
         except (sqlite3.Error, OSError) as exc:
             if retry_if is not None and not retry_if(exc):
                 raise
-            if rollback is not None:  # a failed commit may leave its insert pending: never write it twice
+            if rollback is not None:
                 try:
                     await rollback()
                 except (sqlite3.Error, OSError):
                     pass
-            problem = describe(exc, disk.path)
-            if disk.trouble(problem):
-                servicelog.get().error(f"cannot {what}: {problem}; retrying in {backoff.delay:g}s (then every {MAX_DELAY_S:g}s at most)")
+            if disk.trouble(describe(exc, disk.path), disk_full(exc, disk.path)):
+                servicelog.get().error(f"cannot {what}: {disk.problem}; retrying in {backoff.delay:g}s "
+                                       f"(then every {MAX_DELAY_S:g}s at most)")
             await backoff.wait()
             continue
         if disk.clear():
@@ -104,24 +103,28 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
         return result
 
 
-async def event(disk: StateDisk, audit: Any, kind: str, import_id: int | None = None, **detail: Any) -> None:
-    """``audit.event`` through :func:`patiently`."""
-    await events(disk, audit, Event(kind, import_id, detail))
+def patience(disk: StateDisk) -> Patience:
+    """The audit trail's way of writing in the service: :func:`patiently`, noting trouble in ``disk``."""
+    async def wait(what: str, op: Callable[[], Awaitable[T]], rollback: Callable[[], Awaitable[Any]] | None) -> T:
+        return await patiently(disk, what, op, rollback)
+
+    return wait
 
 
 @asynccontextmanager
-async def opened_audit(disk: StateDisk, audit: Any) -> AsyncIterator[Any]:
-    """``async with audit`` that waits out a full state disk while opening (a start on a full disk waits)."""
+async def opened_audit(disk: StateDisk, audit: Audit) -> AsyncIterator[Audit]:
+    """``async with audit`` that waits out a full state disk while opening (a start on a full disk waits); the
+    audit trail then writes with :func:`patience`."""
     await patiently(disk, "open the audit trail", audit.__aenter__,
-                    lambda: audit.__aexit__(None, None, None), retry_if=is_disk_trouble)
+                    lambda: audit.__aexit__(None, None, None), retry_if=environment_trouble)
+    audit.patience = patience(disk)
     try:
         yield audit
     finally:
         await audit.__aexit__(None, None, None)
 
 
-async def events(disk: StateDisk, audit: Any, *events: Event) -> None:
-    """``audit.events`` (several events in one round trip) through :func:`patiently`."""
-    db = getattr(audit, "db", None)
-    what = f"record the audit event{'s' if len(events) > 1 else ''} {', '.join(e.kind for e in events)}"
-    await patiently(disk, what, lambda: audit.events(*events), db.rollback if db is not None else None)
+async def event(disk: StateDisk, audit: Audit, kind: str, import_id: int | None = None, **detail: Any) -> None:
+    """The same as ``audit.event``, which waits out disk trouble itself (kept for lanes.py and limitswitch.py until
+    they call it directly; ``disk`` is the one the audit trail was opened with)."""
+    await audit.events(Event(kind, import_id, detail))

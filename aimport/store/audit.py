@@ -1,7 +1,12 @@
 """The audit trail (audit.sqlite): ``imports`` and append-only ``events``.
 
-The service writes through :class:`Audit` (aiosqlite); commands and tests
-read with the plain functions at the bottom. Columns are a public contract.
+The service writes through :class:`Audit` (aiosqlite); commands and tests read with
+aimport.store.auditqueries. Columns are a public contract.
+
+Two ways to write an event: :meth:`Audit.event` (and :meth:`Audit.events`), which waits out trouble with
+the audit trail's disk when the audit trail was given a :class:`Patience` (the service's, from
+aimport.service.statedisk), like every other write of :class:`Audit`; and :meth:`Audit.try_event`, one
+attempt that logs a failure instead of raising (for a retry loop, or a stop that must not wait for space).
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -24,6 +29,9 @@ from aimport import servicelog
 
 if TYPE_CHECKING:
     from aimport.importing.outcome import Totals
+
+__all__ = ["COLUMNS", "SCHEMA", "Audit", "Event", "Patience", "instance_name", "now_iso"]
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imports (
@@ -79,6 +87,13 @@ class Event:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+class Patience(Protocol):
+    """Runs the audit write ``op`` until it gets through (``rollback`` after a failed try), waiting out trouble."""
+
+    async def __call__(self, what: str, op: Callable[[], Awaitable[T]],
+                       rollback: Callable[[], Awaitable[Any]] | None) -> T: ...
+
+
 class Audit:
     """Async writer of the audit trail; one connection for the service's life.
 
@@ -87,8 +102,9 @@ class Audit:
     ``audit_trail_recreated`` event. Import keys never depend on it (aimport.service.claims).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, patience: Patience | None = None) -> None:
         self.path = path
+        self.patience = patience  # how writes wait out disk trouble; None: one try, errors raised
         self.db: aiosqlite.Connection | None = None
         self.inode: tuple[int, int] | None = None  # the file the connection writes to
         self.last_id = 0  # the highest import id handed out (a recreated trail continues after it)
@@ -199,45 +215,65 @@ class Audit:
         await self._db.commit()
         return value
 
+    async def _write(self, what: str, op: Callable[[aiosqlite.Connection], Awaitable[T]], patient: bool = True) -> T:
+        """Every write: ``op`` on the current audit database (:meth:`ensure_current`), through :attr:`patience`
+        (waiting out disk trouble) when there is one and ``patient``, else once (errors raised)."""
+        async def attempt() -> T:
+            await self.ensure_current()
+            return await op(self._db)
+
+        if self.patience is None or not patient:
+            return await attempt()
+        return await self.patience(what, attempt, self._rollback)
+
+    async def _rollback(self) -> None:  # after a failed write: nothing of it may stay pending (written twice)
+        if self.db is not None:
+            await self.db.rollback()
+
     async def event(self, kind: str, import_id: int | None = None, **detail: Any) -> None:
+        """Record one event, waiting out disk trouble (:meth:`events`)."""
         await self.events(Event(kind, import_id, detail))
 
-    async def events(self, *events: Event) -> None:
-        """Several events, in this order, in one round trip to the database's thread."""
-        await self.ensure_current()
+    async def events(self, *events: Event, patient: bool = True) -> None:
+        """Record several events, in this order, in one round trip; waits out disk trouble (:attr:`patience`)."""
         at = now_iso()
-        await self._db.executemany(
-            "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)",
-            [(at, e.import_id, e.kind, json.dumps(e.detail, default=str, ensure_ascii=False)) for e in events],
-        )
+        rows = [(at, e.import_id, e.kind, json.dumps(e.detail, default=str, ensure_ascii=False)) for e in events]
+        what = f"record the audit event{'s' if len(events) > 1 else ''} {', '.join(e.kind for e in events)}"
+        await self._write(what, lambda db: db.executemany(
+            "INSERT INTO events (at, import_id, kind, detail) VALUES (?, ?, ?, ?)", rows), patient)
+
+    async def try_event(self, kind: str, import_id: int | None = None, **detail: Any) -> bool:
+        """Record one event if the audit trail can be written now (one try); a failure is logged, never raised."""
+        try:
+            await self.events(Event(kind, import_id, detail), patient=False)
+        except Exception as exc:  # noqa: BLE001 - best effort: the audit trail itself may be the problem
+            servicelog.get().error(f"cannot record the audit event {kind}: {exc}")
+            return False
+        return True
 
     async def start_import(self, import_type: str, file_name: str, size: int | None,
                            detected_at: str, actor: str | None) -> int:
-        await self.ensure_current()
-        cur = await self._db.execute(
+        """A new import's row (status in_process); returns its id. Waits out disk trouble, as every write."""
+        cur = await self._write(f"record the claim of {file_name}", lambda db: db.execute(
             "INSERT INTO imports (import_type, file_name, size_bytes, status, detected_at, started_at, actor, instance) "
             "VALUES (?, ?, ?, 'in_process', ?, ?, ?, ?)",
-            (import_type, file_name, size, detected_at, now_iso(), actor, instance_name()),
-        )
+            (import_type, file_name, size, detected_at, now_iso(), actor, instance_name())))
         self.last_id = max(self.last_id, int(cur.lastrowid or 0))
         return int(cur.lastrowid or 0)
 
     async def set_history(self, import_id: int, history_name: str) -> None:
-        await self.ensure_current()
-        await self._db.execute("UPDATE imports SET history_name = ? WHERE id = ?", (history_name, import_id))
+        await self._write(f"record the History name {history_name}", lambda db: db.execute(
+            "UPDATE imports SET history_name = ? WHERE id = ?", (history_name, import_id)))
 
     async def finish_import(self, import_id: int, status: str, error_code: str | None, sha256: str | None,
                             totals: Totals | None, duration_ms: int) -> None:
         """Close the import's row; ``totals`` None: no rows were counted (all counts 0)."""
-        await self.ensure_current()
         counts = (totals.rows, totals.created, totals.updated, totals.deleted, totals.rejected,
                   totals.unchanged) if totals else (0, 0, 0, 0, 0, 0)
-        await self._db.execute(
+        await self._write(f"record the outcome of import {import_id}", lambda db: db.execute(
             "UPDATE imports SET status=?, error_code=?, sha256=?, rows=?, created=?, updated=?, deleted=?, "
             "rejected=?, unchanged=?, finished_at=?, duration_ms=? WHERE id=?",
-            (status, error_code, sha256, *counts, now_iso(),
-             duration_ms, import_id),
-        )
+            (status, error_code, sha256, *counts, now_iso(), duration_ms, import_id)))
 
     async def history_name(self, import_id: int) -> str:
         async with self._db.execute("SELECT history_name FROM imports WHERE id = ?", (import_id,)) as cur:
