@@ -379,9 +379,7 @@ MOVES = {
     "aimport.service.oneshot": "aimport import: a file of the drop folder moved into InProcess/",
 }
 # modules that still write a file through a rename of their own; each is to move to aimport.atomicfile
-NOT_MOVED_YET = {
-    "aimport.service.progress": "a running import's progress file: atomicfile.write_atomic(..., durable=False)",
-}
+NOT_MOVED_YET: dict[str, str] = {}
 
 
 def renames_and_flushes(path: Path) -> list[str]:

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
+from aimport.cli.common import CommandError, add_settings, emit, need_root, settings_from, state_not_found, table
 from aimport.names import display_name
 from aimport.store import auditqueries
 
@@ -47,6 +47,8 @@ def register(sub: Any) -> None:
 def do_audit(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     path = settings.audit_db
+    if not path.exists():
+        raise state_not_found(settings.state_dir, "no audit trail (audit.sqlite)")
     try:
         if args.action == "show":
             if args.id is None:
@@ -131,6 +133,7 @@ def do_status(args: argparse.Namespace) -> int:
     from aimport.cli.statusview import collect
 
     settings = settings_from(args)
+    need_root(settings)
     report = collect(settings)
     if args.json:
         json.dump(report, sys.stdout, indent=2, default=str)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aimport.cli.common import CommandError, add_settings, emit, settings_from, table
+from aimport.cli.common import CommandError, add_settings, emit, need_store, settings_from, table
 
 if TYPE_CHECKING:
     from aimport.store.db import Db
@@ -54,13 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from aimport.campaigns.exportfile import safe_name, write_export
     from aimport.campaigns.model import CampaignError
     from aimport.history import history_stamp
-    from aimport.store.db import is_postgresql
     from aimport.store.schema import open_store
 
     settings = settings_from(args)
-    address = settings.store_address
-    if not is_postgresql(address) and not Path(address).exists():
-        raise CommandError(f"no system store at {address} (use --state-dir or --store)")
+    address = need_store(settings)
     db = open_store(address)
     try:
         if args.action == "list":

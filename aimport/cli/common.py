@@ -1,4 +1,4 @@
-"""Shared CLI pieces: settings flags, the one-line user error and output helpers."""
+"""Shared CLI pieces: settings flags, the one-line user error (and the one "state not found" error), output."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from typing import Any
 
 from aimport import staterecord
 from aimport.settings import SETTING_DOCS, Settings, from_sources, read_toml, setting_names
+
+__all__ = ["LOCATION", "POINT_AT_STATE", "SETTING_FLAGS", "CommandError", "add_settings", "emit", "flag_help",
+           "need_root", "need_store", "settings_from", "state_not_found", "table"]
 
 # argparse keywords per flag; the help text comes from aimport.settings.SETTING_DOCS (one place for meanings)
 FLAG_KW: dict[str, dict[str, Any]] = {
@@ -38,6 +41,9 @@ def flag_help(name: str) -> str:
 
 SETTING_FLAGS: dict[str, tuple[str, dict[str, Any]]] = {name: (flag_help(name), kw) for name, kw in FLAG_KW.items()}
 LOCATION = ("root", "server", "unit", "state_dir", "store")
+# the three ways to point a command at a service's state directory (the end of every "state not found" error)
+POINT_AT_STATE = ("point at the service's state directory with --state-dir DIR or AIMPORT_STATE_DIR=DIR, or run "
+                  "aimport from the folder that holds it as state/")
 
 
 class CommandError(Exception):
@@ -46,6 +52,34 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
+
+
+def state_not_found(state_dir: Path, missing: str, otherwise: str = "") -> CommandError:
+    """The one error of every command that does not find what a service keeps in its state directory: what is
+    missing, the directory tried (absolute: a default ``./state`` is relative to where the command ran) and
+    the three ways to point at another; ``otherwise`` adds what does without the state (e.g. ``--root``)."""
+    tried = state_dir.absolute()
+    gone = "" if tried.is_dir() else " (it does not exist)"
+    return CommandError(f"{missing} in the state directory {tried}{gone}: {POINT_AT_STATE}{otherwise}")
+
+
+def need_root(settings: Settings) -> Path:
+    """The import root, or the state-not-found error: without --root it comes from ``STATE/service.json``."""
+    if settings.root is None:
+        raise state_not_found(settings.state_dir, "no service.json (written by `aimport run`) with the root, "
+                              "server and unit", "; or give --root, --server and --unit")
+    return settings.root
+
+
+def need_store(settings: Settings) -> Path | str:
+    """The system store's address, or the state-not-found error when it is the state directory's SQLite file
+    and that is not there (a PostgreSQL store is given with --store; connecting tells whether it is there)."""
+    from aimport.store.db import store_exists
+
+    address = settings.store_address
+    if not store_exists(address):
+        raise state_not_found(settings.state_dir, "no system store at system.sqlite", " (a PostgreSQL store: --store)")
+    return address
 
 
 def add_settings(p: argparse.ArgumentParser, names: Sequence[str] = LOCATION) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from aimport.cli.common import CommandError, add_settings, settings_from
+from aimport.cli.common import CommandError, add_settings, need_store, settings_from
 from aimport.layout import IMPORT_TYPES
 
 __all__ = ["do_export", "do_template", "register"]
@@ -92,12 +92,10 @@ def _parent_exists(path: Path) -> None:
 
 
 def do_export(args: argparse.Namespace) -> int:
-    from aimport.store.db import store_exists
     from aimport.workbooks.configexport import export_configuration
 
     settings = settings_from(args)
-    if not store_exists(settings.store_address):
-        raise CommandError(f"no system store at {settings.store_address} (use --state-dir or --store)")
+    need_store(settings)
     if args.output.suffix.lower() != ".xlsx":
         raise CommandError("the export is an Excel workbook: give -o a .xlsx name", 2)
     _parent_exists(args.output)

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from aimport.cli.common import CommandError, add_settings, settings_from, table
+from aimport.cli.common import CommandError, add_settings, need_root, settings_from, table
 from aimport.importing.outcome import ImportOutcome, ImportRequest, counts
 from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
@@ -136,8 +136,7 @@ def do_import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise CommandError(f"no such file: {args.file}")
     t = resolve_type(args.file, args.import_type)
-    if settings.root is None:
-        raise CommandError("--root (AIMPORT_ROOT) is required: the file is archived under ROOT/.../History")
+    need_root(settings)  # the file is archived under ROOT/.../History
     check_location(settings.layout, args.file, t)
     bar = Bar(not args.quiet and sys.stderr.isatty())
     try:

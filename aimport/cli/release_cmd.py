@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aimport.cli.common import CommandError, add_settings, settings_from
+from aimport.cli.common import CommandError, add_settings, settings_from, state_not_found
 from aimport.layout import Layout, display_name
 from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile, read_held, release_request_path, request_release
 from aimport.service.statedir import running_service
@@ -30,6 +30,8 @@ def register(sub: Any) -> None:
 
 def do_release(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    if not settings.state_dir.is_dir():
+        raise state_not_found(settings.state_dir, "no held files (held.json)")
     held = read_held(settings.state_dir).files
     target = _find(held, args.file)
     if target is None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
-from anyio.abc import SocketStream
+from anyio.abc import Listener, SocketStream
 
 from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
@@ -22,8 +24,8 @@ from aimport.web import httpio
 from aimport.web.auth import OFF
 from aimport.web.routes import Site
 
-__all__ = ["HealthView", "IntakeView", "LoopHealth", "MetricsPage", "healthz", "heartbeat", "parse_address", "readyz",
-           "serve_http"]
+__all__ = ["HealthView", "HttpAddressError", "IntakeView", "LoopHealth", "MetricsPage", "healthz", "heartbeat",
+           "listen_http", "parse_address", "readyz", "serve_http"]
 
 CONTENT_TYPE_METRICS = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -96,7 +98,40 @@ def parse_address(text: str) -> tuple[str, int]:
         number = int(port)
     except ValueError:
         raise ValueError(f"--http needs HOST:PORT, not {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"--http needs a port from 0 to 65535, not {number}")
     return host, number
+
+
+class HttpAddressError(Exception):
+    """``--http`` names an address this host cannot listen on; the one-line message names it and the flag."""
+
+
+CHOOSE = "choose another with --http HOST:PORT (AIMPORT_HTTP)"
+
+
+async def listen_http(address: str) -> Listener[SocketStream]:
+    """Listen on ``address`` (HOST:PORT), or :class:`HttpAddressError` saying why not (a port in use, ...)."""
+    try:
+        host, port = parse_address(address)
+    except ValueError as exc:
+        raise HttpAddressError(str(exc)) from None
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        return await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror):
+            why = f"the host name {host} is not known; {CHOOSE}"
+        elif exc.errno == errno.EADDRINUSE:
+            why = f"the address is in use (another program, or another aimport, listens on port {port}); {CHOOSE}"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            why = (f"no network interface of this host has the address {host} (127.0.0.1: this host only, "
+                   f"0.0.0.0: all of them); {CHOOSE}")
+        elif exc.errno == errno.EACCES:
+            why = f"permission denied (a port below 1024 needs privileges); {CHOOSE}"
+        else:
+            why = f"{exc.strerror or exc}; {CHOOSE}"
+        raise HttpAddressError(f"cannot serve HTTP on {shown} (--http): {why}") from None
 
 
 def healthz(view: HealthView) -> tuple[int, dict[str, Any]]:
@@ -167,10 +202,10 @@ async def handle(view: HealthView, metrics: MetricsPage, site: Site, stream: Soc
         await httpio.send(stream, request.method, httpio.Response(status, body, ctype, (("Cache-Control", "no-store"),)))
 
 
-async def serve_http(address: str, view: HealthView, metrics: MetricsPage) -> None:
-    """Serve /healthz, /readyz, /metrics and the jobs view (aimport.web) on ``address`` (HOST:PORT) until cancelled."""
+async def serve_http(address: str, listener: Listener[SocketStream], view: HealthView, metrics: MetricsPage) -> None:
+    """Serve /healthz, /readyz, /metrics and the jobs view (aimport.web) on ``listener`` (:func:`listen_http`
+    of ``address``, HOST:PORT) until cancelled; the listener is closed then."""
     host, port = parse_address(address)
-    listener = await anyio.create_tcp_listener(local_host=host, local_port=port, reuse_port=False)
     site = Site(view, host)
     servicelog.get().info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics, jobs view at /)")
     if not site.access.view_on:

@@ -18,7 +18,6 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from aimport import faults, servicelog
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
-from aimport.service import statedisk
 from aimport.service.holds import GONE, HoldQueue, Release
 from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile
 from aimport.service.importjob import claim_and_import
@@ -133,7 +132,7 @@ class Scheduler:
                 await self._hand_over(sends[t], path, t)
 
     async def _hand_over(self, send: MemoryObjectSendStream[tuple[Path, str]], path: Path, t: str) -> None:
-        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "detected", None, file=path.name, type=t)
+        await self.ctx.audit.event("detected", None, file=path.name, type=t)
         self.ctx.observer.file_detected(t)
         faults.point("after_detect")
         send.send_nowait((path, now_iso()))
@@ -158,7 +157,7 @@ class Scheduler:
         servicelog.get().info(f"holding {name} in its drop folder until office hours end "
                               f"({starts or 'never: aimport release starts it'}): {held.reason}",
                               extra={"file": name, "type": t})
-        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "held_for_window", None, file=name, type=t,
+        await self.ctx.audit.event("held_for_window", None, file=name, type=t,
                               window="office_hours", starts_at=starts, size_bytes=held.size_bytes,
                               estimated_rows=held.estimated_rows, reason=held.reason)
         await self.holds.publish()
@@ -187,7 +186,7 @@ class Scheduler:
         by = f": asked by {r.requested_by}" if r.requested_by else ""
         servicelog.get().info(f"releasing the held file {name} ({r.reason.replace('_', ' ')}{by}"
                               + (f"; {note})" if note else ")"), extra={"file": name, "type": t})
-        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "hold_released", None, file=name, type=t,
+        await self.ctx.audit.event("hold_released", None, file=name, type=t,
                               reason=r.reason, requested_by=r.requested_by)
 
     async def _rescan_loop(self, rescan_s: float) -> None:
@@ -197,7 +196,7 @@ class Scheduler:
             survey = await anyio.to_thread.run_sync(self.detector.layout.survey)
             if survey.created:
                 servicelog.get().warning(f"re-created {len(survey.created)} missing folder(s)")
-                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folders_recreated", None,
+                await self.ctx.audit.event("folders_recreated", None,
                                       folders=[str(p) for p in survey.created])
             await self._folder_trouble(survey.problems, everything=True)
             now = anyio.current_time()
@@ -213,7 +212,7 @@ class Scheduler:
         t = self.detector.layout.type_of(path)
         name = display_name(path.name)
         servicelog.get().warning(f"ignored {name}: {reason}", extra={"file": name, "type": t})
-        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "ignored", None, file=name, type=t, reason=reason)
+        await self.ctx.audit.event("ignored", None, file=name, type=t, reason=reason)
 
     async def _folder_trouble(self, problems: list[FolderProblem], everything: bool = False) -> None:
         """Report each unusable folder once (audit ``folder_unusable`` + an ERROR line) until it is usable again."""
@@ -222,10 +221,10 @@ class Scheduler:
                 continue
             self.unusable[p.folder] = p.problem
             servicelog.get().error(f"cannot use the folder {p.folder}: it {p.problem}; {FOLDER_ADVICE}")
-            await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folder_unusable", None, folder=str(p.folder),
+            await self.ctx.audit.event("folder_unusable", None, folder=str(p.folder),
                                   problem=p.problem)
         if everything:  # a full survey: folders not named any more are usable again
             for folder in set(self.unusable) - {p.folder for p in problems}:
                 del self.unusable[folder]
                 servicelog.get().info(f"the folder {folder} is usable again")
-                await statedisk.event(self.ctx.state_disk, self.ctx.audit, "folder_usable", None, folder=str(folder))
+                await self.ctx.audit.event("folder_usable", None, folder=str(folder))

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import anyio
 
 from aimport import servicelog
-from aimport.service import statedisk
 from aimport.service.jobcontext import JobContext
 from aimport.service.officehours import Clock, OfficeHours
 
@@ -89,7 +88,7 @@ class LimitSwitch:
         label = "office hours" if window == OFFICE else "outside office hours"
         servicelog.get().info(f"{label}" + (f" until {until}" if until else "")
                               + f": at most {limit} import(s) at once" + ("" if first else f" (was {previous})"))
-        await statedisk.event(self.ctx.state_disk, self.ctx.audit, "concurrency_limit_changed", None, window=window,
+        await self.ctx.audit.event("concurrency_limit_changed", None, window=window,
                               limit=limit, previous=None if first else previous, until=until)
         for tell in self.listeners:
             tell(window)

@@ -12,11 +12,11 @@ removes the file when the import ends (:func:`run_reporting`), the job again if 
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aimport.atomicfile import temp_path, write_atomic
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
 
@@ -42,15 +42,13 @@ class ProgressFile:
         if phase == self._phase and now - self._written < INTERVAL_S:
             return
         self._phase, self._written = phase, now
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps({"phase": phase, "rows": int(rows), "at": time.time()}), encoding="utf-8")
-            os.replace(tmp, self.path)
+        try:  # read by the service as it goes: atomic, but not worth a sync (gone when the import ends)
+            write_atomic(self.path, json.dumps({"phase": phase, "rows": int(rows), "at": time.time()}), durable=False)
         except OSError:
             pass
 
     def remove(self) -> None:
-        for p in (self.path, self.path.with_name(self.path.name + ".tmp")):
+        for p in (self.path, temp_path(self.path)):
             try:
                 p.unlink()
             except OSError:

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 from aimport import servicelog
 from aimport.backoff import MAX_DELAY_S, Backoff
 from aimport.errors import Cause, cause_of, environment_trouble
-from aimport.store.audit import Audit, Event, Patience
+from aimport.store.audit import Audit, Patience
 
-__all__ = ["FULL_BELOW_BYTES", "StateDisk", "describe", "disk_full", "event", "opened_audit", "patience",
+__all__ = ["FULL_BELOW_BYTES", "StateDisk", "describe", "disk_full", "opened_audit", "patience",
            "patiently"]
 
 T = TypeVar("T")
@@ -122,9 +122,3 @@ async def opened_audit(disk: StateDisk, audit: Audit) -> AsyncIterator[Audit]:
         yield audit
     finally:
         await audit.__aexit__(None, None, None)
-
-
-async def event(disk: StateDisk, audit: Audit, kind: str, import_id: int | None = None, **detail: Any) -> None:
-    """The same as ``audit.event``, which waits out disk trouble itself (kept for lanes.py and limitswitch.py until
-    they call it directly; ``disk`` is the one the audit trail was opened with)."""
-    await audit.events(Event(kind, import_id, detail))

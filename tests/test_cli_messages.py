@@ -1,0 +1,126 @@
+"""Issue 26.13: every "state not found" error of the CLI names the state directory it tried and the three ways
+to point at another (``--state-dir``, ``AIMPORT_STATE_DIR``, running from the folder holding ``state/``), in
+one line made by one function (:func:`aimport.cli.common.state_not_found`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aimport.cli import main
+from aimport.cli.common import POINT_AT_STATE, state_not_found
+from tests.helpers import write_text
+
+# every command that reads what a service keeps in its state directory, given nothing but what it needs
+COMMANDS = [
+    ["status"],
+    ["audit"],
+    ["audit", "tail"],
+    ["audit", "show", "1"],
+    ["export", "-o", "{tmp}/c.xlsx"],
+    ["campaign", "list"],
+    ["campaign", "show", "Spring"],
+    ["campaign", "record", "Spring", "C0", "--result", "Successful"],
+    ["campaign", "close", "Spring"],
+    ["campaign", "export", "Spring", "-o", "{tmp}/e.xlsx"],
+    ["release", "big.xlsx"],
+    ["import", "{tmp}/skills.txt", "--type", "Skills"],
+]
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder without ``state/`` as the working directory, no AIMPORT_* variable, and a file to import."""
+    for name in [n for n in os.environ if n.startswith("AIMPORT_")]:
+        monkeypatch.delenv(name)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    write_text(tmp_path / "skills.txt", [["Name"], ["Sales"]])
+    return work
+
+
+def _args(command: list[str], tmp_path: Path) -> list[str]:
+    return [a.replace("{tmp}", str(tmp_path)) for a in command]
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def _says_state_not_found(line: str, tried: Path) -> None:
+    assert f"the state directory {tried}" in line, line
+    assert "--state-dir" in line and "AIMPORT_STATE_DIR" in line and "state/" in line, line
+    assert line.endswith(POINT_AT_STATE) or POINT_AT_STATE + " " in line or POINT_AT_STATE + ";" in line, line
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(a for a in c[:2] if "{" not in a and not a.startswith("-")))
+def test_default_state_dir_is_named_with_the_three_ways(command: list[str], elsewhere: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(command, tmp_path)) == 1
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"aimport {command[0]}: error: "), line
+    _says_state_not_found(line, elsewhere / "state")
+    assert not (elsewhere / "state").exists()  # looking never creates it
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(a for a in c[:2] if "{" not in a and not a.startswith("-")))
+def test_state_dir_from_a_flag_is_named(command: list[str], elsewhere: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    given = tmp_path / "other-state"
+    assert main([*_args(command, tmp_path), "--state-dir", str(given)]) == 1
+    _says_state_not_found(_one_line(capsys.readouterr().err), given)
+
+
+def test_state_dir_from_the_environment_is_named(elsewhere: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AIMPORT_STATE_DIR", "relative-state")
+    for command in (["status"], ["audit"], ["campaign", "list"]):
+        assert main(command) == 1
+        _says_state_not_found(_one_line(capsys.readouterr().err), elsewhere / "relative-state")
+
+
+def test_an_existing_state_dir_without_the_file_names_what_is_missing(elsewhere: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (elsewhere / "state").mkdir()  # e.g. a service that never ran, or one on another store
+    for command, missing in ((["status"], "service.json"), (["audit"], "audit.sqlite"),
+                             (["export", "-o", "c.xlsx"], "system.sqlite"), (["campaign", "list"], "system.sqlite")):
+        assert main(command) == 1
+        line = _one_line(capsys.readouterr().err)
+        _says_state_not_found(line, elsewhere / "state")
+        assert missing in line and "does not exist" not in line, line
+
+
+def test_one_function_makes_the_message(tmp_path: Path) -> None:
+    error = state_not_found(tmp_path / "nowhere", "no audit trail (audit.sqlite)")
+    text = str(error)
+    assert error.code == 1 and "\n" not in text
+    assert text.startswith(f"no audit trail (audit.sqlite) in the state directory {tmp_path / 'nowhere'}")
+    assert "(it does not exist)" in text and text.endswith(POINT_AT_STATE)
+
+
+def test_found_state_still_works_from_the_folder_holding_it(elsewhere: Path) -> None:
+    """The third way, end to end: ``aimport audit`` from the folder that holds ``state/`` (a real process)."""
+    import anyio
+
+    from aimport.store.audit import Audit
+
+    async def create() -> None:
+        async with Audit(elsewhere / "state" / "audit.sqlite"):
+            pass
+
+    anyio.run(create)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
+    r = subprocess.run([sys.executable, "-m", "aimport", "audit"], cwd=elsewhere, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "aimport", "audit"], cwd=elsewhere.parent, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1
+    _says_state_not_found(_one_line(r.stderr), elsewhere.parent / "state")
