@@ -219,7 +219,7 @@ import anyio.to_process  # what a worker process has loaded before its first job
 from pathlib import Path
 from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportRequest
-from aimport.service.progress import ProgressFile, run_reporting
+from aimport.importing.worker import ProgressFile, run_reporting
 w = Path({str(tmp_path)!r})
 req = ImportRequest(path=w / "Skills.txt", import_type="Skills", import_key="k-1", store_address=w / "s.sqlite",
                     work_dir=w, actor="admin", log_path=w / "k-1.log", sha256={state.sha256!r},

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import sqlite3
-from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +14,7 @@ import anyio
 from aimport import faults, servicelog
 from aimport.atomicfile import write_atomic
 from aimport.backoff import Backoff
+from aimport.errors import ErrorCode
 from aimport.history import history_candidates, history_stamp, move_no_clobber
 from aimport.importing.outcome import SheetTotals, Totals, counts
 from aimport.layout import Layout, display_name
@@ -25,6 +25,19 @@ from aimport.store.audit import Audit
 if TYPE_CHECKING:
     from aimport.importing.outcome import ImportOutcome
 
+__all__ = [
+    "RESULT_ORDER",
+    "ArchiveContext",
+    "Archived",
+    "archive",
+    "archive_and_record",
+    "free_history_name",
+    "move_to_history",
+    "record",
+    "report",
+    "result_text",
+    "write_side_files",
+]
 
 
 class ArchiveContext(Protocol):
@@ -103,37 +116,45 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
 
 
 def _write_side_files_from(dest: Path, log_path: Path | None, extra_log: str, fields: dict[str, Any],
-                           sheets: list[SheetTotals], then: Callable[[], None] | None) -> None:
+                           sheets: list[SheetTotals]) -> None:
     log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
     write_side_files(dest, log_text + extra_log, fields, sheets)
-    if then is not None:
-        then()
 
 
 def local_iso(at: dt.datetime) -> str:
     return at.astimezone().isoformat(timespec="milliseconds")
 
 
+@dataclass(frozen=True)
+class Archived:
+    """An import whose file is archived (or vanished): what :func:`record` and :func:`report` need."""
+
+    import_id: int
+    import_type: str
+    file: str  # the name it was imported as
+    history: Path | None  # its History/ path; None: it vanished from InProcess/ before it could be archived
+    outcome: ImportOutcome
+    duration_ms: int
+
+
 async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: str, started: dt.datetime,
-                  outcome: ImportOutcome, duration_ms: int, extra_log: str = "", file_name: str | None = None,
-                  then: Callable[[], None] | None = None, finished: Callable[[], None] | None = None) -> None:
+                  outcome: ImportOutcome, duration_ms: int, extra_log: str = "",
+                  file_name: str | None = None) -> Archived:
     """Move to History/ and write side files; on disk trouble retry with backoff (file stays recoverable).
 
-    A retry after the move only writes the side files again (the file is never moved twice). ``then`` runs
-    in the same worker thread right after the ``.result`` is written (file-system clean-up that must not
-    block the event loop); ``finished`` right after the outcome is recorded in the audit trail.
+    A retry after the move only writes the side files again (the file is never moved twice). Returns once
+    the ``.result`` is written (or the file is found gone); the caller then records the outcome
+    (:func:`record`), gives the import's slot back and reports it (:func:`report`), in that order.
     """
     history = ctx.layout.history_dir(import_type)
     dest: Path | None = src if src.parent == history else None  # recovery: already moved, side files missing
+    name = file_name or src.name
     recorded = ""
     backoff = Backoff()
     while True:
         try:
             if dest is None and not src.exists():
-                await _vanished(ctx, import_id, import_type, src, outcome, duration_ms)
-                if finished is not None:
-                    finished()
-                return
+                return Archived(import_id, import_type, name, None, outcome, duration_ms)
             faults.oserror("archive")
             _check_folders(ctx, import_type)  # History/ is a real folder inside the root, right before each use
             if dest is None:
@@ -144,7 +165,7 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
                 await ctx.audit.set_history(import_id, dest.name)
                 recorded = dest.name
             fields = {
-                "status": outcome.status, "type": import_type, "file": file_name or src.name,
+                "status": outcome.status, "type": import_type, "file": name,
                 **(outcome.totals or Totals()).as_dict(),
                 "started": local_iso(started), "finished": local_iso(dt.datetime.now()),
                 "duration_ms": duration_ms, "sha256": outcome.sha256, "error_code": outcome.error_code,
@@ -153,8 +174,8 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
             fields.update(outcome.result_fields)
             # the disk work (reading the work log, three fsynced writes) runs off the event loop
             await anyio.to_thread.run_sync(_write_side_files_from, dest, outcome.log_path, extra_log, fields,
-                                           outcome.sheets, then)
-            break
+                                           outcome.sheets)
+            return Archived(import_id, import_type, name, dest, outcome, duration_ms)
         except (OSError, sqlite3.Error) as exc:
             where = "InProcess/" if dest is None else f"History/{dest.name} without its .result"
             # best effort: the audit trail may sit on the troubled disk, and this loop tries again anyway
@@ -164,36 +185,54 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
                              extra={"import_id": import_id, "type": import_type, "file": src.name})
             ctx.observer.archive_failed(import_type)
             await backoff.wait()
-    faults.point("after_archive")
-    await ctx.audit.finish_import(import_id, outcome.status, outcome.error_code, outcome.sha256,
-                                  outcome.totals, duration_ms)
-    if finished is not None:
-        finished()
+
+
+async def record(ctx: ArchiveContext, done: Archived) -> None:
+    """Record the outcome in the import's audit row (its ``finished_at``: the import no longer counts
+    against the limit). A file that vanished before it was archived keeps its outcome here only."""
+    outcome = done.outcome
+    status, code = outcome.status, outcome.error_code
+    if done.history is None:
+        if status == "failed":
+            code = ErrorCode.FILE_VANISHED
+    else:
+        faults.point("after_archive")
+    await ctx.audit.finish_import(done.import_id, status, code, outcome.sha256, outcome.totals, done.duration_ms)
+
+
+async def report(ctx: ArchiveContext, done: Archived) -> None:
+    """After the outcome is recorded: the ``finished`` (``failed``, ``file_vanished``) event, the metrics,
+    the log line; the work log is removed (it is in History/ now, or its outcome in the audit trail)."""
+    outcome, import_id, import_type, name = done.outcome, done.import_id, done.import_type, done.file
+    if done.history is None:
+        await ctx.audit.event("file_vanished", import_id, file=name, type=import_type, status=outcome.status,
+                              error_code=outcome.error_code, **counts(outcome.totals))
+        servicelog.get().error(f"{name} was removed from InProcess/ before it could be archived (outcome "
+                         f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
+                         extra={"import_id": import_id, "type": import_type, "file": name})
+        _remove_work_log(outcome)
+        return
     kind = "failed" if outcome.status == "failed" else "finished"
     phases = asdict(outcome.phases) if outcome.phases else {}  # stage_ms, apply_ms: where the worker's time went
-    await ctx.audit.event(kind, import_id, file=file_name or src.name, history=dest.name, status=outcome.status,
+    await ctx.audit.event(kind, import_id, file=name, history=done.history.name, status=outcome.status,
                           error_code=outcome.error_code, **counts(outcome.totals), **phases)
-    ctx.observer.import_done(import_type, outcome.status, outcome.totals, duration_ms / 1000)
+    ctx.observer.import_done(import_type, outcome.status, outcome.totals, done.duration_ms / 1000)
     t = outcome.totals or Totals()
     servicelog.get().info(
-        f"{outcome.status}: {file_name or src.name} -> History/{dest.name} (rows {t.rows}, created "
+        f"{outcome.status}: {name} -> History/{done.history.name} (rows {t.rows}, created "
         f"{t.created}, updated {t.updated}, deleted {t.deleted}, rejected {t.rejected})",
-        extra={"import_id": import_id, "type": import_type, "file": file_name or src.name, "status": outcome.status,
+        extra={"import_id": import_id, "type": import_type, "file": name, "status": outcome.status,
                "error_code": outcome.error_code})
     _remove_work_log(outcome)
 
 
-async def _vanished(ctx: ArchiveContext, import_id: int, import_type: str, src: Path, outcome: ImportOutcome,
-                    duration_ms: int) -> None:
-    """The file was removed from InProcess/ before it could be archived: the audit trail keeps the outcome."""
-    status, code = (outcome.status, outcome.error_code) if outcome.status != "failed" else ("failed", "FILE_VANISHED")
-    await ctx.audit.finish_import(import_id, status, code, outcome.sha256, outcome.totals, duration_ms)
-    await ctx.audit.event("file_vanished", import_id, file=src.name, type=import_type, status=outcome.status,
-                          error_code=outcome.error_code, **counts(outcome.totals))
-    servicelog.get().error(f"{src.name} was removed from InProcess/ before it could be archived (outcome "
-                     f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
-                     extra={"import_id": import_id, "type": import_type, "file": src.name})
-    _remove_work_log(outcome)
+async def archive_and_record(ctx: ArchiveContext, import_id: int, src: Path, import_type: str,
+                             outcome: ImportOutcome, extra_log: str, file_name: str | None) -> None:
+    """Archive, record and report an import that holds no slot (recovery of a committed file)."""
+    done = await archive(ctx, import_id, src, import_type, dt.datetime.now().astimezone(), outcome, 0, extra_log,
+                         file_name)
+    await record(ctx, done)
+    await report(ctx, done)
 
 
 def _remove_work_log(outcome: ImportOutcome) -> None:

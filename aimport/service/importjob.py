@@ -1,4 +1,4 @@
-"""One import job in the service: claim, import in a worker process, archive, audit."""
+"""One import job in the service: claim, import in a worker process, archive, record, give the slot back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -19,9 +19,10 @@ from aimport.errors import ErrorCode, state_code
 from aimport.importing import filestate, scratch, worklog
 from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
+from aimport.importing.worker import ProgressFile, path_for, run_reporting
 from aimport.layout import display_name
-from aimport.service import progress, statedisk
-from aimport.service.archive import archive
+from aimport.service import statedisk
+from aimport.service.archive import archive, record, report
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
 from aimport.store import system as store
@@ -29,12 +30,29 @@ from aimport.store.audit import Event
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError
 
+__all__ = ["WORKER_DIED", "Claim", "claim_and_import", "import_claimed", "is_transient", "ledger_outcome",
+           "make_request", "run_claimed", "run_until_done"]
+
 WORKER_DIED = "the import worker process died (out of memory or killed)"
 
 
 def is_transient(outcome: ImportOutcome) -> bool:
     """Applied nothing and says nothing about the file (a transient ErrorCode whose cause is the environment)."""
     return outcome.transient
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A file claimed for one import, as the lanes, recovery and ``aimport import`` each build it."""
+
+    path: Path  # the file in InProcess/ (recovery: in History/ when it is imported again where it lies)
+    import_type: str
+    import_id: int
+    key: str  # its ledger key, already bound to the file by its claim record
+    identity: FileIdentity | None  # as claimed: a file that changed since waits until it is stable (None: not compared)
+    lock: int | None  # the lock already taken on the file (None: taken when the import starts)
+    recovered: bool = False  # imported again by start-up recovery
+    claimed: Event | None = None  # a fresh claim's ``claimed`` event, written together with ``started``
 
 
 async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str,
@@ -86,60 +104,64 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         filelock.release(fd)
         raise
     # (its ctime is not compared with the claimed file's: the rename into InProcess/ sets it)
-    await run_claimed(ctx, import_id, dest, import_type, lock_fd=fd, key=key, claimed_as=replace(ident, ctime_ns=0),
-                      slot=slot, claimed=claimed)
+    await import_claimed(ctx, Claim(dest, import_type, import_id, key, replace(ident, ctime_ns=0), fd, claimed=claimed),
+                         slot)
 
 
-async def run_claimed(ctx: JobContext, import_id: int, dest: Path, import_type: str, recovered: bool = False,
-                      lock_fd: int | None = None, key: str | None = None,
-                      claimed_as: FileIdentity | None = None, slot: Slot | None = None,
-                      claimed: Event | None = None) -> None:
-    """Import a file already in InProcess/ (fresh claim or recovery) and archive it.
+async def import_claimed(ctx: JobContext, claim: Claim, slot: Slot | None = None) -> None:
+    """Import a claimed file, then archive it, record its outcome and give its ``slot`` back, in that order.
 
-    ``key`` is the file's claim key (a new claim is recorded when None); ``claimed_as`` the
-    file's identity when it was claimed: a file that changed since waits until it is stable.
-    ``slot``: the caller's slot of the limit, given back as soon as the outcome is recorded; ``claimed``:
-    the fresh claim's ``claimed`` event, written together with ``started`` (one round trip).
+    The file's claim record is removed once its ``.result`` is written (before the outcome is recorded);
+    the ``finished`` event, the log line and the file's lock follow after the slot is given back.
     """
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
-    ctx.in_flight.add(dest)
-    ctx.observer.import_started(import_type)
-    done = False
+    ctx.in_flight.add(claim.path)
+    ctx.observer.import_started(claim.import_type)
+    counted = True
 
-    def finished() -> None:  # the outcome is recorded: the import no longer counts against the limit
-        nonlocal done
-        if not done:
-            done = True
-            ctx.in_flight.discard(dest)
-            ctx.observer.import_finished(import_type)
+    def uncount() -> None:  # the outcome is recorded: the import no longer counts against the limit
+        nonlocal counted
+        if counted:
+            counted = False
+            ctx.in_flight.discard(claim.path)
+            ctx.observer.import_finished(claim.import_type)
             if slot is not None:
                 slot.release()
 
-    inode = filestate.identity(dest)
+    inode = filestate.identity(claim.path)
     try:
-        if key is None:  # claimed by the caller (aimport import): bind the key to the file now
-            key = ctx.import_key(import_id)
-            if inode is not None:
-                await anyio.to_thread.run_sync(ctx.claims.record, inode, import_type, dest.name, key)
-        with filelock.held(dest, lock_fd):
-            started_event = Event("started", import_id, dict(file=dest.name, type=import_type, recovered=recovered))
-            await ctx.audit.events(*filter(None, (claimed, started_event)))
-            servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if recovered else ""),
-                            extra={"import_id": import_id, "type": import_type, "file": dest.name})
-            req = make_request(ctx, import_id, dest, import_type, key)
-            # checked and hashed in one thread hop (the worker then never loads OpenSSL: aimport.importing.filestate)
-            state = await anyio.to_thread.run_sync(partial(filestate.check, dest, claimed_as, digest=True))
-            if state.reason and state.now is not None:
-                req = await _wait_unchanged(ctx, import_id, req, state.reason)
-            else:
-                req.expect, req.sha256, req.check_writers = state.now, state.sha256, True
-            outcome = await run_until_done(ctx, import_id, req)
-            await archive(ctx, import_id, dest, import_type, started, outcome, int((time.monotonic() - t0) * 1000),
-                          then=lambda: ctx.claims.forget(inode), finished=finished)  # (then: the claim is done)
-        ctx.claims.forget(inode)  # (the file vanished before it was archived: nothing did it yet)
+        with filelock.held(claim.path, claim.lock):
+            outcome = await run_claimed(ctx, claim)
+            done = await archive(ctx, claim.import_id, claim.path, claim.import_type, started, outcome,
+                                 int((time.monotonic() - t0) * 1000))
+            await anyio.to_thread.run_sync(ctx.claims.forget, inode)  # the claim is done
+            await record(ctx, done)
+            uncount()
+            await report(ctx, done)
     finally:
-        finished()
+        uncount()
+
+
+async def run_claimed(ctx: JobContext, claim: Claim) -> ImportOutcome:
+    """Import a claimed file (fresh claim, recovery or ``aimport import``) and return its outcome.
+
+    The file is checked against the identity it was claimed with and hashed first: a file that changed
+    since waits in InProcess/ until it is stable.
+    """
+    dest, import_id, import_type = claim.path, claim.import_id, claim.import_type
+    started_event = Event("started", import_id, dict(file=dest.name, type=import_type, recovered=claim.recovered))
+    await ctx.audit.events(*filter(None, (claim.claimed, started_event)))
+    servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if claim.recovered else ""),
+                          extra={"import_id": import_id, "type": import_type, "file": dest.name})
+    req = make_request(ctx, import_id, dest, import_type, claim.key)
+    # checked and hashed in one thread hop (the worker then never loads OpenSSL: aimport.importing.filestate)
+    state = await anyio.to_thread.run_sync(partial(filestate.check, dest, claim.identity, digest=True))
+    if state.reason and state.now is not None:
+        req = await _wait_unchanged(ctx, import_id, req, state.reason)
+    else:
+        req.expect, req.sha256, req.check_writers = state.now, state.sha256, True
+    return await run_until_done(ctx, import_id, req)
 
 
 async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, change: str) -> ImportRequest:
@@ -191,7 +213,7 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
 
 
 async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> ImportOutcome:
-    reporter = progress.ProgressFile(progress.path_for(ctx.settings.work_dir, import_id))  # rows so far: the jobs view
+    reporter = ProgressFile(path_for(ctx.settings.work_dir, import_id))  # rows so far: the jobs view
     returned = False
     try:
         if ctx.runner is not None:
@@ -199,7 +221,7 @@ async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> Im
             return await ctx.runner(req)
         # the caller holds a slot of ctx.limiter (the one limit): the worker run adds none of its own (anyio's
         # default process limiter would cap imports at the CPU count)
-        outcome = await to_process.run_sync(progress.run_reporting, req, reporter, cancellable=True,
+        outcome = await to_process.run_sync(run_reporting, req, reporter, cancellable=True,
                                             limiter=anyio.CapacityLimiter(math.inf))
         returned = True  # the worker removed its progress file
         if outcome.store_retries:

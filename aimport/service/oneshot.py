@@ -9,9 +9,10 @@ from pathlib import Path
 
 import anyio
 
+from aimport.importing.filestate import identity
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from aimport.service.importjob import run_claimed
+from aimport.service.importjob import Claim, import_claimed
 from aimport.service.jobcontext import JobContext
 from aimport.service.storesetup import prepare_store
 from aimport.settings import Settings
@@ -63,6 +64,10 @@ async def import_one(settings: Settings, file: Path, import_type: str, progress:
                          retry_transient=False)
         import_id = await audit.start_import(import_type, file.name, size, now_iso(), settings.logon_user or "cli")
         await audit.event("claimed", import_id, file=file.name, type=import_type, via="aimport import")
-        await run_claimed(ctx, import_id, dest, import_type)
+        key = ctx.import_key(import_id)  # bound to the file before the import starts, as the service does
+        ident = identity(dest)
+        if ident is not None:
+            await anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, dest.name, key)
+        await import_claimed(ctx, Claim(dest, import_type, import_id, key, None, None))
         history_name = await audit.history_name(import_id)
     return OneShotResult(outcomes[-1], layout.history_dir(import_type) / history_name)

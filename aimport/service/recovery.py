@@ -12,10 +12,8 @@ open audit row.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +25,14 @@ from aimport.importing import worklog
 from aimport.importing.filestate import identity
 from aimport.importing.outcome import ImportOutcome, Status
 from aimport.layout import IMPORT_TYPES
-from aimport.service.archive import archive
+from aimport.service.archive import archive_and_record
 from aimport.service.filters import ImportFileFilter
-from aimport.service.importjob import ledger_outcome, run_claimed
+from aimport.service.importjob import Claim, import_claimed, ledger_outcome
 from aimport.service.jobcontext import JobContext
+from aimport.service.slot import Slot
 
 RECOVERED = "recovered after a restart: "  # starts each line recovery adds to a work log
 SIDE = (".log", ".result", ".err", ".tmp")
-
-
-@dataclass
-class Todo:
-    """A file to import again: import id, file, lock fd, ledger key."""
-
-    import_id: int
-    path: Path
-    fd: int | None
-    key: str
 
 
 async def recover(ctx: JobContext) -> int:
@@ -51,7 +40,7 @@ async def recover(ctx: JobContext) -> int:
     by_file: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in await ctx.audit.open_imports():  # oldest first
         by_file[(r["import_type"], r["file_name"])].append(r)
-    todo: dict[str, list[Todo]] = defaultdict(list)  # per type, in arrival order
+    todo: dict[str, list[Claim]] = defaultdict(list)  # per type, in arrival order
     count = 0
     flt = ImportFileFilter()
     for t in IMPORT_TYPES:
@@ -97,7 +86,7 @@ def _key(ctx: JobContext, t: str, path: Path, row: dict[str, Any] | None, file_n
 
 
 async def _recover_in_process(ctx: JobContext, t: str, path: Path, fd: int | None,
-                              row: dict[str, Any] | None) -> Todo | None:
+                              row: dict[str, Any] | None) -> Claim | None:
     key = _key(ctx, t, path, row, path.name)
     if row is None:  # killed between the claim (rename) and the audit row, or the audit trail was lost
         import_id = await ctx.audit.start_import(t, path.name, _size(path), _now(), ctx.settings.logon_user)
@@ -118,25 +107,25 @@ async def _recover_in_process(ctx: JobContext, t: str, path: Path, fd: int | Non
                           audit_row=row is not None)
     if outcome is None:
         _note(ctx, key, "nothing of the interrupted import had been applied; importing it again")
-        return Todo(import_id, path, fd, key)
+        return Claim(path, t, import_id, key, None, fd, recovered=True)
     try:
-        await archive(ctx, import_id, path, t, dt.datetime.now().astimezone(), outcome, 0,
-                      worklog.line("INFO", RECOVERED + "the import had committed; only archiving was redone"),
-                      file_name=name)
+        await archive_and_record(ctx, import_id, path, t, outcome,
+                                 worklog.line("INFO", RECOVERED + "the import had committed; only archiving was redone"),
+                                 name)
         ctx.claims.forget(identity(path))
     finally:
         filelock.release(fd)
     return None
 
 
-async def _reimport(ctx: JobContext, t: str, items: list[Todo]) -> None:
+async def _reimport(ctx: JobContext, t: str, items: list[Claim]) -> None:
     """Import again, one file of a type at a time in arrival order (as the lanes do)."""
-    for it in items:
-        async with ctx.limiter:
-            await run_claimed(ctx, it.import_id, it.path, t, recovered=True, lock_fd=it.fd, key=it.key)
+    for claim in items:
+        async with Slot(ctx.limiter) as slot:
+            await import_claimed(ctx, claim, slot)
 
 
-async def _reconcile_open_row(ctx: JobContext, row: dict[str, Any]) -> Todo | None:
+async def _reconcile_open_row(ctx: JobContext, row: dict[str, Any]) -> Claim | None:
     """An open audit row whose file is no longer in InProcess/; returns what to import again, if anything."""
     import_id, t = row["id"], row["import_type"]
     hist = ctx.layout.history_dir(t) / row["history_name"] if row.get("history_name") else None
@@ -159,7 +148,7 @@ async def _reconcile_open_row(ctx: JobContext, row: dict[str, Any]) -> Todo | No
 
 
 async def _side_files(ctx: JobContext, t: str, hist: Path, fd: int | None, key: str, import_id: int | None,
-                      file_name: str | None) -> Todo | None:
+                      file_name: str | None) -> Claim | None:
     """A file in History/ without its .result: rewrite the side files, or import it again where it lies."""
     outcome = ledger_outcome(ctx, key)
     if import_id is None:  # the audit trail lost its row
@@ -176,11 +165,11 @@ async def _side_files(ctx: JobContext, t: str, hist: Path, fd: int | None, key: 
         return None
     if outcome is None:  # moved to History/ but nothing committed (a failure the ledger does not know)
         _note(ctx, key, "the file was in History/ without its .result and nothing had been applied; importing it again")
-        return Todo(import_id, hist, fd, key)
+        return Claim(hist, t, import_id, key, None, fd, recovered=True)
     try:
-        await archive(ctx, import_id, hist, t, dt.datetime.now().astimezone(), outcome, 0,
-                      worklog.line("INFO", RECOVERED + "the file was archived; side files were rewritten"),
-                      file_name=file_name)
+        await archive_and_record(ctx, import_id, hist, t, outcome,
+                                 worklog.line("INFO", RECOVERED + "the file was archived; side files were rewritten"),
+                                 file_name)
         ctx.claims.forget(identity(hist))
     finally:
         filelock.release(fd)
@@ -188,10 +177,10 @@ async def _side_files(ctx: JobContext, t: str, hist: Path, fd: int | None, key: 
 
 
 async def _history_without_result(ctx: JobContext, by_file: dict[tuple[str, str], list[dict[str, Any]]]
-                                  ) -> list[tuple[str, Todo]]:
+                                  ) -> list[tuple[str, Claim]]:
     """Files in History/ whose .result is missing and whose audit row is lost: their claim record knows them."""
     known = {(r["import_type"], r["history_name"]) for rows in by_file.values() for r in rows if r.get("history_name")}
-    out: list[tuple[str, Todo]] = []
+    out: list[tuple[str, Claim]] = []
     for t in IMPORT_TYPES:
         folder = ctx.layout.history_dir(t)
         if ctx.layout.type_problems(t) or not folder.is_dir():
