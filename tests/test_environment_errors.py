@@ -31,6 +31,7 @@ from aimport.service.oneshot import import_one
 from aimport.service.statedisk import describe
 from aimport.settings import Settings
 from tests.helpers import ServiceProcess, drop, query, result_of, wait_for, write_text
+from tests.test_service_keeps_running import fill
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -107,13 +108,7 @@ def _mount(where: Path, options: str) -> None:
 
 
 def _fill(disk: Path) -> None:
-    with open(disk / "filler", "wb", buffering=0) as fh:
-        for chunk in (1 << 16, 1 << 12, 1 << 9, 1):
-            try:
-                while True:
-                    fh.write(b"\1" * chunk)
-            except OSError:
-                pass
+    fill(disk)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ tool can put back) is part of its identity, and the worker hashes the file again
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from aimport.importing.outcome import ImportRequest
 from aimport.importing.run import run_import
 from aimport.store.schema import open_store
 from tests.helpers import ServiceProcess, query, result_of, wait_for
+from tests.test_file_changes import _write_turn_taken
 
 
 def _content(word: str, rows: int) -> bytes:
@@ -66,18 +66,6 @@ def test_content_other_than_the_hashed_bytes_is_never_committed(tmp_path: Path) 
         assert conn.execute("SELECT COUNT(*) FROM directory_entries").fetchone() == (0,)
 
 
-def _write_turn_taken(store_address: Path) -> bool:
-    lock = store_address.with_name(store_address.name + ".lock")
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
 
 
 def _check(service: ServiceProcess, name: str, rows: int) -> None:
