@@ -162,7 +162,10 @@ def test_state_disk_full_while_files_are_detected(small_disk: Path, tmp_path: Pa
         seen = len(svc.output())
         svc.start(wait=False)
         drop(good(tmp_path, "full-again.txt", "g"), svc.layout.type_dir("Skills"))
-        wait_for(lambda: "the state disk is full" in svc.output()[seen:], 30, what="the full disk explained")
+        try:
+            wait_for(lambda: "the state disk is full" in svc.output()[seen:], 30, what="the full disk explained")
+        except AssertionError as exc:  # say what the restarted service did instead
+            raise AssertionError(f"{exc}; the restarted service said:\n{svc.output()[seen:][-4000:]}") from None
         alive(svc)
         filler.unlink()
         svc.wait_ready(60)  # fails at once if the service gave up (exited) while the disk was full
