@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from aimport.importing.headers import HeaderMap
-from aimport.itemtypes.phones import canonical_column, plain_international
+from aimport.itemtypes.phonefast import canonical_column, plain_international
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import FAST_TEXT, Invalid, parse
 
