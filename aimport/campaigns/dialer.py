@@ -6,16 +6,18 @@ center. It ignores the redial interval so that a demo completes in minutes.
 
 from __future__ import annotations
 
+import logging
 import random
 
 import anyio
 
-from aimport import servicelog
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError, Question
 from aimport.store import customers
 from aimport.store.db import StoreAddress, StoreUnavailable
 from aimport.store.schema import open_store
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["one_call", "run_dialer", "simulated_answers"]
 
@@ -55,15 +57,14 @@ def one_call(store_address: StoreAddress, rng: random.Random) -> str | None:
 
 async def run_dialer(store_address: StoreAddress, calls_per_s: float) -> None:
     """Record a simulated call about every ``1 / calls_per_s`` seconds until cancelled."""
-    log = servicelog.get()
     rate = max(0.1, float(calls_per_s))
-    log.warning(f"SIMULATION: the demo dialer records random call results ({rate:g}/s) for Active campaigns; "
+    logger.warning(f"SIMULATION: the demo dialer records random call results ({rate:g}/s) for Active campaigns; "
                 "do not use --demo-dialer with a real contact center")
     rng = random.Random()
     while True:
         try:
             await anyio.to_thread.run_sync(one_call, store_address, rng)
         except Exception as exc:  # noqa: BLE001 - a simulation hiccup must never stop the service
-            log.warning(f"SIMULATION: demo dialer call skipped: {type(exc).__name__}: {exc}")
+            logger.warning(f"SIMULATION: demo dialer call skipped: {type(exc).__name__}: {exc}")
             await anyio.sleep(1.0)
         await anyio.sleep(1.0 / rate)

@@ -24,6 +24,7 @@ instance owns the store and a claim is always granted.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any, Literal
 
 import anyio
 
-from aimport import faults, servicelog
+from aimport import faults
 from aimport.atomicfile import put_in_place, temp_path
 from aimport.campaigns import model
 from aimport.campaigns.exportfile import export_folder_problem, safe_name, write_export
@@ -42,6 +43,8 @@ from aimport.store import campaigns as stored
 from aimport.store.audit import Audit
 from aimport.store.db import Db, StoreAddress
 from aimport.store.schema import open_store
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Ack", "Event", "SupervisorPass", "SupervisorSetup", "acknowledge", "advance", "export_once",
            "run_supervisor", "supervise_once", "tick"]
@@ -245,7 +248,6 @@ class SupervisorSetup:
 
 async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> None:
     """A pass: its events are recorded in the audit trail, then acknowledged in the store, then its claims end."""
-    log = servicelog.get()
     one = await anyio.to_thread.run_sync(SupervisorPass, setup.store_address)
     try:
         events = await anyio.to_thread.run_sync(one.run, setup.export_dir, failures)
@@ -258,12 +260,12 @@ async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> No
                 if e.kind == "campaign_exported":
                     setup.exported(e.detail)
                 if e.kind == "campaign_export_failed":
-                    log.error(f"campaign {e.detail['campaign']!r}: export failed ({e.detail['error']}); retrying")
+                    logger.error(f"campaign {e.detail['campaign']!r}: export failed ({e.detail['error']}); retrying")
                 else:
-                    log.info(f"{e.kind.replace('_', ' ')}: {e.detail.get('campaign')}"
+                    logger.info(f"{e.kind.replace('_', ' ')}: {e.detail.get('campaign')}"
                              + (f" -> Export/{e.detail['file']}" if e.kind == "campaign_exported" else ""))
                 if e.detail.get("warning"):
-                    log.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
+                    logger.warning(f"campaign {e.detail['campaign']!r}: {e.detail['warning']}")
         finally:
             if acks:
                 with anyio.CancelScope(shield=True):  # what is recorded is noted, also when the service stops
@@ -275,7 +277,6 @@ async def supervise_once(setup: SupervisorSetup, failures: dict[int, str]) -> No
 
 async def run_supervisor(setup: SupervisorSetup) -> None:
     """Long-running: a pass every ``setup.every_s`` seconds; starts the demo dialer when asked."""
-    log = servicelog.get()
     failures: dict[int, str] = {}
     async with anyio.create_task_group() as tg:
         if setup.demo_rate is not None:
@@ -286,6 +287,6 @@ async def run_supervisor(setup: SupervisorSetup) -> None:
             try:
                 await supervise_once(setup, failures)
             except Exception as exc:  # noqa: BLE001 - the supervisor retries; it never stops the service
-                log.error(f"campaign supervisor: {type(exc).__name__}: {exc}; retrying")
+                logger.error(f"campaign supervisor: {type(exc).__name__}: {exc}; retrying")
                 await setup.audit.try_event("supervisor_failed", None, error=str(exc))  # it may be the problem
             await anyio.sleep(setup.every_s)

@@ -13,6 +13,7 @@ then, once the store is set up and the audit trail open, the root task group
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from aimport import filelock, servicelog, staterecord
+from aimport import filelock, staterecord
 from aimport.backoff import Backoff
 from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
 from aimport.errors import environment_trouble
@@ -42,6 +43,8 @@ from aimport.settings import Settings, SettingsError, from_sources
 from aimport.store.audit import Audit
 from aimport.store.db import StoreUnavailable, redact
 from aimport.store.schema import SchemaTooNew
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Service", "StartupError", "run_service"]
 
@@ -123,12 +126,11 @@ async def run_service(settings: Settings) -> int:
 
 async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, metrics: Metrics, stop: anyio.Event,
                running: list[Service]) -> None:
-    log = servicelog.get()
     layout, clock, disk, limiter = settings.layout, SystemClock(), health.state_disk, health.limiter
     assert disk is not None
     survey = layout.survey(IMPORT_TYPES if settings.enabled else ())  # never raises; the scheduler reports
     for problem in ([] if settings.enabled else survey.problems):
-        log.error(f"cannot use the folder {problem.folder}: it {problem.problem}")
+        logger.error(f"cannot use the folder {problem.folder}: it {problem.problem}")
     try:  # a full state disk at start is waited out (logged), never a start-up failure
         created_user = await _set_up_store(settings, disk, health)
     except (LogonUserError, SchemaTooNew) as exc:
@@ -150,7 +152,7 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
         await audit.event("service_started", None, root=str(settings.root), server=settings.server,
                           unit=settings.unit, enabled=settings.enabled, max_concurrent=settings.max_concurrent,
                           pid=os.getpid())
-        log.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
+        logger.info(f"aimport started: root {layout.automatic}, state {settings.state_dir}, "
                  f"store {redact(settings.store_address)}, "
                  f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
         health.starting = ""
@@ -164,25 +166,25 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
             if settings.enabled:
                 recovered = await recover(ctx)
                 if recovered:
-                    log.info(f"recovered {recovered} interrupted import(s)")
+                    logger.info(f"recovered {recovered} interrupted import(s)")
                 detector = Detector(layout, settings.settle_ms / 1000, settings.max_pending)
                 scheduler = Scheduler(ctx, detector, stop=svc.stop,
                                       holds=HoldQueue.for_settings(settings, schedule, clock))
                 limits.listeners.append(scheduler.window_changed)  # held files go when office hours end
                 svc.health.intake = scheduler
-                log.info(f"watching {len(IMPORT_TYPES)} folders under {layout.automatic}"
+                logger.info(f"watching {len(IMPORT_TYPES)} folders under {layout.automatic}"
                          + (f" (polling every {settings.poll_ms} ms)" if settings.poll else ""))
                 await scheduler.run(settings.grace_s, poll=settings.poll, poll_ms=settings.poll_ms,
                                     rescan_s=settings.rescan_s)
             else:
-                log.warning("automatic import is disabled (--disabled): no folders are watched; "
+                logger.warning("automatic import is disabled (--disabled): no folders are watched; "
                             "the campaign supervisor and health checks keep running")
                 await svc.stop.wait()
             root.cancel_scope.cancel()
         max_lag_ms = svc.health.loop.max_lag_s * 1000
         # best effort: stopping must not wait for space on the state disk
         await audit.try_event("service_stopped", None, pid=os.getpid(), max_loop_lag_ms=round(max_lag_ms, 1))
-        log.info(f"aimport stopped (largest event-loop lag {max_lag_ms:.1f} ms)")
+        logger.info(f"aimport stopped (largest event-loop lag {max_lag_ms:.1f} ms)")
 
 
 async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: HealthView) -> bool:
@@ -204,7 +206,7 @@ async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: H
         except StoreUnavailable as exc:
             if not exc.transient:
                 raise StartupError(str(exc)) from None
-            servicelog.get().error(f"{exc}; retrying in {backoff.delay:g}s")
+            logger.error(f"{exc}; retrying in {backoff.delay:g}s")
             health.starting = f"waiting for the system store: {exc}"
             await backoff.wait()
 
@@ -212,7 +214,7 @@ async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: H
 def _log_office_hours(settings: Settings, schedule: OfficeHours) -> None:
     large = " or ".join(x for x in (f"{settings.large_file_rows} rows" if settings.large_file_rows else "",
                                     f"{settings.large_file_mb} MB" if settings.large_file_mb else "") if x)
-    servicelog.get().info(f"office hours {schedule.spec} ({schedule.zone_name}): at most "
+    logger.info(f"office hours {schedule.spec} ({schedule.zone_name}): at most "
                           f"{settings.office_max_concurrent} import(s) at once in them, {settings.max_concurrent} "
                           "outside; " + (f"files above {large} wait for their end" if large else
                                          "no file waits for their end (large_file_rows and large_file_mb are 0)"))
@@ -229,25 +231,24 @@ async def _retention(svc: Service) -> None:
         try:
             pruned = await svc.ctx.audit.prune(svc.settings.audit_retention_days)
         except sqlite3.Error as exc:  # the state disk may be full: tried again tomorrow, never a stop
-            servicelog.get().error(f"audit retention: cannot prune the audit trail now: {exc}")
+            logger.error(f"audit retention: cannot prune the audit trail now: {exc}")
             pruned = 0
         if pruned:
-            servicelog.get().info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
+            logger.info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
         await anyio.sleep(86400)
 
 
 async def _signals(stop: anyio.Event, running: list[Service], starting: anyio.CancelScope) -> None:
     """SIGTERM/SIGINT stop the service (during start-up: at once, nothing runs yet); SIGHUP reloads the config file."""
-    log = servicelog.get()
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
             if signum == signal.SIGHUP:
                 if running:
                     await _reload(running[0])
                 else:
-                    log.warning("SIGHUP during start-up: ignored (nothing to reload yet)")
+                    logger.warning("SIGHUP during start-up: ignored (nothing to reload yet)")
                 continue
-            log.info(f"received {signal.Signals(signum).name}: shutting down")
+            logger.info(f"received {signal.Signals(signum).name}: shutting down")
             stop.set()
             if not running:  # still waiting for the store or the state disk: no import to wait for
                 starting.cancel()
@@ -255,27 +256,26 @@ async def _signals(stop: anyio.Event, running: list[Service], starting: anyio.Ca
 
 async def _reload(svc: Service) -> None:
     """SIGHUP: re-read the config file (and environment) and apply what can change live."""
-    log = servicelog.get()
     if svc.settings.config is None:  # nothing to re-read: keep a --max-concurrent flag's value
-        log.warning("SIGHUP: no --config file (AIMPORT_CONFIG) to reload; nothing changed")
+        logger.warning("SIGHUP: no --config file (AIMPORT_CONFIG) to reload; nothing changed")
         return
     for name in ("max_concurrent", "office_max_concurrent"):
         if os.environ.get(f"AIMPORT_{name.upper()}"):
-            log.warning(f"SIGHUP: AIMPORT_{name.upper()} is set and overrides {name} in the config file")
+            logger.warning(f"SIGHUP: AIMPORT_{name.upper()} is set and overrides {name} in the config file")
     try:
         fresh = from_sources({}, config=svc.settings.config)
     except SettingsError as exc:
-        log.error(f"reload failed, keeping the current settings: {exc}")
+        logger.error(f"reload failed, keeping the current settings: {exc}")
         return
     restart = [n for n in RESTART_ONLY if getattr(fresh, n) != getattr(svc.settings, n)]
     if restart:
-        log.warning(f"SIGHUP: {', '.join(restart)} changed in the config file; that takes a restart")
+        logger.warning(f"SIGHUP: {', '.join(restart)} changed in the config file; that takes a restart")
     switch = svc.limit_switch()  # the limit in force follows the office-hours window
     was = switch.limits
     new = Limits(fresh.max_concurrent if fresh.max_concurrent >= 1 else was.outside,
                  fresh.office_max_concurrent if fresh.office_max_concurrent >= 1 else was.office)
     if new == was:
-        log.info("configuration reloaded: nothing to change")
+        logger.info("configuration reloaded: nothing to change")
         return
     old, window = svc.ctx.limiter.total_tokens, switch.current_window()
     limit = new.office if window == OFFICE else new.outside
@@ -286,8 +286,8 @@ async def _reload(svc: Service) -> None:
     await svc.ctx.audit.try_event("settings_reloaded", None, **detail)
     switch.reload(new)  # the one limit (lanes and recovery) and the metric
     if limit != old:
-        log.info(f"max concurrent imports changed from {old} to {limit}"
+        logger.info(f"max concurrent imports changed from {old} to {limit}"
                  + (f" ({window.replace('_', ' ')})" if switch.schedule.enabled else ""))
     else:
-        log.info(f"limits reloaded: {new.office} in office hours, {new.outside} outside; "
+        logger.info(f"limits reloaded: {new.office} in office hours, {new.outside} outside; "
                  f"{limit} at once now ({window.replace('_', ' ')})")

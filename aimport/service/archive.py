@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from aimport import faults, servicelog
+from aimport import faults
 from aimport.atomicfile import write_atomic
 from aimport.backoff import Backoff
 from aimport.errors import ErrorCode
@@ -21,6 +22,8 @@ from aimport.layout import Layout, display_name
 from aimport.service.observer import ImportObserver
 from aimport.settings import Settings
 from aimport.store.audit import Audit
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from aimport.importing.outcome import ImportOutcome
@@ -181,7 +184,7 @@ async def archive(ctx: ArchiveContext, import_id: int, src: Path, import_type: s
             # best effort: the audit trail may sit on the troubled disk, and this loop tries again anyway
             await ctx.audit.try_event("archive_failed", import_id, file=src.name, error=str(exc),
                                       retry_in_s=backoff.delay)
-            servicelog.get().error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {backoff.delay:g}s",
+            logger.error(f"cannot archive {src.name}: {exc}; it stays in {where}, retrying in {backoff.delay:g}s",
                              extra={"import_id": import_id, "type": import_type, "file": src.name})
             ctx.observer.archive_failed(import_type)
             await backoff.wait()
@@ -207,7 +210,7 @@ async def report(ctx: ArchiveContext, done: Archived) -> None:
     if done.history is None:
         await ctx.audit.event("file_vanished", import_id, file=name, type=import_type, status=outcome.status,
                               error_code=outcome.error_code, **counts(outcome.totals))
-        servicelog.get().error(f"{name} was removed from InProcess/ before it could be archived (outcome "
+        logger.error(f"{name} was removed from InProcess/ before it could be archived (outcome "
                          f"{outcome.status}); nothing is in History/, the audit trail has the outcome",
                          extra={"import_id": import_id, "type": import_type, "file": name})
         _remove_work_log(outcome)
@@ -218,7 +221,7 @@ async def report(ctx: ArchiveContext, done: Archived) -> None:
                           error_code=outcome.error_code, **counts(outcome.totals), **phases)
     ctx.observer.import_done(import_type, outcome.status, outcome.totals, done.duration_ms / 1000)
     t = outcome.totals or Totals()
-    servicelog.get().info(
+    logger.info(
         f"{outcome.status}: {name} -> History/{done.history.name} (rows {t.rows}, created "
         f"{t.created}, updated {t.updated}, deleted {t.deleted}, rejected {t.rejected})",
         extra={"import_id": import_id, "type": import_type, "file": name, "status": outcome.status,

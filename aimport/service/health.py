@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -13,7 +14,6 @@ from typing import Any, Protocol
 import anyio
 from anyio.abc import Listener, SocketStream
 
-from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
 from aimport.service.holdstate import HeldFile
 from aimport.service.statedisk import StateDisk
@@ -23,6 +23,8 @@ from aimport.store.audit import Audit
 from aimport.web import httpio
 from aimport.web.auth import OFF
 from aimport.web.routes import Site
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["HealthView", "HttpAddressError", "IntakeView", "LoopHealth", "MetricsPage", "healthz", "heartbeat",
            "listen_http", "parse_address", "readyz", "serve_http"]
@@ -51,7 +53,7 @@ async def heartbeat(loop: LoopHealth, lag_warn_ms: int) -> None:
         now = anyio.current_time()
         loop.beat(now, max(0.0, now - before - 0.25))
         if loop.lag_s * 1000 > lag_warn_ms:
-            servicelog.get().warning(f"the event loop was held up for {loop.lag_s * 1000:.0f} ms (health and new "
+            logger.warning(f"the event loop was held up for {loop.lag_s * 1000:.0f} ms (health and new "
                                      "claims wait meanwhile)")
 
 
@@ -207,14 +209,14 @@ async def serve_http(address: str, listener: Listener[SocketStream], view: Healt
     of ``address``, HOST:PORT) until cancelled; the listener is closed then."""
     host, port = parse_address(address)
     site = Site(view, host)
-    servicelog.get().info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics, jobs view at /)")
+    logger.info(f"HTTP on http://{host}:{port} (/healthz /readyz /metrics, jobs view at /)")
     if not site.access.view_on:
-        servicelog.get().warning(OFF)
+        logger.warning(OFF)
     async def guarded(stream: SocketStream) -> None:
         try:
             await handle(view, metrics, site, stream)
-        except Exception:  # noqa: BLE001 - a bad request must never stop the service
-            servicelog.get().exception("HTTP request failed")
+        except Exception:
+            logger.exception("HTTP request failed")
 
     async with listener:
         await listener.serve(guarded)

@@ -15,12 +15,12 @@ read ``STATE/held.json`` and write release requests (aimport.service.holdstate).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 
-from aimport import servicelog
 from aimport.readers.rowestimate import estimate_rows
 from aimport.service.holdstate import (
     HELD_LIST,
@@ -33,6 +33,8 @@ from aimport.service.holdstate import (
 )
 from aimport.service.officehours import Clock, OfficeHours
 from aimport.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ENDED", "GONE", "NEVER_HELD", "OPERATOR", "HoldQueue", "LargeFiles", "Release"]
 
@@ -180,7 +182,7 @@ class HoldQueue:
         """(held paths still in their folder or named by a request, and present; requested path -> by whom)."""
         requests, unreadable = read_requests(self.state_dir, skip=self._spent)
         for bad in unreadable:
-            servicelog.get().warning(f"ignored the unreadable release request {bad}")
+            logger.warning(f"ignored the unreadable release request {bad}")
             self._remove_request(bad)
         named = set(paths) | {Path(p) for p in requests}
         return {p for p in named if p.is_file()}, requests
@@ -190,7 +192,7 @@ class HoldQueue:
             request.unlink(missing_ok=True)
         except OSError as exc:  # acted on once; not again while the service runs
             self._spent.add(request.name)
-            servicelog.get().warning(f"cannot remove the release request {request}: {exc.strerror or exc}")
+            logger.warning(f"cannot remove the release request {request}: {exc.strerror or exc}")
 
     async def publish(self) -> None:
         """Write STATE/held.json (when holding is on, or to empty a list an earlier run left)."""
@@ -202,7 +204,7 @@ class HoldQueue:
             try:
                 await anyio.to_thread.run_sync(write_held, self.state_dir, listed)
             except OSError as exc:  # aimport status shows an older list meanwhile; the holds themselves are unaffected
-                servicelog.get().warning(f"cannot write {path}: {exc.strerror or exc}")
+                logger.warning(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _measure(path: Path) -> tuple[int, int | None] | None:

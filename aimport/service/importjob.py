@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import anyio
 from anyio import to_process
 
-from aimport import faults, filelock, servicelog
+from aimport import faults, filelock
 from aimport.backoff import Backoff
 from aimport.errors import ErrorCode, state_code
 from aimport.importing import filestate, scratch, worklog
@@ -29,6 +30,8 @@ from aimport.store import system as store
 from aimport.store.audit import Event
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["WORKER_DIED", "Claim", "claim_and_import", "import_claimed", "is_transient", "ledger_outcome",
            "make_request", "run_claimed", "run_until_done"]
@@ -86,7 +89,7 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
     except OSError as exc:
         filelock.release(fd)
         await ctx.audit.event("claim_failed", None, file=display_name(path.name), type=import_type, error=str(exc))
-        servicelog.get().error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
+        logger.error(f"cannot claim {display_name(path.name)}: {exc.strerror or exc}; it stays in the "
                          f"{import_type} drop folder and is tried again at the next rescan",
                          extra={"type": import_type, "file": display_name(path.name)})
         return
@@ -152,7 +155,7 @@ async def run_claimed(ctx: JobContext, claim: Claim) -> ImportOutcome:
     dest, import_id, import_type = claim.path, claim.import_id, claim.import_type
     started_event = Event("started", import_id, dict(file=dest.name, type=import_type, recovered=claim.recovered))
     await ctx.audit.events(*filter(None, (claim.claimed, started_event)))
-    servicelog.get().info(f"importing {dest.name}" + (" (recovered)" if claim.recovered else ""),
+    logger.info(f"importing {dest.name}" + (" (recovered)" if claim.recovered else ""),
                           extra={"import_id": import_id, "type": import_type, "file": dest.name})
     req = make_request(ctx, import_id, dest, import_type, claim.key)
     # checked and hashed in one thread hop (the worker then never loads OpenSSL: aimport.importing.filestate)
@@ -170,7 +173,7 @@ async def _wait_unchanged(ctx: JobContext, import_id: int, req: ImportRequest, c
     text = (f"{dest.name} changed after it was claimed ({change}); nothing of it was applied; it waits in InProcess/ "
             f"and is imported from scratch once it has not changed for {settle_s:g}s")
     await ctx.audit.event("file_changed", import_id, file=dest.name, type=req.import_type, change=change)
-    servicelog.get().warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
+    logger.warning(text, extra={"import_id": import_id, "type": req.import_type, "file": dest.name})
     worklog.note(req.log_path, "WARNING", text)
     ident = await filestate.wait_stable(dest, settle_s)
     req.expect = ident
@@ -205,7 +208,7 @@ async def run_until_done(ctx: JobContext, import_id: int, req: ImportRequest) ->
             return outcome
         await ctx.audit.event("import_deferred", import_id, file=dest.name, type=import_type,
                               error_code=outcome.error_code, error=outcome.error, retry_in_s=backoff.delay)
-        servicelog.get().error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.error or 'see its .log'});"
+        logger.error(f"cannot import {dest.name} now ({outcome.error_code}: {outcome.error or 'see its .log'});"
                          f" it stays in InProcess/, retrying in {backoff.delay:g}s",
                          extra={"import_id": import_id, "type": import_type, "file": dest.name})
         worklog.note(req.log_path, "WARNING", f"nothing was applied ({outcome.error_code}); retrying in {backoff.delay:g}s")

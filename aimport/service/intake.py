@@ -8,6 +8,7 @@ ready at once. Ready files go to the scheduler in arrival order.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -18,9 +19,10 @@ from pathlib import Path
 import anyio
 from watchfiles import Change, awatch
 
-from aimport import servicelog
 from aimport.layout import IMPORT_TYPES, Layout
 from aimport.service.filters import ImportFileFilter
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -185,7 +187,7 @@ async def watch_events(detector: Detector, report: Report, *, poll: bool, poll_m
         except Exception as exc:  # noqa: BLE001 - (in an exception group) the root vanished, a name watchfiles
             # cannot decode (not UTF-8): that batch of events is lost, so scan the folders instead of waiting for
             # the periodic rescan; the watch starts again
-            servicelog.get().debug(f"file watch restarted after {type(exc).__name__}: {exc}")
+            logger.debug(f"file watch restarted after {type(exc).__name__}: {exc}")
             await anyio.sleep(0.5)
             for found, reason in detector.scan(IMPORT_TYPES):
                 await report(found, reason)

@@ -8,6 +8,7 @@ office hours is held in its drop folder until they end (``holds``: aimport.servi
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,7 +17,7 @@ from pathlib import Path
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from aimport import faults, servicelog
+from aimport import faults
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
 from aimport.service.holds import GONE, HoldQueue, Release
 from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile
@@ -25,6 +26,8 @@ from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
 from aimport.store.audit import now_iso
+
+logger = logging.getLogger(__name__)
 
 PARALLEL_TYPES = {"OutboundCampaign"}
 PARALLEL_WORKERS = 16
@@ -81,11 +84,11 @@ class Scheduler:
                 intake.cancel_scope.cancel()
             for s in sends.values():
                 s.close()
-            servicelog.get().info(f"stopping: no new claims; waiting up to {grace_s:g}s for {len(self.ctx.in_flight)} running import(s)")
+            logger.info(f"stopping: no new claims; waiting up to {grace_s:g}s for {len(self.ctx.in_flight)} running import(s)")
             with anyio.move_on_after(grace_s):
                 await self.lanes_done.wait()
             if not self.lanes_done.is_set():
-                servicelog.get().warning("grace period over: cancelling running imports (they roll back and are recovered at start)")
+                logger.warning("grace period over: cancelling running imports (they roll back and are recovered at start)")
             tg.cancel_scope.cancel()
 
     async def _lanes(self, recvs: dict[str, MemoryObjectReceiveStream[tuple[Path, str]]]) -> None:
@@ -111,8 +114,8 @@ class Scheduler:
                             await self._folder_trouble(problems)  # the file stays in its drop folder
                             continue
                         await claim_and_import(self.ctx, path, import_type, detected_at, slot)
-                except Exception:  # noqa: BLE001 - one file must never stop its lane
-                    servicelog.get().exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
+                except Exception:
+                    logger.exception("import of %s failed unexpectedly", path.name, extra={"file": path.name})
                 finally:
                     self.detector.release(path)
 
@@ -154,7 +157,7 @@ class Scheduler:
         self.holds.hold(held)
         name = display_name(path.name)
         starts = held.starts
-        servicelog.get().info(f"holding {name} in its drop folder until office hours end "
+        logger.info(f"holding {name} in its drop folder until office hours end "
                               f"({starts or 'never: aimport release starts it'}): {held.reason}",
                               extra={"file": name, "type": t})
         await self.ctx.audit.event("held_for_window", None, file=name, type=t,
@@ -173,7 +176,7 @@ class Scheduler:
                 path, t, name = r.file.path, r.file.import_type, display_name(r.file.path.name)
                 if r.reason == GONE:  # removed from the drop folder while held: nothing to import
                     self.detector.release(path)
-                    servicelog.get().info(f"the held file {name} left its drop folder", extra={"file": name, "type": t})
+                    logger.info(f"the held file {name} left its drop folder", extra={"file": name, "type": t})
                     continue
                 await self._released(r)
                 await self._hand_over(sends[t], path, t)
@@ -184,7 +187,7 @@ class Scheduler:
         """The log line and the ``hold_released`` event of a file that leaves the hold for its lane."""
         name, t = display_name(r.file.path.name), r.file.import_type
         by = f": asked by {r.requested_by}" if r.requested_by else ""
-        servicelog.get().info(f"releasing the held file {name} ({r.reason.replace('_', ' ')}{by}"
+        logger.info(f"releasing the held file {name} ({r.reason.replace('_', ' ')}{by}"
                               + (f"; {note})" if note else ")"), extra={"file": name, "type": t})
         await self.ctx.audit.event("hold_released", None, file=name, type=t,
                               reason=r.reason, requested_by=r.requested_by)
@@ -195,7 +198,7 @@ class Scheduler:
         while True:
             survey = await anyio.to_thread.run_sync(self.detector.layout.survey)
             if survey.created:
-                servicelog.get().warning(f"re-created {len(survey.created)} missing folder(s)")
+                logger.warning(f"re-created {len(survey.created)} missing folder(s)")
                 await self.ctx.audit.event("folders_recreated", None,
                                       folders=[str(p) for p in survey.created])
             await self._folder_trouble(survey.problems, everything=True)
@@ -211,7 +214,7 @@ class Scheduler:
     async def _report(self, path: Path, reason: str) -> None:
         t = self.detector.layout.type_of(path)
         name = display_name(path.name)
-        servicelog.get().warning(f"ignored {name}: {reason}", extra={"file": name, "type": t})
+        logger.warning(f"ignored {name}: {reason}", extra={"file": name, "type": t})
         await self.ctx.audit.event("ignored", None, file=name, type=t, reason=reason)
 
     async def _folder_trouble(self, problems: list[FolderProblem], everything: bool = False) -> None:
@@ -220,11 +223,11 @@ class Scheduler:
             if self.unusable.get(p.folder) == p.problem:
                 continue
             self.unusable[p.folder] = p.problem
-            servicelog.get().error(f"cannot use the folder {p.folder}: it {p.problem}; {FOLDER_ADVICE}")
+            logger.error(f"cannot use the folder {p.folder}: it {p.problem}; {FOLDER_ADVICE}")
             await self.ctx.audit.event("folder_unusable", None, folder=str(p.folder),
                                   problem=p.problem)
         if everything:  # a full survey: folders not named any more are usable again
             for folder in set(self.unusable) - {p.folder for p in problems}:
                 del self.unusable[folder]
-                servicelog.get().info(f"the folder {folder} is usable again")
+                logger.info(f"the folder {folder} is usable again")
                 await self.ctx.audit.event("folder_usable", None, folder=str(folder))

@@ -10,14 +10,16 @@ Running imports are never interrupted: a lower limit applies to the next claim.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
 
-from aimport import servicelog
 from aimport.service.jobcontext import JobContext
 from aimport.service.officehours import Clock, OfficeHours
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["OFFICE", "OUTSIDE", "LimitSwitch", "Limits"]
 
@@ -86,7 +88,7 @@ class LimitSwitch:
         self.ctx.observer.limit_changed(limit)
         until = when(self.schedule.next_boundary(now))
         label = "office hours" if window == OFFICE else "outside office hours"
-        servicelog.get().info(f"{label}" + (f" until {until}" if until else "")
+        logger.info(f"{label}" + (f" until {until}" if until else "")
                               + f": at most {limit} import(s) at once" + ("" if first else f" (was {previous})"))
         await self.ctx.audit.event("concurrency_limit_changed", None, window=window,
                               limit=limit, previous=None if first else previous, until=until)

@@ -14,12 +14,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import anyio
 
-from aimport import filelock, servicelog, staterecord
+from aimport import filelock, staterecord
 from aimport.importing import filestate, scratch
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LOCK_FILE", "RECORD_CHECK_S", "RecordKeeper", "StateDirInUse", "lock", "remove_left_over",
            "running_service"]
@@ -42,7 +45,7 @@ def lock(state_dir: Path) -> int | None:
         raise StateDirInUse(f"the state directory {state_dir} is in use by another aimport service ({who}); stop "
                             "that one first, or give this one its own --state-dir (AIMPORT_STATE_DIR)") from None
     except OSError as exc:
-        servicelog.get().warning(f"cannot lock the state directory {state_dir} ({exc.strerror or exc}): make sure "
+        logger.warning(f"cannot lock the state directory {state_dir} ({exc.strerror or exc}): make sure "
                                  "no other aimport service uses it")
         return None
 
@@ -63,7 +66,7 @@ def remove_left_over(work_dir: Path) -> int:
     stale = [p for p in scratch.left_over(work_dir) + progress if not filestate.open_for_writing(p)]
     removed = scratch.remove(stale)
     if removed:
-        servicelog.get().info(f"removed {removed} scratch file(s) of interrupted imports from {work_dir}")
+        logger.info(f"removed {removed} scratch file(s) of interrupted imports from {work_dir}")
     return removed
 
 
@@ -78,19 +81,18 @@ class RecordKeeper:
 
     def write(self, again: str = "") -> None:
         """Write the record (``again``: why it is written again, for the log); a failure is logged once."""
-        log = servicelog.get()
         try:
             staterecord.write(self.state_dir, self.record)
         except OSError as exc:
             problem = str(exc.strerror or exc)
             if problem != self._problem:
-                log.warning(f"cannot record root, server and unit in {self.path}: {problem}")
+                logger.warning(f"cannot record root, server and unit in {self.path}: {problem}")
             self._problem = problem
             return
         self._problem = ""
         self._written = filestate.identity(self.path)
         if again:
-            log.warning(f"{self.path} {again}: written again")
+            logger.warning(f"{self.path} {again}: written again")
 
     async def keep(self, every_s: float = RECORD_CHECK_S) -> None:
         """Until cancelled: every ``every_s``, write the record again if it was deleted, replaced or edited."""

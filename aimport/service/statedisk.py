@@ -9,6 +9,7 @@ another) comes from :func:`aimport.errors.cause_of`, never from an error's text.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 import time
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aimport import servicelog
 from aimport.backoff import MAX_DELAY_S, Backoff
 from aimport.errors import Cause, cause_of, environment_trouble
 from aimport.store.audit import Audit, Patience
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["FULL_BELOW_BYTES", "StateDisk", "describe", "disk_full", "opened_audit", "patience",
            "patiently"]
@@ -94,12 +96,12 @@ async def patiently(disk: StateDisk, what: str, op: Callable[[], Awaitable[T]],
                 except (sqlite3.Error, OSError):
                     pass
             if disk.trouble(describe(exc, disk.path), disk_full(exc, disk.path)):
-                servicelog.get().error(f"cannot {what}: {disk.problem}; retrying in {backoff.delay:g}s "
+                logger.error(f"cannot {what}: {disk.problem}; retrying in {backoff.delay:g}s "
                                        f"(then every {MAX_DELAY_S:g}s at most)")
             await backoff.wait()
             continue
         if disk.clear():
-            servicelog.get().info(f"the state disk is writable again (could {what})")
+            logger.info(f"the state disk is writable again (could {what})")
         return result
 
 

@@ -3,11 +3,14 @@ the configured ``phone_region``) and the logon user (service start, ``aimport im
 
 from __future__ import annotations
 
-from aimport import servicelog
+import logging
+
 from aimport.importing.logonuser import ensure_logon_user
 from aimport.settings import Settings
 from aimport.store.schema import open_store
 from aimport.store.storedphones import PhoneReport, renormalise_phones
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["KEPT_LINES", "log_phone_report", "prepare_store"]
 
@@ -31,16 +34,15 @@ def log_phone_report(report: PhoneReport) -> None:
     """The service log's account of a re-normalisation (nothing when there was none)."""
     if not report.ran:
         return
-    log = servicelog.get()
     region = report.region or "none"
     why = ("stored before aimport used the phonenumbers library" if report.previous is None
            else f"the phone_region was {report.previous or 'none'}")
-    log.info(f"stored phone numbers normalised for phone_region {region} ({why}): {report.changed} value(s) "
+    logger.info(f"stored phone numbers normalised for phone_region {region} ({why}): {report.changed} value(s) "
              f"rewritten, {len(report.merged)} blocked number(s) merged, {len(report.kept)} kept as they were")
     for line in report.merged:
-        log.warning(f"phone normalisation: {line}")
+        logger.warning(f"phone normalisation: {line}")
     for kept in report.kept[:KEPT_LINES]:
-        log.warning(f"phone normalisation: kept as it was: {kept}")
+        logger.warning(f"phone normalisation: kept as it was: {kept}")
     if len(report.kept) > KEPT_LINES:
-        log.warning(f"phone normalisation: {len(report.kept) - KEPT_LINES} more value(s) kept as they were "
+        logger.warning(f"phone normalisation: {len(report.kept) - KEPT_LINES} more value(s) kept as they were "
                     "(not listed)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -25,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
-from aimport import servicelog
+logger = logging.getLogger(__name__)
+
+
 
 if TYPE_CHECKING:
     from aimport.importing.outcome import Totals
@@ -145,7 +148,7 @@ class Audit:
         if self.db is None or self.healthy():
             return
         what = "deleted" if not self.path.exists() else "replaced by another file"
-        servicelog.get().error(f"the audit trail {self.path} was {what} while the service ran; its history is lost "
+        logger.error(f"the audit trail {self.path} was {what} while the service ran; its history is lost "
                          "(the .result files in History/ keep every outcome); a new audit trail is started there. "
                          "Nothing is imported twice: committed imports are known from the store's ledger")
         old, self.db = self.db, None
@@ -191,7 +194,7 @@ class Audit:
             try:
                 await self.ensure_current()
             except (sqlite3.Error, OSError) as exc:
-                servicelog.get().error(f"cannot recreate the audit trail {self.path}: {exc}; retrying")
+                logger.error(f"cannot recreate the audit trail {self.path}: {exc}; retrying")
 
     async def __aexit__(self, *exc: object) -> None:
         if self.db is not None:
@@ -247,7 +250,7 @@ class Audit:
         try:
             await self.events(Event(kind, import_id, detail), patient=False)
         except Exception as exc:  # noqa: BLE001 - best effort: the audit trail itself may be the problem
-            servicelog.get().error(f"cannot record the audit event {kind}: {exc}")
+            logger.error(f"cannot record the audit event {kind}: {exc}")
             return False
         return True
 

@@ -11,15 +11,17 @@ most 16 streams are open at once; more get 503 and the page falls back to pollin
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 
 import anyio
 from anyio import CancelScope
 from anyio.abc import SocketStream
 
-from aimport import servicelog
 from aimport.web import jobsdata
 from aimport.web.httpio import Request, error, head_bytes, send
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_STREAMS", "Streams", "serve_events"]
 
@@ -81,8 +83,8 @@ async def _push(view: jobsdata.ServiceView, stream: SocketStream) -> None:
     while anyio.current_time() < deadline:
         try:
             now = await anyio.to_thread.run_sync(jobsdata.version, view)
-        except Exception:  # noqa: BLE001 - the audit trail may be recreated right now: try again next tick
-            servicelog.get().debug("live update: cannot read the state now", exc_info=True)
+        except Exception:
+            logger.debug("live update: cannot read the state now", exc_info=True)
             now = last
         if now != last:
             last = now

@@ -19,6 +19,7 @@ that fails unexpectedly is a 500 (logged), never a connection closed without an 
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Callable
@@ -30,13 +31,14 @@ from typing import Any
 import anyio
 from anyio.abc import SocketStream
 
-from aimport import servicelog
 from aimport.layout import IMPORT_TYPES
 from aimport.web import jobsdata, params
 from aimport.web.auth import Access
 from aimport.web.events import Streams, serve_events
 from aimport.web.httpio import Request, Response, error, json_response, send
 from aimport.web.importlog import LOG_PAGE, LOG_PAGE_MAX, REJECTED_PAGE, REJECTED_PAGE_MAX
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Site"]
 
@@ -97,7 +99,7 @@ class Site:
                 response = await self.answer(request)
         except Exception as exc:  # noqa: BLE001 - a request must get an answer and never stop the service
             where = request.path if request is not None else "?"
-            servicelog.get().error(f"jobs view: cannot answer {where[:80]}: {type(exc).__name__}: {exc}")
+            logger.error(f"jobs view: cannot answer {where[:80]}: {type(exc).__name__}: {exc}")
             response = error(500, "internal error: the service log says more")
         await send(stream, request.method if request is not None else "GET", response)
 
@@ -139,7 +141,7 @@ class Site:
         try:
             return await self._api(path, got)
         except (sqlite3.Error, OSError) as exc:
-            servicelog.get().warning(f"jobs view: cannot read the audit trail now: {exc}")
+            logger.warning(f"jobs view: cannot read the audit trail now: {exc}")
             return error(503, "the audit trail cannot be read now; try again")
 
     async def _in_thread(self, build: Callable[..., Response], *args: Any) -> Response:
@@ -159,7 +161,7 @@ class Site:
             try:
                 return await self._in_thread(_campaigns, self.view)
             except Exception as exc:  # noqa: BLE001 - the store may be unreachable: the page says so, the rest still works
-                servicelog.get().warning(f"jobs view: cannot read the campaigns now: {type(exc).__name__}")
+                logger.warning(f"jobs view: cannot read the campaigns now: {type(exc).__name__}")
                 return error(503, "the system store cannot be read now; try again")
         return error(404, "not found")
 
