@@ -416,3 +416,36 @@ def test_files_are_written_into_place_only_through_atomicfile() -> None:
         assert renames_and_flushes(all_modules()[name]), f"{name} renames nothing any more: remove it from the list"
     history = all_modules()["aimport.history"].read_text(encoding="utf-8")
     assert "sync(dest_dir, directory=True)" in history and "sync(src.parent, directory=True)" in history
+
+
+def classes_named_for_other_modules(root: Path = PACKAGE) -> list[str]:
+    """Each class ``Foo`` whose name is that of a module ``foo.py`` (or ``foos.py``) elsewhere in the package: a
+    reader who meets ``Foo`` opens ``foo.py`` and does not find it there."""
+    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    stems: dict[str, set[Path]] = {}
+    for p in files:
+        stems.setdefault(p.stem.replace("_", ""), set()).add(p)
+    found = []
+    for p in files:
+        for node in ast.parse(p.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            homes = stems.get(node.name.lower(), set()) | stems.get(node.name.lower() + "s", set())
+            if homes and p not in homes:
+                where = ", ".join(str(h.relative_to(root.parent)) for h in sorted(homes))
+                found.append(f"{p.relative_to(root.parent)}: class {node.name} (a reader looks in {where})")
+    return found
+
+
+def test_no_module_defines_a_class_named_for_another_module() -> None:
+    assert classes_named_for_other_modules() == []
+
+
+def test_the_class_name_check_finds_a_misplaced_class(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "stagehelper.py").write_text("def serve() -> None: ...\n")
+    (pkg / "sub" / "writer.py").write_text("class StageHelper:\n    pass\n")
+    (pkg / "heldfiles.py").write_text("class HeldFile:\n    pass\n")
+    assert classes_named_for_other_modules(pkg) == [
+        "pkg/sub/writer.py: class StageHelper (a reader looks in pkg/stagehelper.py)"]

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from aimport.campaigns import results
-from aimport.campaigns.supervisor import Event, SupervisorPass
+from aimport.campaigns.supervisor import CampaignEvent, SupervisorPass
 from aimport.store.schema import open_store
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file, imp, with_script
 from tests.helpers import wait_for
@@ -33,7 +33,7 @@ def completed(tmp_path: Path, url: str, names: list[str]) -> None:
             results.close(db, name)
 
 
-def one_pass(url: str, export_dir: Path) -> list[Event]:
+def one_pass(url: str, export_dir: Path) -> list[CampaignEvent]:
     """A service's pass: run, record (here: keep) the events, acknowledge them, end the claims."""
     with SupervisorPass(url) as p:
         events = p.run(export_dir)
@@ -64,7 +64,7 @@ def test_passes_racing_in_several_instances_export_each_campaign_once(pg_url: st
     completed(tmp_path, pg_url, names)
     folders = [tmp_path / "SRV1_VUBJS" / "Export", tmp_path / "SRV2_VUBJS" / "Export"]
     start = threading.Barrier(4)
-    seen: list[Event] = []
+    seen: list[CampaignEvent] = []
     errors: list[BaseException] = []
 
     def instance(k: int) -> None:
@@ -103,10 +103,10 @@ def _supervisor_process(url: str, export_dir: Path, faults: dict[str, str] | Non
                             stdout=subprocess.PIPE, text=True)
 
 
-def passes_until_exported(url: str, export_dir: Path) -> list[Event]:
+def passes_until_exported(url: str, export_dir: Path) -> list[CampaignEvent]:
     """Passes of this instance until it has exported (the dead instance's connection, and so its claim, ends
     when the server notices the process is gone)."""
-    events: list[Event] = []
+    events: list[CampaignEvent] = []
     wait_for(lambda: [e for e in events if e.kind == "campaign_exported"] or events.extend(one_pass(url, export_dir)),
              60, interval=0.2, what="the export by the surviving instance")
     return events

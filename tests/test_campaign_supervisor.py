@@ -12,7 +12,7 @@ import pytest
 from aimport.atomicfile import temp_path
 from aimport.campaigns import model, results
 from aimport.campaigns.exportfile import write_export
-from aimport.campaigns.supervisor import Event, acknowledge, tick
+from aimport.campaigns.supervisor import CampaignEvent, acknowledge, tick
 from aimport.store import calls
 from aimport.store.db import Db, StoreAddress
 from aimport.store.schema import open_store
@@ -31,14 +31,14 @@ def db(tmp_path: Path) -> StoreAddress:
     return store_of(tmp_path)
 
 
-def run(db: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None, ack: bool = True) -> list[Event]:
+def run(db: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None, ack: bool = True) -> list[CampaignEvent]:
     events = tick(db, export_dir, failures)
     if ack:
         acknowledge(db, [e.ack for e in events if e.ack])
     return events
 
 
-def kinds(events: list[Event]) -> list[tuple[str, str]]:
+def kinds(events: list[CampaignEvent]) -> list[tuple[str, str]]:
     return [(e.kind, e.detail["campaign"]) for e in events]
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from aimport.importing.outcome import ImportOutcome, Status
 from aimport.importing.run import ImportRequest
-from aimport.service.intake import Detector
+from aimport.service.detector import Detector
 from aimport.service.jobcontext import JobContext
 from aimport.service.lanes import Scheduler
 from aimport.settings import Settings

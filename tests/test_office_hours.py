@@ -30,10 +30,10 @@ from aimport.cli.statusview import office_hours as status_office_hours
 from aimport.readers.rowestimate import estimate_rows
 from aimport.service import statedir
 from aimport.service.app import Service, _reload
+from aimport.service.detector import Detector
 from aimport.service.health import HealthView
 from aimport.service.holds import HoldQueue, LargeFiles
 from aimport.service.holdstate import read_held, release_request_path
-from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
 from aimport.service.lanes import Scheduler
 from aimport.service.limitswitch import Limits, LimitSwitch

@@ -46,7 +46,7 @@ from aimport.store.schema import open_store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Ack", "Event", "SupervisorPass", "SupervisorSetup", "acknowledge", "advance", "export_once",
+__all__ = ["Ack", "CampaignEvent", "SupervisorPass", "SupervisorSetup", "acknowledge", "advance", "export_once",
            "run_supervisor", "supervise_once", "tick"]
 
 
@@ -59,7 +59,7 @@ class Ack:
 
 
 @dataclass
-class Event:
+class CampaignEvent:
     kind: str
     detail: dict[str, Any]
     ack: Ack | None = None  # noted in the store after the audit write (:meth:`SupervisorPass.acknowledge`)
@@ -100,7 +100,7 @@ class SupervisorPass:
         self.db = open_store(store_address)
         self.claimed: set[int] = set()
 
-    def run(self, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
+    def run(self, export_dir: Path, failures: dict[int, str] | None = None) -> list[CampaignEvent]:
         """Advance statuses, claim what is to announce or export, and do it; returns the events to record."""
         db, failures = self.db, {} if failures is None else failures
         advance(db)
@@ -115,11 +115,11 @@ class SupervisorPass:
             if c.id in self.claimed:
                 kind = "campaign_invalid" if c.status == INVALID else "campaign_started"
                 detail = {"campaign": c.name, "status": c.status, "reason": c.invalid_reason, **_counts(db, c.id)}
-                events.append(Event(kind, detail, Ack("announced", c.id)))
+                events.append(CampaignEvent(kind, detail, Ack("announced", c.id)))
         for c in completed:
             if c.id in self.claimed:
                 detail = {"campaign": c.name, "status": c.status, "reason": c.completion_reason, **_counts(db, c.id)}
-                events.append(Event("campaign_completed", detail, Ack("completion_announced", c.id)))
+                events.append(CampaignEvent("campaign_completed", detail, Ack("completion_announced", c.id)))
         for c in stored.to_export(db):
             if c.id not in self.claimed:
                 continue
@@ -130,7 +130,7 @@ class SupervisorPass:
                 text = f"{type(exc).__name__}: {exc}"
                 if failures.get(c.id) != text:  # report each distinct failure once, retry every pass
                     failures[c.id] = text
-                    events.append(Event("campaign_export_failed", {"campaign": c.name, "error": text}))
+                    events.append(CampaignEvent("campaign_export_failed", {"campaign": c.name, "error": text}))
         return events
 
     def acknowledge(self, acks: list[Ack]) -> None:
@@ -159,7 +159,7 @@ def _counts(db: Db, campaign_id: int) -> dict[str, int]:
     return {"customers": n.customers, "handled": n.handled, "calls": n.calls}
 
 
-def tick(store_address: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None) -> list[Event]:
+def tick(store_address: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None) -> list[CampaignEvent]:
     """One supervisor pass on its own connection, closed at the end (claims included); returns the audit events
     to record, then :func:`acknowledge` their acks. The service keeps the claims until then (:func:`supervise_once`)."""
     with SupervisorPass(store_address) as one:
@@ -171,7 +171,7 @@ def acknowledge(store_address: StoreAddress, acks: list[Ack]) -> None:
         note(db, acks)
 
 
-def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
+def export_once(db: Db, c: model.Campaign, export_dir: Path) -> CampaignEvent:
     """Export a claimed complete campaign, resuming from whatever state a crash left (see the module's text)."""
     resumed = c.export_name is not None
     name = c.export_name
@@ -213,7 +213,7 @@ def export_once(db: Db, c: model.Campaign, export_dir: Path) -> Event:
               "recovered": resumed, "how": how}
     if warning:
         detail["warning"] = warning
-    return Event("campaign_exported", detail, Ack("exported", c.id))
+    return CampaignEvent("campaign_exported", detail, Ack("exported", c.id))
 
 
 def unit_of(export_dir: Path) -> str:

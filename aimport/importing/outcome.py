@@ -20,8 +20,18 @@ from aimport.store.db import StoreAddress
 if TYPE_CHECKING:
     from aimport.importing.worklog import ImportLog
 
-__all__ = ["FileChanged", "FileFailure", "ImportOutcome", "ImportRequest", "Importer", "Progress", "SheetTotals",
-           "Status", "Totals", "counts"]
+__all__ = [
+    "FileChanged",
+    "FileFailure",
+    "ImportFunction",
+    "ImportOutcome",
+    "ImportRequest",
+    "Progress",
+    "SheetTotals",
+    "Status",
+    "Totals",
+    "counts",
+]
 
 Progress = Callable[[str, int], None]  # (what is being done, rows so far)
 
@@ -158,7 +168,7 @@ class FileChanged(Exception):
     """The file changed while it was imported: roll back, nothing is ledgered (the service imports it again)."""
 
 
-class Importer(Protocol):
+class ImportFunction(Protocol):
     """Imports one file of one import type: returns the outcome (committed) or raises a :class:`CodedError`."""
 
     def __call__(self, req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None) -> ImportOutcome: ...

@@ -14,7 +14,7 @@ from aimport.errors import CodedError, ErrorCode, cause_of, environment_trouble,
 from aimport.importing import filestate
 from aimport.importing.items import import_items
 from aimport.importing.ledger import record_failure, verify_unchanged
-from aimport.importing.outcome import FileChanged, Importer, ImportOutcome, ImportRequest, Progress, Status
+from aimport.importing.outcome import FileChanged, ImportFunction, ImportOutcome, ImportRequest, Progress, Status
 from aimport.importing.stagewriter import HelperDied
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.dates import date_order
@@ -24,7 +24,7 @@ from aimport.store.schema import SchemaTooNew
 
 __all__ = ["IMPORTERS", "run_import"]
 
-IMPORTERS: dict[str, Importer] = {"OutboundCampaign": import_campaign}  # any other type: import_items
+IMPORTERS: dict[str, ImportFunction] = {"OutboundCampaign": import_campaign}  # any other type: import_items
 
 
 def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOutcome:

@@ -28,9 +28,9 @@ from aimport.errors import environment_trouble
 from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
 from aimport.service import statedir, statedisk
+from aimport.service.detector import Detector
 from aimport.service.health import HealthView, HttpAddressError, heartbeat, listen_http, serve_http
 from aimport.service.holds import HoldQueue
-from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
 from aimport.service.lanes import Scheduler
 from aimport.service.limitswitch import OFFICE, Limits, LimitSwitch

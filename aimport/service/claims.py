@@ -19,6 +19,21 @@ from pathlib import Path
 
 from aimport.atomicfile import write_atomic
 from aimport.importing.filestate import FileIdentity
+from aimport.store.audit import AuditEvent
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A file claimed for one import, as the lanes, recovery and ``aimport import`` each build it."""
+
+    path: Path  # the file in InProcess/ (recovery: in History/ when it is imported again where it lies)
+    import_type: str
+    import_id: int
+    key: str  # its ledger key, already bound to the file by its claim record
+    identity: FileIdentity | None  # as claimed: a file that changed since waits until it is stable (None: not compared)
+    lock: int | None  # the lock already taken on the file (None: taken when the import starts)
+    recovered: bool = False  # imported again by start-up recovery
+    claimed: AuditEvent | None = None  # a fresh claim's ``claimed`` event, written together with ``started``
 
 
 @dataclass(frozen=True)

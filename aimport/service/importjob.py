@@ -7,7 +7,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -24,16 +24,17 @@ from aimport.importing.worker import ProgressFile, path_for, run_reporting
 from aimport.layout import display_name
 from aimport.service import statedisk
 from aimport.service.archive import archive, record, report
+from aimport.service.claims import Claim
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
 from aimport.store import system as store
-from aimport.store.audit import Event
+from aimport.store.audit import AuditEvent
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WORKER_DIED", "Claim", "claim_and_import", "import_claimed", "is_transient", "ledger_outcome",
+__all__ = ["WORKER_DIED", "claim_and_import", "import_claimed", "is_transient", "ledger_outcome",
            "make_request", "run_claimed", "run_until_done"]
 
 WORKER_DIED = "the import worker process died (out of memory or killed)"
@@ -42,20 +43,6 @@ WORKER_DIED = "the import worker process died (out of memory or killed)"
 def is_transient(outcome: ImportOutcome) -> bool:
     """Applied nothing and says nothing about the file (a transient ErrorCode whose cause is the environment)."""
     return outcome.transient
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A file claimed for one import, as the lanes, recovery and ``aimport import`` each build it."""
-
-    path: Path  # the file in InProcess/ (recovery: in History/ when it is imported again where it lies)
-    import_type: str
-    import_id: int
-    key: str  # its ledger key, already bound to the file by its claim record
-    identity: FileIdentity | None  # as claimed: a file that changed since waits until it is stable (None: not compared)
-    lock: int | None  # the lock already taken on the file (None: taken when the import starts)
-    recovered: bool = False  # imported again by start-up recovery
-    claimed: Event | None = None  # a fresh claim's ``claimed`` event, written together with ``started``
 
 
 async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detected_at: str,
@@ -102,7 +89,7 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
         await statedisk.patiently(  # the key goes with the claimed file: wait out a full state disk here too
             ctx.state_disk, f"record the import key of {display_name(path.name)}",
             lambda: anyio.to_thread.run_sync(ctx.claims.record, ident, import_type, path.name, key))
-        claimed = Event("claimed", import_id, dict(file=path.name, type=import_type, in_process=str(dest), key=key))
+        claimed = AuditEvent("claimed", import_id, dict(file=path.name, type=import_type, in_process=str(dest), key=key))
     except BaseException:
         filelock.release(fd)
         raise
@@ -153,7 +140,7 @@ async def run_claimed(ctx: JobContext, claim: Claim) -> ImportOutcome:
     since waits in InProcess/ until it is stable.
     """
     dest, import_id, import_type = claim.path, claim.import_id, claim.import_type
-    started_event = Event("started", import_id, dict(file=dest.name, type=import_type, recovered=claim.recovered))
+    started_event = AuditEvent("started", import_id, dict(file=dest.name, type=import_type, recovered=claim.recovered))
     await ctx.audit.events(*filter(None, (claim.claimed, started_event)))
     logger.info(f"importing {dest.name}" + (" (recovered)" if claim.recovered else ""),
                           extra={"import_id": import_id, "type": import_type, "file": dest.name})

@@ -19,10 +19,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from aimport import faults
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
+from aimport.service.detector import Detector
 from aimport.service.holds import GONE, HoldQueue, Release
 from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile
 from aimport.service.importjob import claim_and_import
-from aimport.service.intake import Detector
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
 from aimport.store.audit import now_iso
@@ -64,7 +64,7 @@ class Scheduler:
 
     async def run(self, grace_s: float, *, poll: bool, poll_ms: int, rescan_s: float) -> None:
         """Run until ``stop`` is set, then drain running imports within ``grace_s``."""
-        from aimport.service.intake import watch_events
+        from aimport.service.detector import watch_events
 
         sends: dict[str, MemoryObjectSendStream[tuple[Path, str]]] = {}
         recvs: dict[str, MemoryObjectReceiveStream[tuple[Path, str]]] = {}

@@ -12,7 +12,8 @@ import anyio
 from aimport.importing.filestate import identity
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.importing.run import run_import
-from aimport.service.importjob import Claim, import_claimed
+from aimport.service.claims import Claim
+from aimport.service.importjob import import_claimed
 from aimport.service.jobcontext import JobContext
 from aimport.service.storesetup import prepare_store
 from aimport.settings import Settings

@@ -26,8 +26,9 @@ from aimport.importing.filestate import identity
 from aimport.importing.outcome import ImportOutcome, Status
 from aimport.layout import IMPORT_TYPES
 from aimport.service.archive import archive_and_record
+from aimport.service.claims import Claim
 from aimport.service.filters import ImportFileFilter
-from aimport.service.importjob import Claim, import_claimed, ledger_outcome
+from aimport.service.importjob import import_claimed, ledger_outcome
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
 

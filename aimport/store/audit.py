@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from aimport.importing.outcome import Totals
 
-__all__ = ["COLUMNS", "SCHEMA", "Audit", "Event", "Patience", "instance_name", "now_iso"]
+__all__ = ["COLUMNS", "SCHEMA", "Audit", "AuditEvent", "Patience", "instance_name", "now_iso"]
 T = TypeVar("T")
 
 SCHEMA = """
@@ -82,7 +82,7 @@ def instance_name() -> str:
 
 
 @dataclass(frozen=True)
-class Event:
+class AuditEvent:
     """One audit event to write (:meth:`Audit.events` writes several in one round trip)."""
 
     kind: str
@@ -235,9 +235,9 @@ class Audit:
 
     async def event(self, kind: str, import_id: int | None = None, **detail: Any) -> None:
         """Record one event, waiting out disk trouble (:meth:`events`)."""
-        await self.events(Event(kind, import_id, detail))
+        await self.events(AuditEvent(kind, import_id, detail))
 
-    async def events(self, *events: Event, patient: bool = True) -> None:
+    async def events(self, *events: AuditEvent, patient: bool = True) -> None:
         """Record several events, in this order, in one round trip; waits out disk trouble (:attr:`patience`)."""
         at = now_iso()
         rows = [(at, e.import_id, e.kind, json.dumps(e.detail, default=str, ensure_ascii=False)) for e in events]
@@ -248,7 +248,7 @@ class Audit:
     async def try_event(self, kind: str, import_id: int | None = None, **detail: Any) -> bool:
         """Record one event if the audit trail can be written now (one try); a failure is logged, never raised."""
         try:
-            await self.events(Event(kind, import_id, detail), patient=False)
+            await self.events(AuditEvent(kind, import_id, detail), patient=False)
         except Exception as exc:  # noqa: BLE001 - best effort: the audit trail itself may be the problem
             logger.error(f"cannot record the audit event {kind}: {exc}")
             return False
