@@ -18,6 +18,7 @@ import signal
 POINTS = (  # AIMPORT_FAULT=name: the process is killed there (:func:`point`)
     "after_detect", "after_claim", "mid_parse", "mid_transaction", "after_commit",
     "mid_history_move", "mid_side_file", "after_archive", "mid_export", "after_export_rename",
+    "rejected_written", "mid_rejected_file",  # a partial import's rejected rows: in the work dir; in History/
 )
 PAUSES = ("before_claim", "before_commit")  # AIMPORT_PAUSE=name:ms (:func:`delay`)
 OS_ERRORS = ("archive", "side_files", "work_dir")  # AIMPORT_FAULT_OSERROR=name:N (:func:`oserror`)

@@ -1,23 +1,26 @@
 """History names: where an imported file is archived under ``History/``, and the move that never overwrites.
 
 ``<stamp>_<file name>``, then `` (2)`` ... when taken; a name too long for the file system is shortened to
-stamp + start of the name + ``~hash`` + extension (the ``.result`` keeps the original name).
+stamp + start of the name + ``~hash`` + extension (the ``.result`` keeps the original name). A partial
+import's rejected rows go beside it as ``<stamp>_<stem>.rejected.xlsx`` (:func:`place_rejected`).
 """
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import overload
 
 from aimport import faults
-from aimport.atomicfile import sync
+from aimport.atomicfile import MODE, sync, temp_path
 
 __all__ = ["HISTORY_NAME_MAX", "HISTORY_NAME_TRIES", "HistoryNames", "history_candidates", "history_stamp",
-           "move_no_clobber"]
+           "move_no_clobber", "place_rejected", "rejected_names"]
 
 HISTORY_NAME_MAX = 240  # bytes: + "." + ".result" + ".tmp" (the side file's temp name) stays under NAME_MAX (255)
 MAX_EXT_BYTES = 16
@@ -111,3 +114,54 @@ def move_no_clobber(src: Path, dest_dir: Path, names: Iterable[str]) -> Path:
             return dest
     raise FileExistsError(f"no free history name for {src.name}")
 
+
+
+REJECTED_TRIES = 99
+_NAME_MAX = 250  # bytes: + "." + ".tmp" (the temp name) stays under NAME_MAX (255)
+
+
+def rejected_names(history_name: str, ext: str) -> list[str]:
+    """The names tried for the rejected rows of the file archived as ``history_name``: ``<stem>.rejected<ext>``,
+    then ``<stem>.rejected (2)<ext>`` ... (``<stem>``: the History name without its extension)."""
+    stem, dot, old = history_name.rpartition(".")
+    if not dot or not stem or len(old.encode("utf-8", "surrogateescape")) > MAX_EXT_BYTES:
+        stem = history_name
+    out = []
+    for n in range(1, REJECTED_TRIES + 1):
+        tail = f".rejected{f' ({n})' if n > 1 else ''}{ext}"
+        room = _NAME_MAX - len(tail.encode("utf-8", "surrogateescape"))
+        out.append(stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore") + tail)
+    return out
+
+
+def place_rejected(src: Path, dest: Path) -> str:
+    """Copy the rejected rows' work file ``src`` beside the archived ``dest`` (its History/ path), durably and
+    never over another file; returns the name it has there.
+
+    A name already holding the same bytes is this import's copy from an earlier try (archiving runs again after
+    a crash or a disk error before the ``.result``): it is kept. Any other file under a name is never touched.
+    """
+    for name in rejected_names(dest.name, src.suffix):
+        target = dest.with_name(name)
+        if target.exists():
+            if filecmp.cmp(src, target, shallow=False):
+                return name
+            continue
+        tmp = temp_path(target)
+        try:
+            shutil.copyfile(src, tmp)
+            os.chmod(tmp, MODE)
+            sync(tmp)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links on this file system: check, then rename
+                if target.exists():
+                    continue
+                os.replace(tmp, target)
+            sync(target.parent, directory=True)
+            return name
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise FileExistsError(f"no free name for the rejected rows of {dest.name}")

@@ -9,12 +9,14 @@ from itertools import islice
 from typing import Any
 
 from aimport.errors import CodedError
+from aimport.importing.rejectedscratch import REASON
 from aimport.itemtypes.catalog import HINT_TYPES
 from aimport.itemtypes.schema import DELETE, Field, ItemType, norm_header
 from aimport.itemtypes.values import FAST_TEXT, as_text
 from aimport.readers.base import Row
 
 HEADER_SEARCH_ROWS = 10
+REASON_KEY = norm_header(REASON)  # a rejected rows' workbook's Reason column: passed over without a word
 
 
 class HeaderError(CodedError):
@@ -59,6 +61,8 @@ def find_header(t: ItemType, rows: Iterator[tuple[int, Row]], hidden: Set[int] =
     The header must identify objects of ``t`` (hold one of its identifications), or, for a type whose rows
     always create (``t.creates_only``) or a Directory without ExternalId, hold the columns needed to create;
     the other mandatory columns are needed only by rows that create (the engine rejects those rows).
+    A ``Reason`` column (the one a rejected rows' workbook adds) is passed over, unless the type keeps
+    unknown columns (a campaign's customers).
     A header that another import type reads better fails with a hint naming the folder it belongs in.
     """
     known = t.header_map()
@@ -90,6 +94,8 @@ def find_header(t: ItemType, rows: Iterator[tuple[int, Row]], hidden: Set[int] =
         if not key:
             continue
         f = known.get(key)
+        if f is None and key == REASON_KEY and not t.creates_only:  # (a campaign keeps it with the customer)
+            continue
         if f is None:
             unknown.append(text)
             unknown_columns.append((idx, text))

@@ -23,11 +23,14 @@ from aimport.importing.outcome import (
     Status,
     Totals,
 )
+from aimport.importing.rejectedscratch import RejectedRows
+from aimport.importing.rejectedwrite import write_rejected
 from aimport.importing.sheets import plan_sheets
 from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
 from aimport.readers.choose import open_workbook
 from aimport.store import system as store
+from aimport.store import turn
 from aimport.store.db import Db, with_retries
 from aimport.store.workerstore import import_store
 
@@ -40,7 +43,24 @@ FAILURE_TEXT = {
 
 
 def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None) -> ImportOutcome:
-    """Import a file of item types (one sheet, or the known sheets of a Configuration workbook)."""
+    """Import a file of item types (one sheet, or the known sheets of a Configuration workbook); a partial
+    import then writes its rejected rows for fixing (:mod:`aimport.importing.rejectedwrite`), a check does not."""
+    if req.dry_run:
+        return _import_items(req, log, digest, progress)
+    rejected = RejectedRows(scratch.path(req.work_dir, req.import_key, "rejected"))
+    log.sink = rejected
+    try:
+        outcome = _import_items(req, log, digest, progress)
+        log.sink = None
+        if outcome.status == Status.PARTIAL:  # committed: writing the rows never changes the outcome
+            write_rejected(req, log, rejected, progress)
+        return outcome
+    finally:
+        log.sink = None
+        rejected.close()
+
+
+def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Progress | None) -> ImportOutcome:
     if req.import_type == "Configuration" and req.path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise FileFailure(ErrorCode.UNSUPPORTED_FORMAT, "a Configuration import must be an Excel workbook (.xlsx "
                           "or .xlsm)")
@@ -69,7 +89,8 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
         with import_store(req.store_address) as db:
             store.attach_stage(db, stage.path)
             outcome = with_retries(db, lambda: _apply_all(db, req, log, digest, stage, staged, sheet_errors, progress))
-        outcome.phases = PhaseTimes(round((t1 - t0) * 1000), round((time.monotonic() - t1) * 1000))
+        outcome.phases = PhaseTimes(round((t1 - t0) * 1000), round((time.monotonic() - t1) * 1000),
+                                    *(outcome.phases.turn_ms() if outcome.phases else ()))
         return outcome
     finally:
         stage.close()
@@ -78,14 +99,16 @@ def import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Prog
 
 def _apply_all(db: Db, req: ImportRequest, log: ImportLog, digest: str, stage: Stage,
                staged: list[StagedSheet], sheet_errors: list[ErrorCode], progress: Progress | None) -> ImportOutcome:
-    """Stage 2, in one transaction with the store's write turn: every staged sheet, the ledger row, COMMIT.
+    """Stage 2, in one transaction: the rows created set-based are copied in first; then, with the write turn
+    of the tables the sheets write (:func:`aimport.store.turn.take`), every staged sheet, the ledger row, COMMIT.
 
     Run again from the start when the database gives the transaction up (a deadlock or serialization
     failure with another writer); the work log keeps only the last run's rejections.
     """
     log.restart_mark()
-    db.begin_write(turn=True)
     applier = Applier(db, log, by=req.import_key, logon_user=req.actor)  # the logon user cannot be cut off
+    applier.prepare(stage, staged)  # before the turn (PostgreSQL: COPY into temporary tables)
+    held = turn.take(db, turn.keys_for(s.item for s in staged))
     results: list[SheetTotals] = []
     for s in staged:
         cb = (lambda n, s=s: progress(f"storing {s.sheet}", n)) if progress else None
@@ -95,6 +118,7 @@ def _apply_all(db: Db, req: ImportRequest, log: ImportLog, digest: str, stage: S
     if outcome.error_code in FAILURE_TEXT:
         log.error(FAILURE_TEXT[outcome.error_code])
     commit_outcome(db, req, outcome)
+    outcome.phases = PhaseTimes(0, 0, round(held.waited_s * 1000), round(held.hold_s() * 1000))
     return outcome
 
 

@@ -1,7 +1,9 @@
 """The scratch files of an import in ``STATE/work``: their names, in one place, and their removal.
 
 An import stages its rows in ``<key>.stage.sqlite`` (item types) or ``<key>.customers.sqlite`` (a
-campaign's customers) and removes it when it ends. A process that dies (the OOM killer, kill -9)
+campaign's customers), keeps its rejected rows in ``<key>.rejected.sqlite``, and removes them when it ends
+(the rejected rows' workbook is written through the hidden temp ``.<key>.rejected.xlsx.tmp``, also scratch
+until it is in place). A process that dies (the OOM killer, kill -9)
 cannot: the service removes the files of a worker that died (:func:`files_of`) and, at start, every
 one that no live process still has open (:func:`left_over`).
 """
@@ -12,8 +14,9 @@ from pathlib import Path
 
 __all__ = ["KINDS", "files_of", "left_over", "path", "remove"]
 
-KINDS = ("stage", "customers")  # <key>.stage.sqlite, <key>.customers.sqlite
+KINDS = ("stage", "customers", "rejected")  # <key>.stage.sqlite, <key>.customers.sqlite, <key>.rejected.sqlite
 _SIDE = ("", "-journal", "-wal", "-shm")  # SQLite's own files next to a database
+_TEMPS = (".rejected.xlsx.tmp", ".rejected.txt.tmp")  # atomicfile.temp_path of a rejected rows' work file
 
 
 def path(work_dir: Path, import_key: str, kind: str) -> Path:
@@ -24,7 +27,8 @@ def path(work_dir: Path, import_key: str, kind: str) -> Path:
 
 def files_of(work_dir: Path, import_key: str) -> list[Path]:
     """Every scratch file the import ``import_key`` may have left (whether it exists or not)."""
-    return [Path(f"{path(work_dir, import_key, kind)}{side}") for kind in KINDS for side in _SIDE]
+    return ([Path(f"{path(work_dir, import_key, kind)}{side}") for kind in KINDS for side in _SIDE]
+            + [work_dir / f".{import_key}{temp}" for temp in _TEMPS])
 
 
 def left_over(work_dir: Path) -> list[Path]:
@@ -33,7 +37,7 @@ def left_over(work_dir: Path) -> list[Path]:
         names = [p for p in work_dir.iterdir() if p.is_file()]
     except OSError:
         return []
-    ends = tuple(f".{kind}.sqlite{side}" for kind in KINDS for side in _SIDE)
+    ends = tuple(f".{kind}.sqlite{side}" for kind in KINDS for side in _SIDE) + _TEMPS
     return sorted(p for p in names if p.name.endswith(ends))
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from aimport.names import display_name
 
-__all__ = ["ImportLog", "line", "note", "work_path"]
+__all__ = ["ImportLog", "RejectSink", "line", "note", "work_path"]
 
 
 def line(level: str, text: str) -> str:
@@ -38,6 +38,14 @@ def note(path: Path | None, level: str, text: str) -> None:
         pass
 
 
+class RejectSink(Protocol):
+    """Where the rejected rows go besides their REJECT lines (:class:`aimport.importing.rejectedscratch.RejectedRows`)."""
+
+    def add(self, sheet: str, row: int, column: str | None, reason: str) -> None: ...
+
+    def restart_mark(self) -> None: ...
+
+
 class ImportLog:
     """Append :func:`line` lines to a work file; kept across a crash."""
 
@@ -48,6 +56,7 @@ class ImportLog:
         self._mark: int | None = None
         # what the .result counts besides the row counts (hidden_rows, phones_from_numbers): name -> count
         self.tallies: dict[str, int] = {}
+        self.sink: RejectSink | None = None  # also told each rejected row (the rows' workbook is made of them)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held for the whole import, closed by close()
@@ -70,6 +79,8 @@ class ImportLog:
     def rejected(self, sheet: str, row: int, column: str | None, reason: str) -> None:
         where = f"sheet {sheet!r} row {row}" + (f" column {column}" if column else "")
         self._write("REJECT", f"{where}: {reason}")
+        if self.sink is not None:
+            self.sink.add(sheet, row, column, reason)
 
     def tally(self, name: str, n: int = 1) -> None:
         """Count ``n`` more of ``name`` for the ``.result`` (``name: N`` lines, committed with the import)."""
@@ -79,6 +90,8 @@ class ImportLog:
     def restart_mark(self) -> None:
         """Where a store transaction starts writing lines: the first call remembers it; a later call (the
         transaction was rolled back and runs again) cuts the lines written since, so none is doubled."""
+        if self.sink is not None:
+            self.sink.restart_mark()
         if self._fh is not None:
             self._fh.flush()
             if self._mark is None:

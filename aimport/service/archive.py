@@ -16,8 +16,9 @@ from aimport import faults
 from aimport.atomicfile import write_atomic
 from aimport.backoff import Backoff
 from aimport.errors import ErrorCode
-from aimport.history import history_candidates, history_stamp, move_no_clobber
+from aimport.history import history_candidates, history_stamp, move_no_clobber, place_rejected
 from aimport.importing.outcome import SheetTotals, Totals, counts
+from aimport.importing.rejectedscratch import work_file
 from aimport.layout import Layout, display_name
 from aimport.service.observer import ImportObserver
 from aimport.settings import Settings
@@ -121,6 +122,13 @@ def write_side_files(dest: Path, log_text: str, fields: dict[str, Any], sheets: 
 def _write_side_files_from(dest: Path, log_path: Path | None, extra_log: str, fields: dict[str, Any],
                            sheets: list[SheetTotals]) -> None:
     log_text = log_path.read_text(encoding="utf-8") if log_path and log_path.exists() else ""
+    rejected = work_file(log_path)  # a partial import's rejected rows (aimport.importing.rejectedwrite)
+    if rejected is not None and fields.get("status") == "partial":  # beside the file, before the .result names it
+        try:
+            fields = {**fields, "rejected_file": place_rejected(rejected, dest)}
+        except FileExistsError:  # every name it may take holds another file: the REJECT lines list the rows
+            logger.warning(f"no free name in History/ for the rejected rows of {dest.name}; the .log lists them")
+        faults.point("mid_rejected_file")
     write_side_files(dest, log_text + extra_log, fields, sheets)
 
 
@@ -241,8 +249,9 @@ async def archive_and_record(ctx: ArchiveContext, import_id: int, src: Path, imp
 def _remove_work_log(outcome: ImportOutcome) -> None:
     """The work log is in History/ now (or its outcome in the audit trail). One a troubled state disk keeps
     (read-only: even removing a missing file fails there) is harmless: no later import has its key."""
-    if outcome.log_path:
+    for path in (work_file(outcome.log_path), outcome.log_path):  # the rejected rows are in History/ too
         try:
-            outcome.log_path.unlink(missing_ok=True)
+            if path is not None:
+                path.unlink(missing_ok=True)
         except OSError:
             pass
