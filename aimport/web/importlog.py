@@ -38,6 +38,8 @@ LINE = re.compile(r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (?P<level>[A-Z]+) +(
 REJECT = re.compile(r"^sheet (?P<sheet>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") row (?P<row>\d+)"
                     r"(?: column (?P<column>.*?))?: (?P<reason>.*)$", re.ASCII)
 _REJECT_AT = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d REJECT ", re.MULTILINE)
+_ERROR_AT = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ERROR ", re.MULTILINE)
+MESSAGE_MAX = 2000  # characters of an ERROR line shown as the reason an import failed
 _NEWLINE = re.compile(rb"\n")
 
 
@@ -69,6 +71,7 @@ class LogIndex:
     rejects: array[int]  # line numbers of the REJECT lines, in file order
     size: int  # the file's size
     truncated: bool
+    error_line: int = -1  # the first ERROR line (-1: none)
 
     @property
     def total(self) -> int:
@@ -88,6 +91,13 @@ class LogIndex:
     def rejected(self, offset: int, limit: int) -> list[RejectedRow]:
         return rejected_rows(self.line(i) for i in self.rejects[offset:offset + limit])
 
+    def first_error(self) -> str:
+        """The text of the first ERROR line (what the import said when it failed), "" when there is none."""
+        if self.error_line < 0:
+            return ""
+        line = LINE.match(self.line(self.error_line))
+        return display_name(line["text"][:MESSAGE_MAX]) if line else ""
+
 
 def index_log(data: bytes, size: int, truncated: bool) -> LogIndex:
     """Index ``data`` (whole lines: a line cut at the cap is left out)."""
@@ -98,7 +108,9 @@ def index_log(data: bytes, size: int, truncated: bool) -> LogIndex:
     if starts[-1] != len(data):
         starts.append(len(data))  # a last line without its line break
     rejects = array("q", (bisect.bisect_right(starts, m.start()) - 1 for m in _REJECT_AT.finditer(data)))
-    return LogIndex(data, starts, rejects, size, truncated)
+    first = _ERROR_AT.search(data)
+    error_line = bisect.bisect_right(starts, first.start()) - 1 if first else -1
+    return LogIndex(data, starts, rejects, size, truncated, error_line)
 
 
 class _Cache:

@@ -3,7 +3,9 @@
 Every function here blocks (SQLite, the file system): the routes call them in a worker thread. Names and other
 text from outside (file names, audit event details) are shown by the one escaping rule
 (:func:`aimport.names.display_name`). A held file (waiting for the end of office hours) is listed with the
-queued files, marked ``held``, but counted apart and never the oldest waiting file, as /metrics counts it.
+queued files, marked ``held`` (the page shows it in a table of its own), but counted apart and never the oldest
+waiting file: ``figures.queued`` and ``figures.held`` are ``aimport_pending_files`` and ``aimport_held_files``
+of /metrics and the ``queued`` and ``held`` of ``aimport status`` (:func:`waiting`, the one rule).
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from typing import Any, Protocol
 
 import anyio
 
+from aimport.errors import BY_CODE
 from aimport.layout import IMPORT_TYPES
 from aimport.names import display_name
-from aimport.service import progress
 from aimport.settings import Settings
 from aimport.store import audit, auditqueries
-from aimport.web.heldfiles import HeldFile, held_files
+from aimport.store import units as store_units
+from aimport.web import rejectedfile
+from aimport.web.heldview import HeldFile, held_files
 from aimport.web.importlog import LogIndex, LogText, RejectedRow, load_log, page_of
+from aimport.web.runningimports import RunningImport, running_imports
 
-__all__ = ["STATUSES", "Figures", "ImportDetail", "Pages", "QueuedFile", "RunningImport", "ServiceView", "Summary",
+__all__ = ["STATUSES", "FailureReason", "Figures", "ImportDetail", "Pages", "QueuedFile", "RunningImport", "ServiceView", "Summary",
            "campaigns", "import_detail", "imports", "shown", "summary", "version"]
 
-STATUSES = ("queued", "in_process", "succeeded", "partial", "failed")
+STATUSES = ("queued", "in_process", "succeeded", "partial", "failed", "cancelled")
 EVENTS_SHOWN = 500  # audit events of one import in an answer (the first ones; events_total says how many)
 
 
@@ -59,17 +64,7 @@ class QueuedFile:
     held: bool = False  # held for the office-hours window (a large file dropped in office hours)
     held_until: str | None = None  # when a held file starts (None: only `aimport release` starts it)
     held_reason: str = ""  # the threshold it is above
-
-
-@dataclass(frozen=True)
-class RunningImport:
-    id: int
-    file: str
-    type: str
-    started_at: str | None
-    size_bytes: int | None
-    phase: str = ""  # "reading Skills", "storing Skills"; "" before the first report
-    rows: int = 0  # rows of that phase so far
+    estimated_rows: int | None = None  # a held file's rows, about (None: not estimated)
 
 
 @dataclass(frozen=True)
@@ -94,6 +89,7 @@ class Summary:
     figures: Figures
     event_streams: int = 0  # live-update connections open now (set by the routes)
     types: tuple[str, ...] = IMPORT_TYPES  # for the page's type filter
+    units: list[dict[str, Any]] = field(default_factory=list)  # a shared store's units (aimport.store.units.latest)
 
 
 @dataclass(frozen=True)
@@ -106,6 +102,15 @@ class Pages:
     rejected_limit: int = 200
 
 
+@dataclass(frozen=True)
+class FailureReason:
+    """Why an import is failed or partial: its error code, what the code means, and what its .log said."""
+
+    code: str
+    meaning: str  # the code's meaning (aimport.errors), "" for a code this version does not know
+    message: str  # the first ERROR line of its .log (the text after the level), "" when there is none
+
+
 @dataclass
 class ImportDetail:
     row: dict[str, Any]
@@ -115,6 +120,8 @@ class ImportDetail:
     rejected_total: int = 0  # rejected rows in the shown part of the .log
     rejected_offset: int = 0
     events_total: int = 0
+    reason: FailureReason | None = None  # None: succeeded, or still running
+    rejected_file: str = ""  # a partial import's rejected rows in History/ (GET /api/imports/<id>/rejected)
 
 
 def _iso(ts: float) -> str:
@@ -138,17 +145,8 @@ def queued_files(view: ServiceView) -> list[QueuedFile]:
             continue
         h = held.get((t, p.name))
         out.append(QueuedFile(display_name(p.name), t, st.st_size, _iso(st.st_mtime), h is not None,
-                              h.starts_at if h else None, h.reason if h else ""))
+                              h.starts_at if h else None, h.reason if h else "", h.estimated_rows if h else None))
     return sorted(out, key=lambda q: (q.since, q.file))
-
-
-def running_imports(settings: Settings) -> list[RunningImport]:
-    out = []
-    for r in auditqueries.list_imports(settings.audit_db, status="in_process", limit=200):
-        p = progress.read(settings.work_dir, r["id"])
-        out.append(RunningImport(r["id"], display_name(r["file_name"]), r["import_type"], r["started_at"], r["size_bytes"],
-                                 p.phase if p else "", p.rows if p else 0))
-    return out
 
 
 def shown(value: Any) -> Any:
@@ -195,7 +193,7 @@ def summary(view: ServiceView) -> Summary:
         oldest, n_queued, n_held = waiting(queued)
         figs = Figures(0, 0, 0, oldest, [], n_queued, n_held)
     return Summary(audit.now_iso(now), f"{s.server}_{s.unit}", s.enabled and view.intake is not None,
-                   int(view.limiter.total_tokens), queued, running, figs)
+                   int(view.limiter.total_tokens), queued, running, figs, units=store_units.latest())
 
 
 def imports(settings: Settings, import_type: str, status: str, limit: int) -> list[dict[str, Any]]:
@@ -219,14 +217,21 @@ def import_detail(settings: Settings, import_id: int, pages: Pages = Pages()) ->
         except (TypeError, ValueError):
             pass
     found = _log_of(settings, row)
+    message = ""
     if isinstance(found, LogText):
         log, rejected, total = found, [], 0
     else:
         index, source = found
         log = page_of(index, source, pages.log_offset, pages.log_limit)
         rejected, total = index.rejected(pages.rejected_offset, pages.rejected_limit), len(index.rejects)
+        message = index.first_error()
+    code = str(row.get("error_code") or "")
+    reason = None
+    if code or row["status"] in ("failed", "partial"):
+        known = BY_CODE.get(code)
+        reason = FailureReason(display_name(code), known.meaning if known else "", message)
     return ImportDetail(shown(row), shown(events[:EVENTS_SHOWN]), log, rejected, total, pages.rejected_offset,
-                        len(events))
+                        len(events), reason, rejectedfile.name_of(settings, row))
 
 
 def _log_of(settings: Settings, row: dict[str, Any]) -> tuple[LogIndex, str] | LogText:

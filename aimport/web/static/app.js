@@ -4,16 +4,18 @@
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
-const STATUSES = ["queued", "in_process", "succeeded", "partial", "failed"];
+const STATUSES = ["queued", "in_process", "succeeded", "partial", "failed", "cancelled"];  // as jobsdata.STATUSES
+const RETRYABLE = ["failed", "partial"];
 let types = [];
 let lastSummary = null;
+let refreshNow = () => {};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined) continue;
     if (k === "class") node.className = v;
-    else if (k.startsWith("data-")) node.setAttribute(k, String(v));
+    else if (k.startsWith("data-") || k.startsWith("aria-")) node.setAttribute(k, String(v));
     else if (k === "href" || k === "title") node.setAttribute(k, String(v));
     else node[k] = v;
   }
@@ -28,16 +30,35 @@ function svg(tag, attrs) {
 }
 
 function fill(tbody, rows) {
+  const table = tbody.parentElement;
+  if (table.classList.contains("stack")) {  // on a phone each row is a block of "label: value" lines
+    const labels = Array.from(table.tHead.rows[0].cells, (th) => th.textContent);
+    for (const row of rows) Array.from(row.cells).forEach((td, i) => { if (labels[i]) td.dataset.label = labels[i]; });
+  }
   tbody.replaceChildren(...rows);
-  const empty = $(tbody.parentElement.id + "-empty");
+  const empty = $(table.id + "-empty");
   if (empty) empty.hidden = rows.length > 0;
-  tbody.parentElement.hidden = rows.length === 0;
+  table.hidden = rows.length === 0;
 }
 
 function when(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   return isNaN(d) ? String(iso) : d.toLocaleString();
+}
+
+function short(iso) {
+  // a time in a table: the time of day when it is today, else the date and the time (the full one on hover)
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d)) return String(iso);
+  const today = d.toDateString() === new Date().toDateString();
+  const time = d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  return today ? time : d.toLocaleDateString([], {month: "short", day: "numeric"}) + " " + time;
+}
+
+function timeCell(iso) {
+  return el("td", {class: "time", title: when(iso) || null}, short(iso));
 }
 
 function age(seconds) {
@@ -59,8 +80,13 @@ function size(bytes) {
   return (bytes / 1048576).toFixed(1) + " MB";
 }
 
+function count(n, one, many) {
+  return `${Number(n).toLocaleString()} ${n === 1 ? one : many}`;
+}
+
 function badge(status) {
-  return el("span", {class: "badge st-" + (STATUSES.includes(status) ? status : "other")}, status.replace("_", " "));
+  return el("span", {class: "badge st-" + (STATUSES.includes(status) ? status : "other")},
+    status.replace("_", " "));
 }
 
 class NeedToken extends Error {}
@@ -85,15 +111,99 @@ function showError(err) {
   $("error").textContent = err ? String(err.message || err) : "";
 }
 
+// --- actions: release, retry, cancel (POST /api/actions/<name>, JSON; the answer's message is shown) -----------
+
+function actionButton(name, label, body, what) {
+  return el("button", {type: "button", class: "action" + (name === "cancel" ? " danger" : ""), "data-action": name,
+                       "data-body": JSON.stringify(body), "data-what": what, title: `${label} ${what}`}, label);
+}
+
+function fileActions(q) {
+  const body = {type: q.type, file: q.file};
+  return el("td", {class: "actions"}, ...(q.held ? [actionButton("release", "Release", body, q.file)] : []),
+    actionButton("cancel", "Cancel", body, q.file));
+}
+
+function notice(text, ok) {
+  $("notice").textContent = text;
+  $("notice").className = "notice " + (ok ? "ok" : "bad");
+  $("notice").hidden = !text;
+}
+
+async function post(name, body) {
+  const r = await fetch("/api/actions/" + name, {method: "POST", headers: {"Content-Type": "application/json"},
+                                                 credentials: "same-origin", body: JSON.stringify(body)});
+  let answer = null;
+  try { answer = await r.json(); } catch (e) { answer = null; }
+  if (r.ok) return {ok: true, message: (answer && answer.message) || "done"};
+  if (r.status === 401) throw new NeedToken();
+  return {ok: false, message: (answer && answer.error) || ("HTTP " + r.status)};
+}
+
+function confirmed(what) {
+  return new Promise((resolve) => {
+    const dialog = $("confirm");
+    $("confirm-text").textContent = `${what} goes to History/ with the status cancelled; nothing of it is imported.`;
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "cancel"), {once: true});
+    dialog.returnValue = "";
+    dialog.showModal();
+    $("confirm-keep").focus();
+  });
+}
+
+async function act(button) {
+  const name = button.dataset.action, what = button.dataset.what, body = JSON.parse(button.dataset.body);
+  if (name === "cancel" && !(await confirmed(what))) return;
+  button.disabled = true;
+  try {
+    const got = await post(name, body);
+    notice(got.message, got.ok);
+  } catch (err) {
+    if (err instanceof NeedToken) showError(err);
+    else notice(`${name} ${what}: ${String(err.message || err)}`, false);
+  } finally {
+    button.disabled = false;
+  }
+  refreshNow();
+}
+
+function setupActions() {
+  document.addEventListener("click", (ev) => {
+    const button = ev.target instanceof Element ? ev.target.closest("button.action") : null;
+    if (button && !button.disabled) act(button);
+  });
+}
+
 // --- the overview ---------------------------------------------------------------------------------------------
+
+function progressCell(r) {
+  if (!r.phase) return el("td", {class: "progress"}, "starting");
+  const of = r.rows_estimate ? ` of about ${r.rows_estimate.toLocaleString()}` : "";
+  const text = `${r.phase}: ${r.rows.toLocaleString()}${of} ${r.rows === 1 && !of ? "row" : "rows"}`;
+  const cell = el("td", {class: "progress"}, text);
+  if (r.rows_estimate) {
+    const storing = r.phase.startsWith("storing") ? 1 : 0;
+    const done = (storing + Math.min(r.rows / r.rows_estimate, 1)) / 2;
+    cell.append(el("progress", {max: 1, value: done, "aria-label": "work done, about"}));
+  }
+  return cell;
+}
+
+function finishCell(r, now) {
+  if (!r.finish_estimate) return el("td", {class: "finish"}, r.phase ? "" : "-");
+  const at = new Date(r.finish_estimate), left = (at.getTime() - now) / 1000;
+  return el("td", {class: "finish", title: at.toLocaleString()},
+    left <= 1 ? "any moment" : `about ${at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"})} (in ${age(left)})`);
+}
 
 function renderSummary(s) {
   lastSummary = s;
   $("unit").textContent = s.unit;
   $("queued-note").textContent = s.enabled ? "" : "(automatic import is disabled: nothing is taken)";
   const f = s.figures;
-  $("fig-queued").textContent = f.queued ?? s.queued.filter((q) => !q.held).length;  // held files are not waiting
-  $("fig-held").textContent = f.held ?? s.queued.filter((q) => q.held).length;
+  const waiting = s.queued.filter((q) => !q.held), held = s.queued.filter((q) => q.held);
+  $("fig-queued").textContent = f.queued ?? waiting.length;  // held files are not waiting (as /metrics counts)
+  $("fig-held").textContent = f.held ?? held.length;
   $("fig-running").textContent = s.in_process.length;
   $("fig-done").textContent = f.finished_today;
   $("fig-failed").textContent = f.failed_today;
@@ -101,26 +211,34 @@ function renderSummary(s) {
   const now = new Date(s.now).getTime();
   $("fig-oldest").textContent = f.oldest_waiting ? age((now - new Date(f.oldest_waiting.since).getTime()) / 1000) : "-";
   $("fig-oldest").title = f.oldest_waiting ? f.oldest_waiting.type + "/" + f.oldest_waiting.file : "";
-  fill($("queued").tBodies[0], s.queued.map((q) => el("tr", {"data-file": q.file, "data-type": q.type},
-    el("td", {}, q.file), el("td", {}, q.type), el("td", {class: "num"}, size(q.size)), el("td", {}, when(q.since)),
-    el("td", {title: q.held_reason || null}, !q.held ? "when its turn comes"
-      : q.held_until ? "held until " + when(q.held_until) : "held: aimport release starts it"))));
+  fill($("queued").tBodies[0], waiting.map((q) => el("tr", {"data-file": q.file, "data-type": q.type},
+    el("td", {class: "file"}, q.file), el("td", {}, q.type), el("td", {class: "num"}, size(q.size)), timeCell(q.since),
+    el("td", {}, "when its turn comes"), fileActions(q))));
+  fill($("held").tBodies[0], held.map((q) => el("tr", {"data-file": q.file, "data-type": q.type},
+    el("td", {class: "file"}, q.file), el("td", {}, q.type), el("td", {class: "num"}, size(q.size)),
+    el("td", {class: "num"}, q.estimated_rows === null || q.estimated_rows === undefined ? "" : "about " + q.estimated_rows.toLocaleString()),
+    timeCell(q.since), q.held_until ? timeCell(q.held_until) : el("td", {}, "when released"),
+    el("td", {class: "why"}, q.held_reason || ""), fileActions(q))));
   fill($("running").tBodies[0], s.in_process.map((r) => el("tr", {"data-file": r.file, "data-id": r.id},
-    el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {}, r.file), el("td", {}, r.type),
-    el("td", {}, when(r.started_at)),
-    el("td", {class: "progress"}, r.phase ? `${r.phase}: ${r.rows.toLocaleString()} ${r.rows === 1 ? "row" : "rows"}` : "starting"))));
+    el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {class: "file"}, r.file), el("td", {}, r.type),
+    timeCell(r.started_at), progressCell(r), finishCell(r, now))));
   drawChart(f.hours);
   if (!types.length && s.types) setFilters(s.types);
 }
 
 function drawChart(hours) {
-  const W = 720, top = 22, H = 150, pad = 28, bw = (W - 2 * pad) / Math.max(hours.length, 1), plot = H - top;
+  // drawn at the width it is shown (text stays its size on a phone), redrawn when that changes
+  const box = $("chart");
+  const W = Math.max(280, Math.min(900, Math.floor(box.clientWidth || 720)));
+  const narrow = W < 520, top = 8, H = narrow ? 120 : 150, left = 6, right = 6;
+  const bw = (W - left - right) / Math.max(hours.length, 1), plot = H - top;
   const maxI = Math.max(1, ...hours.map((h) => h.imports)), maxR = Math.max(1, ...hours.map((h) => h.rows));
-  const root = svg("svg", {viewBox: `0 0 ${W} ${H + 20}`, role: "img", "aria-label": "imports and rows per hour", class: "chart"});
-  root.append(svg("line", {x1: pad, y1: H, x2: W - pad, y2: H, class: "axis"}));
+  const root = svg("svg", {viewBox: `0 0 ${W} ${H + 18}`, width: W, height: H + 18, role: "img",
+                           "aria-label": "imports and rows per hour", class: "chart"});
+  root.append(svg("line", {x1: left, y1: H, x2: W - right, y2: H, class: "axis"}));
   const points = [];
   hours.forEach((h, i) => {
-    const x = pad + i * bw, bh = (h.imports / maxI) * plot;
+    const x = left + i * bw, bh = (h.imports / maxI) * plot;
     const start = new Date(h.hour + ":00:00Z");
     const bar = svg("rect", {x: x + 1, y: H - bh, width: Math.max(bw - 2, 1), height: bh, class: h.failed ? "bar failed" : "bar"});
     const title = svg("title", {});
@@ -130,16 +248,18 @@ function drawChart(hours) {
     points.push(`${x + bw / 2},${H - (h.rows / maxR) * plot}`);
     if (h.rows) root.append(svg("circle", {cx: x + bw / 2, cy: H - (h.rows / maxR) * plot, r: 2.5, class: "dot"}));
     if (i % 6 === 0) {
-      const label = svg("text", {x: x, y: H + 14, class: "tick"});
+      const label = svg("text", {x: x + 1, y: H + 14, class: "tick"});
       label.textContent = start.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
       root.append(label);
     }
   });
   root.append(svg("polyline", {points: points.join(" "), class: "rows"}));
-  const legend = svg("text", {x: W - pad, y: 12, class: "tick legend"});
-  legend.textContent = `top: ${maxI} import(s), ${maxR.toLocaleString()} row(s) per hour; red: an hour with a failure`;
-  root.append(legend);
-  $("chart").replaceChildren(root);
+  box.replaceChildren(root);
+  box.dataset.width = String(Math.floor(box.clientWidth));
+  $("chart-legend").replaceChildren(
+    el("span", {class: "key bar"}), `imports per hour (highest ${maxI.toLocaleString()})`, " ",
+    el("span", {class: "key failed"}), "an hour with a failed import", " ",
+    el("span", {class: "key rows"}), `rows per hour (highest ${maxR.toLocaleString()})`);
 }
 
 function setFilters(list) {
@@ -160,8 +280,10 @@ async function loadRecent() {
   fill($("recent").tBodies[0], data.imports.map((r) => el("tr", {"data-file": r.file_name, "data-id": r.id, "data-status": r.status},
     el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {}, r.file_name),
     el("td", {}, r.import_type), el("td", {}, badge(r.status)),
-    ...["rows", "created", "updated", "deleted", "unchanged", "rejected"].map((k) => el("td", {class: "num"}, r[k] ?? "")),
-    el("td", {class: "num"}, duration(r.duration_ms)), el("td", {}, r.error_code || ""), el("td", {}, when(r.finished_at)))));
+    ...["rows", "created", "updated", "deleted", "unchanged", "rejected"].map((k) => el("td", {class: "num " + k}, r[k] ?? "")),
+    el("td", {class: "num duration"}, duration(r.duration_ms)), el("td", {}, r.error_code || ""), timeCell(r.finished_at),
+    el("td", {class: "actions"}, ...(RETRYABLE.includes(r.status)
+      ? [actionButton("retry", "Retry", {import_id: Number(r.id)}, `#${r.id} ${r.file_name}`)] : [])))));
 }
 
 async function loadCampaigns() {
@@ -179,10 +301,10 @@ async function loadCampaigns() {
 
 async function refreshOverview(withCampaigns) {
   const s = await getJSON("/api/summary");
+  $("overview").hidden = false;  // shown first: the chart is drawn at the width it is shown
   renderSummary(s);
   await loadRecent();
   if (withCampaigns) await loadCampaigns();
-  $("overview").hidden = false;
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
   $("error").textContent = "";
 }
@@ -192,6 +314,7 @@ async function refreshOverview(withCampaigns) {
 // the page of .log lines and of rejected rows shown (the server answers one page of each, with the totals)
 const LOG_PAGE = 500, REJECTED_PAGE = 200;
 const at = {log: 0, rejected: 0, logTotal: 0, rejectedTotal: 0};
+const LEVEL = {REJECT: "reject", ERROR: "error", WARNING: "warning"};  // a WARNING is not coloured as an ERROR
 
 function pager(name, offset, shown, total, page) {
   $(name + "-pager").hidden = total <= page && offset === 0;
@@ -200,16 +323,46 @@ function pager(name, offset, shown, total, page) {
   $(name + "-next").disabled = offset + shown >= total;
 }
 
+function renderOutcome(r, reason) {
+  $("outcome").className = "outcome st-" + r.status;
+  $("outcome-status").replaceChildren(badge(r.status));
+  const parts = [];
+  if (r.rows !== null && r.rows !== undefined) {
+    const counts = ["created", "updated", "deleted", "unchanged", "rejected"].filter((k) => r[k]).map((k) => `${r[k].toLocaleString()} ${k}`);
+    parts.push(count(r.rows, "row", "rows") + (counts.length ? ": " + counts.join(", ") : ""));
+  }
+  if (r.finished_at) parts.push(`finished ${when(r.finished_at)}` + (r.duration_ms !== null && r.duration_ms !== undefined ? ` in ${duration(r.duration_ms)}` : ""));
+  else if (r.started_at) parts.push(`started ${when(r.started_at)}`);
+  $("outcome-counts").textContent = parts.join(" \u00b7 ");
+  $("reason").hidden = !reason;
+  if (reason) {
+    $("reason-code").textContent = reason.code || "no error code";
+    $("reason-meaning").textContent = reason.meaning ? reason.meaning.charAt(0).toUpperCase() + reason.meaning.slice(1) + "." : "";
+    $("reason-message").textContent = reason.message || "";
+    $("reason-message").hidden = !reason.message;
+  }
+  $("outcome-actions").replaceChildren(...(RETRYABLE.includes(r.status)
+    ? [actionButton("retry", "Retry", {import_id: Number(r.id)}, `#${r.id} ${r.file_name}`),
+       el("span", {class: "hint"}, " drops the archived original again under its own name")] : []));
+}
+
 async function refreshDetail(id) {
   const q = new URLSearchParams({log_offset: at.log, log_limit: LOG_PAGE, rejected_offset: at.rejected, rejected_limit: REJECTED_PAGE});
   const d = await getJSON("/api/imports/" + id + "?" + q);
   const r = d.row;
-  $("detail-title").replaceChildren(document.createTextNode(`#${r.id} ${r.file_name} `), badge(r.status));
+  $("detail-title").replaceChildren(document.createTextNode(`#${r.id} ${r.file_name}`));
   document.title = `aimport #${r.id}`;
+  renderOutcome(r, d.reason);
   const keys = ["import_type", "status", "error_code", "rows", "created", "updated", "deleted", "unchanged", "rejected",
                 "size_bytes", "detected_at", "started_at", "finished_at", "duration_ms", "history_name", "sha256", "actor", "instance"];
   $("detail-row").tBodies[0].replaceChildren(...keys.map((k) => el("tr", {},
     el("th", {}, k), el("td", {}, k.endsWith("_at") ? when(r[k]) : k === "duration_ms" ? duration(r[k]) : (r[k] ?? "")))));
+  $("rejected-download").hidden = !d.rejected_file;
+  if (d.rejected_file) {
+    $("rejected-file").textContent = d.rejected_file;
+    $("rejected-file").setAttribute("href", `/api/imports/${Number(r.id)}/rejected`);
+    $("rejected-folder").textContent = r.import_type + "/";
+  }
   at.rejectedTotal = d.rejected_total ?? d.rejected.length;
   $("rejected-count").textContent = at.rejectedTotal ? `(${at.rejectedTotal.toLocaleString()})` : "";
   pager("rejected", at.rejected, d.rejected.length, at.rejectedTotal, REJECTED_PAGE);
@@ -218,8 +371,7 @@ async function refreshDetail(id) {
   const log = d.log;
   at.logTotal = log.total ?? log.lines.length;
   pager("log", at.log, log.lines.length, at.logTotal, LOG_PAGE);
-  $("log").replaceChildren(...log.lines.map((line) => el("span", {class: /^\S+ \S+ (\w+)/.exec(line)?.[1] === "REJECT" ? "reject"
-    : /^\S+ \S+ (ERROR|WARNING)/.test(line) ? "warn" : ""}, line + "\n")));
+  $("log").replaceChildren(...log.lines.map((line) => el("span", {class: LEVEL[/^\S+ \S+ (\w+)/.exec(line)?.[1]] || ""}, line + "\n")));
   $("log-note").textContent = log.problem ? `(${log.problem})`
     : (log.source === "work" ? "(the import is running: its work log)" : "") + (log.truncated ? ` (the first 16 MiB of ${size(log.size)})` : "");
   $("events").tBodies[0].replaceChildren(...d.events.map((e) => el("tr", {},
@@ -253,6 +405,7 @@ function setupPagers(again) {
 
 function start() {
   setupToken();
+  setupActions();
   const m = /^\/imports\/(\d+)$/.exec(location.pathname);
   const refresh = m ? () => refreshDetail(m[1]) : (campaigns) => refreshOverview(campaigns);
   let busy = false, again = false;
@@ -263,6 +416,7 @@ function start() {
     busy = false;
     if (again) { again = false; run(false); }
   };
+  refreshNow = () => run(true);
   if (m) setupPagers(() => run(false));
   if (!m) {
     $("filters").addEventListener("change", () => {
@@ -271,6 +425,13 @@ function start() {
       if ($("filter-status").value) q.set("status", $("filter-status").value);
       history.replaceState(null, "", q.toString() ? "/?" + q : "/");
       loadRecent().catch(showError);
+    });
+    let resized = null;
+    window.addEventListener("resize", () => {
+      clearTimeout(resized);
+      resized = setTimeout(() => {
+        if (lastSummary && String(Math.floor($("chart").clientWidth)) !== $("chart").dataset.width) drawChart(lastSummary.figures.hours);
+      }, 100);
     });
   }
   run(true);

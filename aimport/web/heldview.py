@@ -24,6 +24,7 @@ class HeldFile:
     name: str  # the name in the drop folder
     starts_at: str | None  # ISO UTC time the import will start (None: only `aimport release` starts it)
     reason: str  # the threshold it is above, e.g. "about 250000 rows (large_file_rows 100000)"
+    estimated_rows: int | None = None  # about how many data rows it holds (None: not known)
 
 
 def held_files(intake: object | None, layout: Layout) -> list[HeldFile]:
@@ -36,8 +37,9 @@ def held_files(intake: object | None, layout: Layout) -> list[HeldFile]:
             path = getattr(item, "path", None)
             t = layout.type_of(Path(path)) if path is not None else None
             if t is not None and path is not None:
+                rows = getattr(item, "estimated_rows", None)
                 out.append(HeldFile(t, Path(path).name, _when(getattr(item, "starts_at", None)),
-                                    str(getattr(item, "reason", "") or "")))
+                                    str(getattr(item, "reason", "") or ""), rows if isinstance(rows, int) else None))
     except (TypeError, ValueError, AttributeError):
         return []  # the page never fails for want of this
     return out
