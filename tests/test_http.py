@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -18,15 +17,9 @@ import pytest
 from aimport.importing.outcome import Totals
 from aimport.service.health import HealthView
 from aimport.service.holdstate import HeldFile
-from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_text
+from tests.helpers import ServiceProcess, drop, free_port, query, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -116,7 +109,7 @@ def test_disabled_mode_sighup_without_config_and_methods(service: ServiceProcess
 
 
 def test_address_parsing() -> None:
-    from aimport.service.health import parse_address
+    from aimport.web.server import parse_address
 
     assert parse_address("8080") == ("127.0.0.1", 8080)
     assert parse_address(":8080") == ("127.0.0.1", 8080)
@@ -192,3 +185,87 @@ def test_metrics_observer_is_per_service(tmp_path: Path) -> None:
         assert line in text, line
     assert 119 < metric(text, "aimport_oldest_pending_age_seconds") < 200
     assert "aimport_imports_total{" not in b.render().decode()  # no shared (global) registry
+
+
+def test_slow_clients_are_cut_off_and_never_hold_the_checks(service: ServiceProcess) -> None:
+    """A client that sends its request head a byte at a time (or nothing at all) is closed by the server
+    (aimport.web.server.IDLE_S after it connected), while /healthz keeps answering for everyone else."""
+    import socket
+
+    from aimport.web.server import IDLE_S
+
+    service.start()
+    host, _, port = service.http.rpartition(":")
+    silent = [socket.create_connection((host, int(port)), timeout=5) for _ in range(20)]
+    trickle = socket.create_connection((host, int(port)), timeout=5)
+    trickle.sendall(b"GET /api/summary HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    try:
+        sent, closed, deadline = 0, False, time.monotonic() + IDLE_S * 6  # a safety net, not a measure
+        while not closed and time.monotonic() < deadline:
+            try:
+                trickle.sendall(b"a")
+                sent += 1
+                trickle.settimeout(0.5)
+                closed = trickle.recv(1024) == b""
+            except TimeoutError:
+                pass
+            except OSError:
+                closed = True
+            assert get(int(port), "/healthz")[0] == 200
+        assert closed, f"a client sending its headers a byte at a time was still connected after {sent} bytes"
+        for s in silent:  # those that sent nothing were closed too
+            s.settimeout(IDLE_S * 3)
+            assert s.recv(1024) == b""
+    finally:
+        trickle.close()
+        for s in silent:
+            s.close()
+    assert "Traceback" not in service.output()
+
+
+def test_the_http_stack_is_a_declared_dependency() -> None:
+    """A fresh clone (scripts/_venv.sh, the Dockerfile's wheels) installs what aimport.web.server imports."""
+    import tomllib
+
+    deps = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {d.split(">")[0].split("[")[0].split("=")[0].strip() for d in deps}
+    assert {"starlette", "hypercorn"} <= names
+
+
+def test_the_guard_answers_every_request_with_its_headers(caplog: pytest.LogCaptureFixture) -> None:
+    """aimport.web.guard around a real Starlette app (in-process): a route that fails is a JSON 500 and one ERROR
+    line, never a dropped connection; methods outside the rule are 405 before any route; every answer carries
+    the security headers."""
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from aimport.web.guard import SECURITY_HEADERS, Guard
+
+    async def broken(request: object) -> PlainTextResponse:
+        raise RuntimeError("boom")
+
+    async def fine(request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/broken", broken), Route("/fine", fine, methods=["GET", "POST"])],
+                    middleware=[Middleware(Guard)])
+    async def check() -> None:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            r = await client.get("/broken")
+            assert r.status_code == 500 and r.json() == {"error": "internal error: the service log says more"}
+            for name, value in SECURITY_HEADERS:
+                assert r.headers[name] == value
+            assert [m for m in caplog.messages if "boom" in m] == ["jobs view: cannot answer /broken: RuntimeError: boom"]
+            r = await client.get("/fine")
+            assert r.text == "ok" and r.headers["x-frame-options"] == "DENY"
+            r = await client.post("/fine")
+            assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD" and "error" in r.json()
+            r = await client.get("/api/actions/cancel")
+            assert r.status_code == 405 and r.headers["allow"] == "POST"
+            assert (await client.get("/?a=%ff")).status_code == 400
+
+    anyio.run(check)

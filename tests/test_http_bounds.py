@@ -193,6 +193,20 @@ def test_every_malformed_parameter_is_a_400_with_a_short_reason(service: Service
                  "/?type=Skills&status=failed", "/imports/1", "/api/summary", "/static/app.js"):
         assert get(service.http, path, timeout=10)[0] == 200, path  # well-formed ones still answer
     assert get(service.http, "/api/imports/999999", timeout=10)[0] == 404
+    [row] = api(service.http, "/api/imports")["imports"]  # few.txt, partial: its rejected rows file downloads
+    named = api(service.http, f"/api/imports/{row['id']}").get("rejected_file")
+    assert named, row
+    host, _, port = service.http.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", f"/api/imports/{row['id']}/rejected")
+    r = conn.getresponse()
+    body, disposition = r.read(), r.getheader("content-disposition") or ""
+    conn.close()
+    [on_disk] = [p for p in service.layout.history_dir("Skills").iterdir() if p.name == named]
+    assert r.status == 200 and disposition.startswith("attachment;") and body == on_disk.read_bytes()
+    for path, code in [("/api/imports/999999/rejected", 404), ("/api/imports/%C2%B2/rejected", 400),
+                       (f"/api/imports/{row['id']}/rejected?x=1", 400)]:
+        assert get(service.http, path, timeout=10)[0] == code, path
     assert api(service.http, "/healthz")["status"] == "ok"
     out = service.output()
     assert " ERROR " not in out and "HTTP request failed" not in out and "Traceback" not in out, out[-2000:]

@@ -119,8 +119,11 @@ def test_imports_filters_detail_and_errors(service: ServiceProcess, tmp_path: Pa
     assert status == 200 and body == b""
     assert call(a, "/api/summary", headers={"Host": "attacker.example"})[0] == 403  # no DNS rebinding onto loopback
     for junk in (b"GARBAGE\r\n\r\n", b"GET\r\n\r\n", b"GET nope HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\nno colon\r\n\r\n",
-                 b"GET /\xff HTTP/1.1\r\n\r\n", b"GET /" + b"a" * 20000):
+                 b"GET /\xff HTTP/1.1\r\n\r\n", b"GET /\xff HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                 b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"):
         assert raw(a, junk).startswith(b"HTTP/1.1 400 "), junk[:30]
+    # a request head above 16 KiB: refused without reading on (431: the head is too large), the connection closed
+    assert raw(a, b"GET /" + b"a" * 20000).startswith(b"HTTP/1.1 431 ")
     assert api(a, "/healthz")["status"] == "ok"  # still serving after the junk
 
 

@@ -36,8 +36,11 @@ def test_readyz_answers_while_the_store_is_unreachable_at_start(tmp_path: Path) 
                          store=f"postgresql://aimport@127.0.0.1:{port}/aimport")
     svc.start(wait=False)
     try:
-        ready = wait_for(lambda: _get(svc, "/readyz"), 20, what="/readyz answering")
-        status, body = ready
+        first = wait_for(lambda: _get(svc, "/readyz"), 20, what="/readyz answering")
+        assert first[0] == 503 and json.loads(first[1])["checks"]["started"] is False  # from the first answer on
+        # what it waits for, once the first connection to the store has failed (the first answer may come before)
+        status, body = wait_for(lambda: (lambda r: r if r and str(port) in json.loads(r[1]).get("starting", "") else None)(
+            _get(svc, "/readyz")), 20, what="/readyz naming the store it waits for")
         answer: dict[str, Any] = json.loads(body)
         assert status == 503 and answer["status"] == "not ready", answer
         assert answer["checks"]["started"] is False

@@ -7,6 +7,13 @@ also name a loopback host (``Host: 127.0.0.1:8080``, ``localhost``): a web page 
 cannot reach the view through a DNS name rebound to 127.0.0.1. On a non-loopback address without a
 token the view is off (403, and one log line at start); /healthz and /readyz are always open, /metrics
 is open unless ``metrics_public`` is false.
+
+Actions (POSTs to ``/api/actions/...``) take the same rule, and are refused across sites: a request that
+carries an ``Origin`` (every browser sends one with a POST) must come from the page's own origin (its
+scheme and the ``Host`` it asked for), ``Sec-Fetch-Site`` when sent must say same-origin, and the body
+must be JSON (a form of another site cannot send that without a CORS preflight, which is never
+answered). The cookie the page sets is ``SameSite=Strict``: a browser never sends it from another site.
+Who asked is ``token`` (the token was sent) or ``loopback`` (no token set, a loopback address).
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ import hmac
 import ipaddress
 from dataclasses import dataclass, field
 
+from starlette.responses import Response
+
 from aimport.settings import Settings
-from aimport.web.httpio import Request, Response, error
+from aimport.web.answers import error
+from aimport.web.request import Request
 
 __all__ = ["COOKIE", "Access", "is_loopback"]
 
@@ -80,3 +90,24 @@ class Access:
 
     def metrics_open(self, request: Request) -> bool:
         return self.metrics_public or self.check(request) is None
+
+    def may_act(self, request: Request) -> Response | None:
+        """None when ``request`` may take an action (the view's rule, from the page's own origin, JSON); else
+        the answer (401, 403, 415)."""
+        denied = self.check(request)
+        if denied is not None:
+            return denied
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if origin is not None and origin.rstrip("/") not in (f"http://{host}", f"https://{host}"):
+            return error(403, "a cross-site request: an action is taken only from the jobs view's own page "
+                              "(its Origin must match the Host it asks)")
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return error(403, "a cross-site request: an action is taken only from the jobs view's own page")
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return error(415, "an action's body is JSON: send Content-Type: application/json")
+        return None
+
+    def who(self, request: Request) -> str:
+        """Who asked, for the audit trail: ``token`` or ``loopback`` (call after :meth:`check` let it in)."""
+        return "token" if self.token else "loopback"

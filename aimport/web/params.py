@@ -3,7 +3,7 @@
 A parameter that is unknown to the path, given twice, empty where a number is wanted, not made of ASCII digits
 (``%C2%B2``, a superscript two, is a digit to Python's ``isdigit`` and ``int``: not here), out of range, or not
 one of a fixed set of values is a 400 with a short reason, on every path. An empty filter (``type=``) means
-"all". A query that is not UTF-8 percent-encoding never gets here (:func:`aimport.web.httpio.parse` refuses it).
+"all". A query that is not UTF-8 percent-encoding never gets here (:func:`aimport.web.request.request_of` refuses it).
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from starlette.responses import Response
+
 from aimport.names import display_name
-from aimport.web.httpio import Request, Response, error
+from aimport.web.answers import error
+from aimport.web.request import Request
 
 __all__ = ["Choice", "Number", "Spec", "read"]
 

@@ -1,4 +1,4 @@
-"""The jobs view's URLs (read-only: GET and HEAD; anything else is 405).
+"""The HTTP endpoint's URLs as Starlette routes: the jobs view (read-only: GET and HEAD), the health checks, the actions.
 
     /                       the page (also /imports/<id>: the same page shows one import); ?type=&status=
     /static/<asset>         its script and style sheet (open: they hold no data)
@@ -6,15 +6,18 @@
     /api/imports            recent imports, newest first; ?type=Skills&status=failed&limit=50
     /api/imports/<id>       one import: its audit row and events, a page of its .log lines and one of its
                             rejected rows, with their totals; ?log_offset=&log_limit=&rejected_offset=&rejected_limit=
+    /api/imports/<id>/rejected  a partial import's rejected rows file, to save (aimport.web.rejectedfile)
     /api/campaigns          every campaign: status, customers handled / total, calls, export file
-    /api/events             server-sent events: ``change`` whenever the above changed
+    /api/events             server-sent events: ``change`` whenever the above changed (aimport.web.events)
+    /api/actions/<name>     POST: release, retry, cancel (aimport.web.actions)
+    /healthz /readyz        the service's health and readiness (aimport.service.health): always open
+    /metrics                Prometheus metrics (open unless metrics_public is false)
 
 Each path declares its query parameters (:mod:`aimport.web.params`): anything else, or a malformed value, is
 a 400 with a short reason. Every answer with data is built (read, paged, JSON-encoded) in a worker thread, at
-most VIEW_THREADS at once, so no request holds the event loop that /healthz and the imports share; a request
-that fails unexpectedly is a 500 (logged), never a connection closed without an answer.
-
-/healthz, /readyz and /metrics are answered by :mod:`aimport.service.health`, which hands everything else here.
+most VIEW_THREADS at once, so no request holds the event loop that /healthz and the imports share. Methods,
+malformed requests, security headers and unexpected failures are :mod:`aimport.web.guard`'s; who may read
+is :mod:`aimport.web.auth`'s.
 """
 
 from __future__ import annotations
@@ -29,26 +32,30 @@ from importlib import resources
 from typing import Any
 
 import anyio
-from anyio.abc import SocketStream
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
 
 from aimport.layout import IMPORT_TYPES
-from aimport.web import jobsdata, params
+from aimport.service.health import HealthView, MetricsPage, healthz, readyz
+from aimport.web import jobsdata, params, rejectedfile
+from aimport.web.answers import error, json_answer
 from aimport.web.auth import Access
-from aimport.web.events import Streams, serve_events
-from aimport.web.httpio import Request, Response, error, json_response, send
+from aimport.web.events import EventStream, Streams
 from aimport.web.importlog import LOG_PAGE, LOG_PAGE_MAX, REJECTED_PAGE, REJECTED_PAGE_MAX
+from aimport.web.request import SCOPE_KEY, Request
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Site"]
+__all__ = ["VIEW_THREADS", "Site", "request_in"]
 
-ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
-PAGE = re.compile(r"/(?:imports/[0-9]{1,12})?")
-ONE_IMPORT = re.compile(r"/api/imports/([0-9]{1,12})")
-AN_IMPORT = re.compile(r"/(?:api/)?imports/[^/]*")  # where an import id goes: anything but 1 to 12 digits is a 400
+ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8",
+          "favicon.svg": "image/svg+xml"}
+AN_ID = re.compile(r"[0-9]{1,12}")
 MAX_LIMIT = 500
 VIEW_THREADS = 4  # answers built at once; more requests wait for a turn without holding anything
 OFFSET_MAX = 10**9
+CONTENT_TYPE_METRICS = "text/plain; version=0.0.4; charset=utf-8"
 FILTERS: params.Spec = {"type": params.Choice(IMPORT_TYPES), "status": params.Choice(jobsdata.STATUSES)}
 NONE: params.Spec = {}
 IMPORTS: params.Spec = {**FILTERS, "limit": params.Number(1, MAX_LIMIT, 50)}
@@ -56,6 +63,7 @@ DETAIL: params.Spec = {"log_offset": params.Number(0, OFFSET_MAX, 0),
                        "log_limit": params.Number(1, LOG_PAGE_MAX, LOG_PAGE),
                        "rejected_offset": params.Number(0, OFFSET_MAX, 0),
                        "rejected_limit": params.Number(1, REJECTED_PAGE_MAX, REJECTED_PAGE)}
+BAD_ID = "an import id is a number (ASCII digits, at most 12)"
 
 
 @cache
@@ -63,107 +71,151 @@ def _static(name: str) -> bytes:
     return (resources.files("aimport.web") / "static" / name).read_bytes()
 
 
-def spec_of(path: str) -> params.Spec | None:
-    """The parameters ``path`` takes (None: no such path)."""
-    if PAGE.fullmatch(path):
-        return FILTERS if path == "/" else NONE
-    if path == "/api/imports":
-        return IMPORTS
-    if ONE_IMPORT.fullmatch(path):
-        return DETAIL
-    if path in ("/api/summary", "/api/campaigns", "/api/events") or path.removeprefix("/static/") in ASSETS:
-        return NONE
-    return None
+def request_in(request: StarletteRequest) -> Request:
+    """The request as :mod:`aimport.web.guard` parsed it."""
+    parsed: Request = request.scope[SCOPE_KEY]
+    return parsed
 
 
 class Site:
-    """The jobs view of one running service, behind one HTTP endpoint."""
+    """The pages and checks of one running service, behind one HTTP endpoint."""
 
-    def __init__(self, view: jobsdata.ServiceView, listen_host: str) -> None:
+    def __init__(self, view: HealthView, metrics: MetricsPage, listen_host: str) -> None:
         self.view = view
+        self.metrics_page = metrics
         self.access = Access.of(view.settings, listen_host)
         self.streams = Streams()
         self.threads = anyio.CapacityLimiter(VIEW_THREADS)
 
-    async def serve(self, request: Request | None, stream: SocketStream) -> None:
-        """Answer one request (None: it could not be parsed)."""
-        try:
-            if request is not None and request.path == "/api/events" and request.method in ("GET", "HEAD") \
-                    and self.access.check(request) is None:
-                got = params.read(request, NONE)
-                if not isinstance(got, Response):
-                    await serve_events(self.view, self.streams, request, stream)
-                    return
-                response = got
-            else:
-                response = await self.answer(request)
-        except Exception as exc:  # noqa: BLE001 - a request must get an answer and never stop the service
-            where = request.path if request is not None else "?"
-            logger.error(f"jobs view: cannot answer {where[:80]}: {type(exc).__name__}: {exc}")
-            response = error(500, "internal error: the service log says more")
-        await send(stream, request.method if request is not None else "GET", response)
+    def routes(self) -> list[BaseRoute]:
+        """Every path but the actions (aimport.web.actions) and the catch-all 404."""
+        return [Route("/", self.page), Route("/imports/{id}", self.page), Route("/static/{name}", self.static),
+                Route("/healthz", self.healthz), Route("/readyz", self.readyz), Route("/metrics", self.metrics),
+                Route("/api/summary", self.summary), Route("/api/imports", self.imports),
+                Route("/api/imports/{id}", self.detail), Route("/api/imports/{id}/rejected", self.rejected),
+                Route("/api/campaigns", self.campaigns),
+                Route("/api/events", self.events)]
 
-    async def answer(self, request: Request | None) -> Response:
-        if request is None:
-            return error(400, "bad request: a malformed request line, header or query")
-        if request.method not in ("GET", "HEAD"):
-            return error(405, "the jobs view is read-only", ("Allow", "GET, HEAD"))
-        path = request.path
-        spec = spec_of(path)
-        if path.startswith("/static/"):
-            if spec is None:
-                return error(404, "not found")
-            bad = params.read(request, spec)
-            if isinstance(bad, Response):
-                return bad
-            name = path.removeprefix("/static/")
-            return Response(200, _static(name), ASSETS[name], (("Cache-Control", "no-cache"),))
-        denied = self.access.check(request)
-        if PAGE.fullmatch(path):
-            page = _static("index.html")
-            if denied is not None and denied.status == 401:  # the page itself asks for the token
-                return Response(401, page, "text/html; charset=utf-8", (*denied.headers,))
-            if denied is not None:
-                return denied
-            bad = params.read(request, spec or NONE)
-            if isinstance(bad, Response):
-                return bad
-            return Response(200, page, "text/html; charset=utf-8", (("Cache-Control", "no-cache"),))
-        if denied is not None and (path.startswith("/api/") or path == "/metrics" or AN_IMPORT.fullmatch(path)):
-            return denied
-        if spec is None and AN_IMPORT.fullmatch(path):
-            return error(400, "an import id is a number (ASCII digits, at most 12)")
-        if spec is None:
+    async def in_thread(self, build: Callable[..., Response], *args: Any) -> Response:
+        return await anyio.to_thread.run_sync(build, *args, limiter=self.threads)
+
+    # --- open to all -------------------------------------------------------------------------------------------
+
+    async def static(self, request: StarletteRequest) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:
             return error(404, "not found")
-        got = params.read(request, spec)
+        bad = params.read(request_in(request), NONE)
+        if isinstance(bad, Response):
+            return bad
+        return Response(_static(name), 200, {"Cache-Control": "no-cache"}, ASSETS[name])
+
+    async def healthz(self, request: StarletteRequest) -> Response:
+        status, payload = healthz(self.view)
+        return json_answer(payload, status)
+
+    async def readyz(self, request: StarletteRequest) -> Response:
+        status, payload = await anyio.to_thread.run_sync(readyz, self.view, anyio.current_time())
+        return json_answer(payload, status)
+
+    async def metrics(self, request: StarletteRequest) -> Response:
+        r = request_in(request)
+        if not self.access.metrics_open(r):
+            return self.access.check(r) or error(403, "forbidden")
+        await anyio.to_thread.run_sync(self.metrics_page.refresh, self.view)
+        return Response(self.metrics_page.render(), 200, {"Cache-Control": "no-store"}, CONTENT_TYPE_METRICS)
+
+    # --- the jobs view (aimport.web.auth decides who may read it) ---------------------------------------------
+
+    async def page(self, request: StarletteRequest) -> Response:
+        r = request_in(request)
+        one = request.path_params.get("id")
+        denied = self.access.check(r)
+        if denied is not None and denied.status_code == 401 and (one is None or AN_ID.fullmatch(one)):
+            page = _static("index.html")  # the page itself asks for the token
+            return Response(page, 401, {"WWW-Authenticate": denied.headers["www-authenticate"]},
+                            "text/html; charset=utf-8")
+        if denied is not None:
+            return denied
+        if one is not None and not AN_ID.fullmatch(one):
+            return error(400, BAD_ID)
+        bad = params.read(r, FILTERS if one is None else NONE)
+        if isinstance(bad, Response):
+            return bad
+        return Response(_static("index.html"), 200, {"Cache-Control": "no-cache"}, "text/html; charset=utf-8")
+
+    async def _api(self, request: StarletteRequest, spec: params.Spec) -> dict[str, int | str] | Response:
+        """The parameters of an API request by ``spec``, or the answer when it may not read or is malformed."""
+        r = request_in(request)
+        denied = self.access.check(r)
+        if denied is not None:
+            return denied
+        return params.read(r, spec)
+
+    async def summary(self, request: StarletteRequest) -> Response:
+        got = await self._api(request, NONE)
+        return got if isinstance(got, Response) else await self._reading(_summary, self.view, self.streams.open)
+
+    async def imports(self, request: StarletteRequest) -> Response:
+        q = await self._api(request, IMPORTS)
+        if isinstance(q, Response):
+            return q
+        return await self._reading(_imports, self.view, str(q["type"]), str(q["status"]), int(q["limit"]))
+
+    async def detail(self, request: StarletteRequest) -> Response:
+        denied = self.access.check(request_in(request))
+        if denied is not None:
+            return denied
+        one = request.path_params["id"]
+        if not AN_ID.fullmatch(one):
+            return error(400, BAD_ID)
+        q = await self._api(request, DETAIL)
+        if isinstance(q, Response):
+            return q
+        pages = jobsdata.Pages(int(q["log_offset"]), int(q["log_limit"]), int(q["rejected_offset"]),
+                               int(q["rejected_limit"]))
+        return await self._reading(_detail, self.view, int(one), pages)
+
+    async def rejected(self, request: StarletteRequest) -> Response:
+        denied = self.access.check(request_in(request))
+        if denied is not None:
+            return denied
+        one = request.path_params["id"]
+        if not AN_ID.fullmatch(one):
+            return error(400, BAD_ID)
+        bad = await self._api(request, NONE)
+        if isinstance(bad, Response):
+            return bad
+        found = await anyio.to_thread.run_sync(rejectedfile.find, self.view.settings, int(one), limiter=self.threads)
+        if isinstance(found, str):
+            return error(404, found)
+        return StreamingResponse(found.chunks(), 200, found.headers())  # read in worker threads
+
+    async def campaigns(self, request: StarletteRequest) -> Response:
+        got = await self._api(request, NONE)
         if isinstance(got, Response):
             return got
         try:
-            return await self._api(path, got)
+            return await self.in_thread(_campaigns, self.view)
+        except Exception as exc:  # noqa: BLE001 - the store may be unreachable: the page says so, the rest still works
+            logger.warning(f"jobs view: cannot read the campaigns now: {type(exc).__name__}")
+            return error(503, "the system store cannot be read now; try again")
+
+    async def events(self, request: StarletteRequest) -> Response:
+        got = await self._api(request, NONE)
+        return got if isinstance(got, Response) else EventStream(self.view, self.streams)
+
+    async def _reading(self, build: Callable[..., Response], *args: Any) -> Response:
+        try:
+            return await self.in_thread(build, *args)
         except (sqlite3.Error, OSError) as exc:
             logger.warning(f"jobs view: cannot read the audit trail now: {exc}")
             return error(503, "the audit trail cannot be read now; try again")
 
-    async def _in_thread(self, build: Callable[..., Response], *args: Any) -> Response:
-        return await anyio.to_thread.run_sync(build, *args, limiter=self.threads)
 
-    async def _api(self, path: str, q: dict[str, int | str]) -> Response:
-        if path == "/api/summary":
-            return await self._in_thread(_summary, self.view, self.streams.open)
-        if path == "/api/imports":
-            return await self._in_thread(_imports, self.view, str(q["type"]), str(q["status"]), int(q["limit"]))
-        one = ONE_IMPORT.fullmatch(path)
-        if one:
-            pages = jobsdata.Pages(int(q["log_offset"]), int(q["log_limit"]), int(q["rejected_offset"]),
-                                   int(q["rejected_limit"]))
-            return await self._in_thread(_detail, self.view, int(one[1]), pages)
-        if path == "/api/campaigns":
-            try:
-                return await self._in_thread(_campaigns, self.view)
-            except Exception as exc:  # noqa: BLE001 - the store may be unreachable: the page says so, the rest still works
-                logger.warning(f"jobs view: cannot read the campaigns now: {type(exc).__name__}")
-                return error(503, "the system store cannot be read now; try again")
-        return error(404, "not found")
+async def not_found(request: StarletteRequest) -> Response:
+    """Any other path (the last route)."""
+    return error(404, "not found")
 
 
 # --- answers, each built whole in a worker thread -------------------------------------------------------------
@@ -171,17 +223,17 @@ class Site:
 def _summary(view: jobsdata.ServiceView, streams_open: int) -> Response:
     body = asdict(jobsdata.summary(view))
     body["event_streams"] = streams_open
-    return json_response(body)
+    return json_answer(body)
 
 
 def _imports(view: jobsdata.ServiceView, import_type: str, status: str, limit: int) -> Response:
-    return json_response({"imports": jobsdata.imports(view.settings, import_type, status, limit)})
+    return json_answer({"imports": jobsdata.imports(view.settings, import_type, status, limit)})
 
 
 def _detail(view: jobsdata.ServiceView, import_id: int, pages: jobsdata.Pages) -> Response:
     detail = jobsdata.import_detail(view.settings, import_id, pages)
-    return json_response(asdict(detail)) if detail is not None else error(404, "no such import")
+    return json_answer(asdict(detail)) if detail is not None else error(404, "no such import")
 
 
 def _campaigns(view: jobsdata.ServiceView) -> Response:
-    return json_response({"campaigns": jobsdata.campaigns(view.settings)})
+    return json_answer({"campaigns": jobsdata.campaigns(view.settings)})
