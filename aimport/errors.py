@@ -1,6 +1,6 @@
 """Every error code an import can end with: the one declaration of code, status, transient and meaning.
 
-The ``.err`` file of an import holds exactly one :class:`ErrorCode`; ``aimport.docsgen`` writes the
+The ``.err`` file of an import holds exactly one :class:`ErrorCode`; ``scripts/gen_docs`` writes the
 reference page (docs/reference/error-codes.md) from it and the service retries exactly the transient
 ones. :class:`CodedError` is the one exception type that ends an import with a code; readers, header
 checks and importers raise it (or a subclass).
@@ -90,6 +90,9 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = ("INTERNAL_ERROR", "failed", False, "a bug in aimport; the .log has the exception text")
     CAMPAIGN_EXISTS = ("CAMPAIGN_EXISTS", "failed", False, "a campaign with that name already exists; it was left unchanged "
         "(rename the file or set another Name)")
+    REVERT_REFUSED = ("REVERT_REFUSED", "failed", False, "a revert (`aimport revert`) changed nothing: later imports "
+        "changed the same items (listed in the .log; --force reverts anyway), a campaign already has call results, "
+        "the import was already reverted, or its before-images were pruned")
     CAMPAIGN_INVALID = ("CAMPAIGN_INVALID", "partial or failed", False, "the campaign was created but not started (Invalid): "
         "unknown script or queue, bad dates (EndDate before StartDate or already passed), missing "
         "CopySettingsFrom campaign, or no valid customers (then failed); reasons in the .log")

@@ -42,6 +42,10 @@ def commit_outcome(db: Db, req: ImportRequest, outcome: ImportOutcome) -> None:
     # identity is enough there)
     verify_unchanged(req, "" if req.dry_run else outcome.sha256)
     if req.dry_run:
+        if req.diff:  # what the import would change, read in its own transaction before it is rolled back
+            from aimport.undo.listing import import_changes
+
+            outcome.changes = import_changes(db, req.import_key)
         db.rollback()
     else:
         db.commit()

@@ -42,6 +42,7 @@ class Status(StrEnum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # an operator cancelled the file before it was claimed: nothing applied (aimport.service.cancels)
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,21 @@ class ImportRequest:
     expect: filestate.FileIdentity | None = None  # the file as claimed: any change before COMMIT rolls back
     sha256: str = ""  # the hash of the file as ``expect`` (hashed by the service; empty: the worker hashes it)
     check_writers: bool = False  # a process holding the file open for writing counts as a change
+    diff: bool = False  # a dry run lists every change (``aimport check --diff``): ImportOutcome.changes
 
 
 @dataclass(frozen=True)
 class PhaseTimes:
-    """Milliseconds of the two stages of an item import: read, check and stage; then apply and commit."""
+    """Milliseconds of the two stages of an item import: read, check and stage; then apply and commit; and of the
+    apply, the wait for the store's write turn and how long it was held (to COMMIT)."""
 
     stage_ms: int
     apply_ms: int
+    turn_wait_ms: int = 0
+    turn_hold_ms: int = 0
+
+    def turn_ms(self) -> tuple[int, int]:
+        return self.turn_wait_ms, self.turn_hold_ms
 
 
 @dataclass
@@ -136,6 +144,7 @@ class ImportOutcome:
     log_text: str = ""  # the work log, when the request had no log_path (a dry-run check)
     store_retries: int = 0  # transactions the store gave up (deadlock, serialization) and the import ran again
     phases: PhaseTimes | None = None  # where the worker's time went (the ``finished`` audit event keeps it)
+    changes: list[Any] = field(default_factory=list)  # a dry run with ``diff``: aimport.undo.listing.ItemChange
 
     @property
     def transient(self) -> bool:
