@@ -8,7 +8,7 @@ from pathlib import Path
 from aimport.importing.worklog import ImportLog
 from aimport.settings import Settings
 from aimport.web.auth import Access, is_loopback
-from aimport.web.importlog import read_log, rejected_rows
+from aimport.web.logpages import read_log, rejected_rows
 from aimport.web.request import Request, request_of
 
 
@@ -126,7 +126,7 @@ def test_an_import_in_process_is_estimated_to_finish_at_its_rate_so_far() -> Non
 
 
 def test_the_reason_an_import_failed_is_its_first_error_line(tmp_path: Path) -> None:
-    from aimport.web.importlog import load_log
+    from aimport.web.logpages import load_log
 
     log = ImportLog(tmp_path / "w.log")
     log.info("importing x")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from aimport.web.importlog import LOG_CAP_BYTES
+from aimport.web.logpages import LOG_CAP_BYTES
 from tests.helpers import ServiceProcess, drop, free_port, wait_for, write_text
 
 pytestmark = pytest.mark.e2e

@@ -28,7 +28,7 @@ from aimport.store import audit, auditqueries
 from aimport.store import units as store_units
 from aimport.web import rejectedfile
 from aimport.web.heldview import HeldFile, held_files
-from aimport.web.importlog import LogIndex, LogText, RejectedRow, load_log, page_of
+from aimport.web.logpages import LogIndex, LogText, RejectedRow, load_log, page_of
 from aimport.web.runningimports import RunningImport, running_imports
 
 __all__ = ["STATUSES", "FailureReason", "Figures", "ImportDetail", "Pages", "QueuedFile", "RunningImport", "ServiceView", "Summary",

@@ -42,7 +42,7 @@ from aimport.web import jobsdata, params, rejectedfile
 from aimport.web.answers import error, json_answer
 from aimport.web.auth import Access
 from aimport.web.events import EventStream, Streams
-from aimport.web.importlog import LOG_PAGE, LOG_PAGE_MAX, REJECTED_PAGE, REJECTED_PAGE_MAX
+from aimport.web.logpages import LOG_PAGE, LOG_PAGE_MAX, REJECTED_PAGE, REJECTED_PAGE_MAX
 from aimport.web.request import SCOPE_KEY, Request
 
 logger = logging.getLogger(__name__)
