@@ -10,7 +10,13 @@ from typing import Any
 
 from aimport.cli.common import CommandError, add_settings, settings_from, state_not_found
 from aimport.layout import Layout, display_name
-from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile, read_held, release_request_path, request_release
+from aimport.service.officehours.heldlist import (
+    RELEASE_CHECK_S,
+    HeldFile,
+    read_held,
+    release_request_path,
+    request_release,
+)
 from aimport.service.statedir import running_service
 
 

@@ -5,6 +5,8 @@ first, holding the state directory (statedir.py: one service per state directory
   heartbeat       event-loop lag for /healthz
   record          STATE/service.json written again when it is deleted or damaged
   signals         SIGTERM/SIGINT stop claiming (during start-up: stop at once); SIGHUP reloads the config file
+  notifications   the webhook outbox (when notify_url is set: aimport.notify); stopped last, after a short
+                  grace for the service_stopped notification
 then, once the store is set up and the audit trail open, the root task group
   scheduler       detection (events, scans, settle) + per-type lanes + jobs
   supervisor      campaign completion and exactly-once exports
@@ -18,6 +20,7 @@ import os
 import signal
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 
@@ -27,28 +30,36 @@ from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
 from aimport.errors import environment_trouble
 from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
+from aimport.notify import events as notify
+from aimport.notify.events import NoNotifier, Notifier
+from aimport.notify.outbox import Outbox
 from aimport.service import statedir, statedisk
 from aimport.service.detector import Detector
-from aimport.service.health import HealthView, HttpAddressError, heartbeat, listen_http, serve_http
-from aimport.service.holds import HoldQueue
+from aimport.service.health import HealthView, heartbeat
 from aimport.service.jobcontext import JobContext
 from aimport.service.lanes import Scheduler
-from aimport.service.limitswitch import OFFICE, Limits, LimitSwitch
 from aimport.service.metrics import Metrics
-from aimport.service.officehours import OfficeHours, SystemClock
+from aimport.service.officehours.holds import HoldQueue
+from aimport.service.officehours.limitswitch import OFFICE, Limits, LimitSwitch
+from aimport.service.officehours.schedule import OfficeHours, SystemClock
 from aimport.service.recovery import recover
 from aimport.service.storeprobe import StoreProbe
 from aimport.service.storesetup import prepare_store
+from aimport.service.unitbeat import run_heartbeat
 from aimport.settings import Settings, SettingsError, from_sources
+from aimport.store import connect as store_connect
 from aimport.store.audit import Audit
+from aimport.store.connect import StoreSession
 from aimport.store.db import StoreUnavailable, redact
 from aimport.store.schema import SchemaTooNew
+from aimport.web.server import HttpAddressError, listen_http, serve_http
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Service", "StartupError", "run_service"]
 
-RESTART_ONLY = ("office_hours", "time_zone", "large_file_rows", "large_file_mb")  # SIGHUP does not apply these
+RESTART_ONLY = ("office_hours", "time_zone", "large_file_rows", "large_file_mb",  # SIGHUP does not apply these
+                "notify_url", "notify_format", "notify_held_after_min", "notify_timeout_s")
 
 
 class StartupError(Exception):
@@ -81,6 +92,8 @@ async def run_service(settings: Settings) -> int:
     except SettingsError as exc:
         raise StartupError(str(exc)) from None
     os.environ["AIMPORT_SERVICE_PID"] = str(os.getpid())
+    store_connect.configure(StoreSession(f"{settings.server}_{settings.unit}", "service", settings.store_turn_timeout,
+                                         settings.store_idle_timeout, settings.store_lock_timeout))
     os.umask(0o022)
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     try:  # the one service on this state directory, before anything is written in it or in the root
@@ -103,6 +116,7 @@ async def run_service(settings: Settings) -> int:
         health = HealthView(settings, anyio.CapacityLimiter(settings.max_concurrent), state_disk=disk,
                             store=StoreProbe(settings.store_address), starting="setting up the system store")
         metrics = Metrics()
+        outbox = Outbox.for_settings(settings, metrics.notified)  # None without notify_url
         failed: list[StartupError] = []
         stop = anyio.Event()
         running: list[Service] = []  # the service, once start-up is done
@@ -110,12 +124,16 @@ async def run_service(settings: Settings) -> int:
             early.start_soon(_signals, stop, running, early.cancel_scope)
             early.start_soon(heartbeat, health.loop, settings.lag_warn_ms)
             early.start_soon(record.keep)  # service.json deleted or damaged while running: written again
+            if outbox is not None:  # notifications, sent from a queue (never delaying imports)
+                early.start_soon(outbox.run, name="notifications")
             if settings.http and http is not None:
                 early.start_soon(serve_http, settings.http, http, health, metrics, name="http")
             try:
-                await _run(settings, schedule, health, metrics, stop, running)
+                await _run(settings, schedule, health, metrics, stop, running, outbox or NoNotifier())
             except StartupError as exc:
                 failed.append(exc)
+            if outbox is not None:  # the service_stopped notification (and what is queued) get a short grace
+                await outbox.finish()
             early.cancel_scope.cancel()
         if failed:
             raise failed[0]
@@ -125,7 +143,7 @@ async def run_service(settings: Settings) -> int:
 
 
 async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, metrics: Metrics, stop: anyio.Event,
-               running: list[Service]) -> None:
+               running: list[Service], notifier: Notifier) -> None:
     layout, clock, disk, limiter = settings.layout, SystemClock(), health.state_disk, health.limiter
     assert disk is not None
     survey = layout.survey(IMPORT_TYPES if settings.enabled else ())  # never raises; the scheduler reports
@@ -143,7 +161,7 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
                               rights=["ImportExport", "ManageCampaigns"])
         audit_uuid = await statedisk.patiently(disk, "read the audit trail's id", audit.uuid,
                                                retry_if=environment_trouble)
-        ctx = JobContext(settings, layout, audit, audit_uuid, limiter, metrics, state_disk=disk)
+        ctx = JobContext(settings, layout, audit, audit_uuid, limiter, metrics, state_disk=disk, notifier=notifier)
         limits = LimitSwitch(ctx, schedule, clock, Limits(settings.max_concurrent, settings.office_max_concurrent))
         limiter.total_tokens = limits.current_limit()  # office_max_concurrent when started in office hours
         svc = Service(settings, ctx, health, metrics, stop, limits)
@@ -156,10 +174,12 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
                  f"store {redact(settings.store_address)}, "
                  f"max {settings.max_concurrent} concurrent import(s), logon user {settings.logon_user}")
         health.starting = ""
+        notifier.post(notify.service_started(str(layout.automatic), limiter.total_tokens, settings.enabled))
         async with anyio.create_task_group() as root:
             root.start_soon(_retention, svc)
             root.start_soon(audit.watch)  # a deleted or replaced audit.sqlite is noticed and recreated
-            root.start_soon(run_supervisor, _supervisor_setup(settings, audit, metrics), name="supervisor")
+            root.start_soon(run_heartbeat, health, f"{settings.server}_{settings.unit}", name="units heartbeat")
+            root.start_soon(run_supervisor, _supervisor_setup(settings, audit, metrics, notifier), name="supervisor")
             if schedule.enabled:
                 _log_office_hours(settings, schedule)
                 root.start_soon(limits.run, name="office hours")  # switches the limit at each boundary
@@ -185,6 +205,7 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
         # best effort: stopping must not wait for space on the state disk
         await audit.try_event("service_stopped", None, pid=os.getpid(), max_loop_lag_ms=round(max_lag_ms, 1))
         logger.info(f"aimport stopped (largest event-loop lag {max_lag_ms:.1f} ms)")
+        notifier.post(notify.service_stopped())
 
 
 async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: HealthView) -> bool:
@@ -220,9 +241,13 @@ def _log_office_hours(settings: Settings, schedule: OfficeHours) -> None:
                                          "no file waits for their end (large_file_rows and large_file_mb are 0)"))
 
 
-def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics) -> SupervisorSetup:
+def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics, notifier: Notifier) -> SupervisorSetup:
+    def exported(detail: dict[str, Any]) -> None:  # each campaign_exported event: the metric, and notify_url
+        metrics.campaign_exported(detail)
+        notifier.post(notify.campaign_exported(detail))
+
     return SupervisorSetup(settings.store_address, settings.layout.export_dir, audit, settings.supervise_s,
-                           settings.demo_rate if settings.demo_dialer else None, metrics.campaign_exported)
+                           settings.demo_rate if settings.demo_dialer else None, exported)
 
 
 async def _retention(svc: Service) -> None:
@@ -235,7 +260,24 @@ async def _retention(svc: Service) -> None:
             pruned = 0
         if pruned:
             logger.info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
+        await _prune_before_images(svc)
         await anyio.sleep(86400)
+
+
+async def _prune_before_images(svc: Service) -> None:
+    """What imports changed is kept for --revert-days (aimport revert), then pruned here, daily."""
+    from aimport.store.db import StoreError
+    from aimport.undo.retention import prune_before_images
+
+    try:
+        pruned = await anyio.to_thread.run_sync(prune_before_images, svc.settings.store_address,
+                                                svc.settings.revert_days)
+    except StoreError as exc:  # the store may be away: tried again tomorrow, never a stop
+        logger.error(f"revert retention: cannot prune the before-images now: {exc}")
+        return
+    if pruned:
+        logger.info(f"revert retention: pruned {pruned} batch(es) of before-images older than "
+                    f"{svc.settings.revert_days} days")
 
 
 async def _signals(stop: anyio.Event, running: list[Service], starting: anyio.CancelScope) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import anyio
 
 from aimport.layout import IMPORT_TYPES
-from aimport.service.holdstate import HeldFile
+from aimport.service.officehours.heldlist import HeldFile
 from aimport.service.statedisk import StateDisk
 from aimport.service.storeprobe import StoreProbe
 from aimport.settings import Settings
@@ -58,7 +58,7 @@ class IntakeView(Protocol):
 
     def pending_paths(self) -> list[Path]: ...  # detected and not finished yet (held files left out)
 
-    def held_files(self) -> list[HeldFile]: ...  # held for the end of office hours (aimport.service.holds)
+    def held_files(self) -> list[HeldFile]: ...  # held for the end of office hours (aimport.service.officehours.holds)
 
 
 @dataclass

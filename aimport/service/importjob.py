@@ -19,11 +19,12 @@ from aimport.backoff import Backoff
 from aimport.errors import ErrorCode, state_code
 from aimport.importing import filestate, scratch, worklog
 from aimport.importing.filestate import FileIdentity
-from aimport.importing.outcome import ImportOutcome, ImportRequest, Status
+from aimport.importing.outcome import ImportOutcome, ImportRequest, Status, Totals
 from aimport.importing.worker import ProgressFile, path_for, run_reporting
 from aimport.layout import display_name
-from aimport.service import statedisk
-from aimport.service.archive import archive, record, report
+from aimport.notify import events
+from aimport.service import retries, statedisk
+from aimport.service.archive import Archived, archive, record, report
 from aimport.service.claims import Claim
 from aimport.service.jobcontext import JobContext
 from aimport.service.slot import Slot
@@ -84,7 +85,11 @@ async def claim_and_import(ctx: JobContext, path: Path, import_type: str, detect
     faults.point("after_claim")
     try:
         # the file is in InProcess/: the audit row waits out a full state disk (as every audit write)
-        import_id = await ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user)
+        retried = await anyio.to_thread.run_sync(retries.retry_of, ctx.settings.state_dir, ident)  # aimport retry
+        import_id = await ctx.audit.start_import(import_type, path.name, size, detected_at, ctx.settings.logon_user,
+                                                 retry_of=retried)
+        if retried is not None:
+            await anyio.to_thread.run_sync(retries.forget, ctx.settings.state_dir, ident)
         key = ctx.import_key(import_id)
         await statedisk.patiently(  # the key goes with the claimed file: wait out a full state disk here too
             ctx.state_disk, f"record the import key of {display_name(path.name)}",
@@ -129,8 +134,19 @@ async def import_claimed(ctx: JobContext, claim: Claim, slot: Slot | None = None
             await record(ctx, done)
             uncount()
             await report(ctx, done)
+            _notify(ctx, done)
     finally:
         uncount()
+
+
+def _notify(ctx: JobContext, done: Archived) -> None:
+    """A failed or partial import is told to notify_url (queued: never waits for the network)."""
+    o, t = done.outcome, done.outcome.totals or Totals()
+    note = events.import_ended(done.import_id, done.import_type, done.file, o.status,
+                               o.error_code.value if o.error_code else None, t.rejected, t.rows, o.error,
+                               done.history.with_name(done.history.name + ".log") if done.history else None)
+    if note is not None:
+        ctx.notifier.post(note)
 
 
 async def run_claimed(ctx: JobContext, claim: Claim) -> ImportOutcome:
@@ -216,6 +232,9 @@ async def _run_worker(ctx: JobContext, req: ImportRequest, import_id: int) -> Im
         returned = True  # the worker removed its progress file
         if outcome.store_retries:
             ctx.observer.store_retried(outcome.store_retries)
+        if outcome.phases is not None and (outcome.phases.turn_wait_ms or outcome.phases.turn_hold_ms):
+            ctx.observer.store_turn(req.import_type, outcome.phases.turn_wait_ms / 1000,
+                                    outcome.phases.turn_hold_ms / 1000 if outcome.status != "failed" else None)
         return outcome
     except anyio.BrokenWorkerProcess:
         return ImportOutcome(Status.FAILED, ErrorCode.WORKER_CRASHED, "", log_path=req.log_path, error=WORKER_DIED)

@@ -3,7 +3,7 @@
 Files of one type import one at a time in arrival order; OutboundCampaign
 files run side by side; never more than ``max_concurrent`` imports in total.
 Memory holds at most ``max_pending`` paths: the drop folder is the queue. A large file that arrives in
-office hours is held in its drop folder until they end (``holds``: aimport.service.holds).
+office hours is held in its drop folder until they end (``holds``: aimport.service.officehours.holds).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from aimport import faults
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
+from aimport.notify import events
 from aimport.service.detector import Detector
-from aimport.service.holds import GONE, HoldQueue, Release
-from aimport.service.holdstate import RELEASE_CHECK_S, HeldFile
 from aimport.service.importjob import claim_and_import
 from aimport.service.jobcontext import JobContext
+from aimport.service.officehours.heldlist import RELEASE_CHECK_S, HeldFile
+from aimport.service.officehours.holds import GONE, HoldQueue, Release
 from aimport.service.slot import Slot
 from aimport.store.audit import now_iso
 
@@ -58,7 +59,7 @@ class Scheduler:
         return self.holds.held_files() if self.holds is not None else []
 
     def window_changed(self, window: str) -> None:
-        """Office hours began or ended (aimport.service.limitswitch): held files are looked at now."""
+        """Office hours began or ended (aimport.service.officehours.limitswitch): held files are looked at now."""
         if self.holds is not None:
             self.holds.wake()
 
@@ -182,6 +183,10 @@ class Scheduler:
                 await self._hand_over(sends[t], path, t)
             if released:
                 await self.holds.publish()
+            minutes = self.ctx.settings.notify_held_after_min
+            for f in self.holds.overdue(minutes):  # held too long: told to notify_url once (never waits)
+                self.ctx.notifier.post(events.file_held(display_name(f.path.name), f.import_type, f.held_at, minutes,
+                                                        f.reason, f.starts))
 
     async def _released(self, r: Release, note: str = "") -> None:
         """The log line and the ``hold_released`` event of a file that leaves the hold for its lane."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from aimport.notify.outbox import OUTCOMES as NOTIFY_OUTCOMES
 from aimport.service.health import HealthView
 from aimport.store import campaigns as campaign_store
 from aimport.store.connect import open_db
@@ -46,7 +47,18 @@ class Metrics:
                                "scrape", registry=r)
         self.store_up = Gauge("aimport_store_up", "1 when the system store answered at the last scrape", registry=r)
         self._service_retries = 0
+        turn_buckets = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+        self.turn_wait = Histogram("aimport_store_turn_wait_seconds", "Time an import waited for the write turn of "
+                                   "its tables (a wait that timed out, and deferred the import, counts too)",
+                                   ["type"], buckets=turn_buckets, registry=r)
+        self.turn_hold = Histogram("aimport_store_turn_hold_seconds", "Time an import held the write turn of its "
+                                   "tables (from taking it to COMMIT)", ["type"], buckets=turn_buckets, registry=r)
         self.lag_max = Gauge("aimport_event_loop_lag_max_seconds", "Largest event-loop lag since start", registry=r)
+        self.notifications = Counter("aimport_notifications", "Webhook notifications (notify_url) by outcome: sent, "
+                                     "retried (a try failed, tried again), failed (given up), dropped (queue "
+                                     "full, or still queued at stop)", ["outcome"], registry=r)
+        for outcome in NOTIFY_OUTCOMES:
+            self.notifications.labels(outcome)
 
     # --- hooks (ImportObserver, and the supervisor's campaign_exported) -----------------------------------------------------------
     def file_detected(self, import_type: str) -> None:
@@ -77,6 +89,15 @@ class Metrics:
 
     def store_retried(self, n: int) -> None:
         self.store_retries.inc(n)
+
+    def notified(self, outcome: str) -> None:
+        """One notification's outcome (aimport.notify.outbox: sent, retried, failed, dropped)."""
+        self.notifications.labels(outcome).inc()
+
+    def store_turn(self, import_type: str, wait_s: float, hold_s: float | None) -> None:
+        self.turn_wait.labels(import_type).observe(wait_s)
+        if hold_s is not None:
+            self.turn_hold.labels(import_type).observe(hold_s)
 
     def campaign_exported(self, detail: dict[str, Any]) -> None:
         if not detail.get("recovered"):

@@ -29,6 +29,8 @@ class ImportObserver(Protocol):
 
     def store_retried(self, n: int) -> None: ...  # store transactions an import ran again (deadlock, serialization)
 
+    def store_turn(self, import_type: str, wait_s: float, hold_s: float | None) -> None: ...  # None: not taken
+
 
 class NoObserver:
     """Nobody watching (the one-shot ``aimport import``, tests)."""
@@ -55,4 +57,7 @@ class NoObserver:
         pass
 
     def store_retried(self, n: int) -> None:
+        pass
+
+    def store_turn(self, import_type: str, wait_s: float, hold_s: float | None) -> None:
         pass

@@ -1,6 +1,6 @@
 """Files held back for the office-hours window (large files dropped during office hours), with when they start.
 
-The scheduler knows them (``held_files()``: aimport.service.lanes / aimport.service.holds). The jobs view
+The scheduler knows them (``held_files()``: aimport.service.lanes / aimport.service.officehours.holds). The jobs view
 reads them through that one method, defensively: a scheduler without it, or a record without one of the
 fields read here, shows no held file rather than failing the page.
 """
@@ -15,11 +15,11 @@ from typing import Any
 from aimport.layout import Layout
 from aimport.store.audit import now_iso
 
-__all__ = ["HeldFile", "held_files"]
+__all__ = ["HeldRow", "held_files"]
 
 
 @dataclass(frozen=True)
-class HeldFile:
+class HeldRow:
     type: str
     name: str  # the name in the drop folder
     starts_at: str | None  # ISO UTC time the import will start (None: only `aimport release` starts it)
@@ -27,7 +27,7 @@ class HeldFile:
     estimated_rows: int | None = None  # about how many data rows it holds (None: not known)
 
 
-def held_files(intake: object | None, layout: Layout) -> list[HeldFile]:
+def held_files(intake: object | None, layout: Layout) -> list[HeldRow]:
     source = getattr(intake, "held_files", None)
     if not callable(source):
         return []
@@ -38,7 +38,7 @@ def held_files(intake: object | None, layout: Layout) -> list[HeldFile]:
             t = layout.type_of(Path(path)) if path is not None else None
             if t is not None and path is not None:
                 rows = getattr(item, "estimated_rows", None)
-                out.append(HeldFile(t, Path(path).name, _when(getattr(item, "starts_at", None)),
+                out.append(HeldRow(t, Path(path).name, _when(getattr(item, "starts_at", None)),
                                     str(getattr(item, "reason", "") or ""), rows if isinstance(rows, int) else None))
     except (TypeError, ValueError, AttributeError):
         return []  # the page never fails for want of this

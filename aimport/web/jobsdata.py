@@ -27,7 +27,7 @@ from aimport.settings import Settings
 from aimport.store import audit, auditqueries
 from aimport.store import units as store_units
 from aimport.web import rejectedfile
-from aimport.web.heldview import HeldFile, held_files
+from aimport.web.heldview import HeldRow, held_files
 from aimport.web.logpages import LogIndex, LogText, RejectedRow, load_log, page_of
 from aimport.web.runningimports import RunningImport, running_imports
 
@@ -269,7 +269,7 @@ def version(view: ServiceView) -> str:
     s = view.settings
     parts: list[Any] = [auditqueries.last_change(s.audit_db) if s.audit_db.exists() else None]
     parts.append(sorted(str(p) for p in view.intake.pending_paths()) if view.intake is not None else None)
-    held: list[HeldFile] = held_files(view.intake, s.layout)
+    held: list[HeldRow] = held_files(view.intake, s.layout)
     parts.append(sorted((h.type, h.name, str(h.starts_at)) for h in held))
     try:
         parts.append(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(s.work_dir) if e.name.startswith("progress-")))

@@ -10,11 +10,12 @@ service was stopped, or while the file was still settling, is met when the file 
 files are never held: a campaign starts when it is dropped.
 
 :meth:`HoldQueue.held_files` is the view inside the service (/metrics, the HTTP pages); other processes
-read ``STATE/held.json`` and write release requests (aimport.service.holdstate).
+read ``STATE/held.json`` and write release requests (aimport.service.officehours.heldlist).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import anyio
 
 from aimport.readers.rowestimate import estimate_rows
-from aimport.service.holdstate import (
+from aimport.service.officehours.heldlist import (
     HELD_LIST,
     HeldFile,
     HeldList,
@@ -31,7 +32,7 @@ from aimport.service.holdstate import (
     release_request_path,
     write_held,
 )
-from aimport.service.officehours import Clock, OfficeHours
+from aimport.service.officehours.schedule import Clock, OfficeHours
 from aimport.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class HoldQueue:
     _wake: anyio.Event = field(default_factory=anyio.Event, init=False)
     _spent: set[str] = field(default_factory=set, init=False)  # requests acted on that could not be removed
     _writing: anyio.Lock = field(default_factory=anyio.Lock, init=False)  # one held.json write at a time
+    _told: set[Path] = field(default_factory=set, init=False)  # held files already returned by overdue()
 
     @classmethod
     def for_settings(cls, settings: Settings, schedule: OfficeHours, clock: Clock) -> HoldQueue:
@@ -143,6 +145,17 @@ class HoldQueue:
     def hold(self, held: HeldFile) -> None:
         self._held[held.path] = held
         self._changed()
+
+    def overdue(self, minutes: int) -> list[HeldFile]:
+        """Files held for ``minutes`` or more that no earlier call returned (each once per hold; 0: never)."""
+        self._told &= set(self._held)  # a file released and held again is told again
+        if minutes <= 0:
+            return []
+        now = self.clock.now()
+        out = [f for f in self.held_files()
+               if f.path not in self._told and now - f.held_at >= dt.timedelta(minutes=minutes)]
+        self._told.update(f.path for f in out)
+        return out
 
     def wake(self) -> None:
         """Look again now (the window changed)."""

@@ -1,7 +1,7 @@
 """What a service tells other processes about its held files, and what they ask of it (no server needed).
 
 - ``STATE/held.json``: the files held now, with the service's office hours; written by the service
-  (aimport.service.holds), read by ``aimport status`` and ``aimport release``.
+  (aimport.service.officehours.holds), read by ``aimport status`` and ``aimport release``.
 - ``STATE/releases/<digest>.json``: one request per ``aimport release FILE``; the service acts on it at
   its next folder check and removes it.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aimport.atomicfile import write_atomic
-from aimport.service.officehours import OfficeHours
+from aimport.service.officehours.schedule import OfficeHours
 from aimport.settings import SettingsError
 
 __all__ = ["HELD_LIST", "RELEASES", "RELEASE_CHECK_S", "HeldFile", "HeldList", "read_held", "read_request",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from aimport.service.jobcontext import JobContext
-from aimport.service.officehours import Clock, OfficeHours
+from aimport.service.officehours.schedule import Clock, OfficeHours
 
 logger = logging.getLogger(__name__)
 
