@@ -68,7 +68,7 @@ class Settings:
     large_file_mb: int = 0  # files above this many MB wait for the end of office hours (0: off)
     stage_helper: bool = True  # a large sheet may be staged by a second process while a core is free
     notify_url: str = field(default="", repr=False)  # webhook told of failed/partial imports, held files, exports,
-    # start and stop (aimport.notify); it holds a secret: shown as scheme://host/… only
+    # start and stop (aimport.service.notify); it holds a secret: shown as scheme://host/… only
     notify_format: str = "json"  # json | slack | teams: the body's shape
     notify_held_after_min: int = 60  # a file held this long is told once (0: never)
     notify_timeout_s: float = 10.0  # one webhook request at most
@@ -123,7 +123,7 @@ class Settings:
 
     def check_notify(self) -> None:
         """Raise :class:`SettingsError` for a notify_url that is not http(s) (the message never shows its secret)."""
-        from aimport.notify.webhook import WebhookUrlError, check
+        from aimport.service.notify.webhook import WebhookUrlError, check
 
         if self.notify_url:
             try:

@@ -24,11 +24,11 @@ from typing import Any
 import anyio
 import pytest
 
-from aimport.notify import events, payloads, webhook
-from aimport.notify.outbox import Outbox, first_reason
-from aimport.service.holds import HoldQueue, LargeFiles
-from aimport.service.holdstate import HeldFile
-from aimport.service.officehours import OfficeHours
+from aimport.service.notify import events, payloads, webhook
+from aimport.service.notify.outbox import Outbox, first_reason
+from aimport.service.officehours.heldlist import HeldFile
+from aimport.service.officehours.holds import HoldQueue, LargeFiles
+from aimport.service.officehours.schedule import OfficeHours
 from aimport.settings import Settings, SettingsError
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
 from tests.helpers import ServiceProcess, drop, free_port, wait_archived, wait_for, write_text
@@ -448,7 +448,7 @@ def test_a_4xx_answer_is_final_and_a_5xx_is_tried_again(receiver: Receiver) -> N
 
 @dataclass
 class Told:
-    """A notifier that keeps what it is told (aimport.notify.events.Notifier)."""
+    """A notifier that keeps what it is told (aimport.service.notify.events.Notifier)."""
 
     notes: list[events.Notification] = field(default_factory=list)
 

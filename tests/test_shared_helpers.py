@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from aimport.atomicfile import replacing, temp_path, write_atomic, write_bytes_atomic
-from aimport.backoff import Backoff
 from aimport.filelock import held, release, try_lock
 from aimport.importing import worklog
+from aimport.service.backoff import Backoff
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO   |WARNING|ERROR  |REJECT ) \S.*\n$")
 

@@ -16,7 +16,18 @@ EPILOG = "Settings: flags override AIMPORT_* environment variables, which overri
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from aimport.cli import audit_cmd, campaign_cmd, config_cmd, oneshot_cmd, release_cmd, run_cmd
+    from aimport.cli import (
+        audit_cmd,
+        campaign_cmd,
+        cancel_cmd,
+        changes_cmd,
+        config_cmd,
+        oneshot_cmd,
+        release_cmd,
+        retry_cmd,
+        revert_cmd,
+        run_cmd,
+    )
 
     parser = argparse.ArgumentParser(
         prog="aimport",
@@ -27,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aimport {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (run_cmd, oneshot_cmd, config_cmd, audit_cmd, release_cmd, campaign_cmd):
+    for module in (run_cmd, oneshot_cmd, config_cmd, audit_cmd, release_cmd, retry_cmd, cancel_cmd, campaign_cmd, changes_cmd,
+                   revert_cmd):
         module.register(sub)
     return parser
 

@@ -13,7 +13,7 @@ from aimport.names import display_name
 from aimport.store import auditqueries
 
 LIST_COLUMNS = ["id", "import_type", "file_name", "status", "error_code", "rows", "created", "updated",
-                "deleted", "rejected", "started_at", "duration_ms", "history_name"]
+                "deleted", "rejected", "started_at", "duration_ms", "history_name", "retry_of"]
 EVENT_COLUMNS = ["id", "at", "import_id", "kind", "detail"]
 
 
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
                    help="list imports (default), show ID with its events, tail events")
     p.add_argument("id", nargs="?", type=int, help="import id for show")
     p.add_argument("--type", dest="import_type", help="only this import type")
-    p.add_argument("--status", choices=["queued", "in_process", "succeeded", "partial", "failed"])
+    p.add_argument("--status", choices=["queued", "in_process", "succeeded", "partial", "failed", "cancelled"])
     p.add_argument("--failed", action="store_true", help="only failed and partial imports")
     p.add_argument("--file", dest="file_name", help="file name contains this text")
     p.add_argument("--since", help="ISO date/time (UTC), e.g. 2026-11-25 or 2026-11-25T08:00")
@@ -145,6 +145,14 @@ def do_status(args: argparse.Namespace) -> int:
     table(report["folders"], ["type", "queued", "oldest_queued", "held", "in_process"])
     print("\nsystem store:")
     table([{"item": k, "count": v} for k, v in report["items"].items()], ["item", "count"])
+    if "units" in report:  # a shared store: every unit's service, and who holds which write turn since when
+        print("\nunits on the store (heartbeat every 5 s):")
+        table([{**u, "seen_s_ago": u["seen_s_ago"]} for u in report["units"]],
+              ["unit", "host", "pid", "version", "in_flight", "seen_s_ago"])
+        print("\nwrite turns:" + ("" if report["turns"] else " none held"))
+        table([{**t, "state": "waiting" if t["waiting_s"] is not None else "held" if t["exclusive"] else "shared",
+                "for_s": t["waiting_s"] if t["waiting_s"] is not None else t["held_s"]} for t in report["turns"]],
+              ["table", "state", "holder", "for_s"])
     if report.get("campaigns"):
         print("\ncampaigns:")
         table(shown(report["campaigns"]), ["name", "status", "customers", "handled", "exported"])

@@ -23,12 +23,15 @@ FLAG_KW: dict[str, dict[str, Any]] = {
     "root": {"type": Path}, "server": {}, "unit": {}, "state_dir": {"type": Path}, "max_concurrent": {"type": int},
     "settle_ms": {"type": int}, "poll_ms": {"type": int}, "rescan_s": {"type": float}, "logon_user": {},
     "campaign_template": {}, "http": {}, "log_format": {"choices": ["text", "json"]}, "grace_s": {"type": float},
-    "max_pending": {"type": int}, "max_unzipped_mb": {"type": int}, "audit_retention_days": {"type": int},
+    "max_pending": {"type": int}, "max_unzipped_mb": {"type": int}, "audit_retention_days": {"type": int}, "revert_days": {"type": int},
     "lag_warn_ms": {"type": int}, "supervise_s": {"type": float}, "demo_rate": {"type": float},
     "date_order": {"choices": ["auto", "DMY", "MDY", "YMD"]}, "text_fallback_encoding": {},
     "phone_region": {}, "hidden_rows": {"choices": ["import", "skip", "reject"]},
     "office_hours": {}, "time_zone": {}, "office_max_concurrent": {"type": int}, "large_file_rows": {"type": int},
-    "large_file_mb": {"type": int}, "store": {},
+    "large_file_mb": {"type": int}, "store": {}, "store_turn_timeout": {"type": float},
+    "store_idle_timeout": {"type": float}, "store_lock_timeout": {"type": float},
+    "notify_url": {"metavar": "URL"}, "notify_format": {"choices": ["json", "slack", "teams"]},
+    "notify_held_after_min": {"type": int}, "notify_timeout_s": {"type": float},
 }
 
 

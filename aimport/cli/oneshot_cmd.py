@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
     c.add_argument("file", type=Path)
     c.add_argument("--type", dest="import_type", help=TYPE_HELP)
     c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--diff", action="store_true", help="also list every change the file would make, per item "
+                   "(created, deleted, Field: old -> new), as `aimport changes` lists it after the import")
     add_settings(c, ["state_dir", "store"])
     c.set_defaults(handler=do_check)
 
@@ -111,14 +113,21 @@ def do_check(args: argparse.Namespace) -> int:
                         store_address=settings.store_address, work_dir=settings.work_dir, actor=settings.logon_user or "check", dry_run=True,
                         max_unzipped_bytes=settings.max_unzipped_mb << 20, campaign_template=settings.campaign_template,
                         date_order=settings.date_order, text_fallback_encoding=settings.text_fallback_encoding,
-                        phone_region=settings.phone_region, hidden_rows=settings.hidden_rows)
+                        phone_region=settings.phone_region, hidden_rows=settings.hidden_rows, diff=args.diff)
     outcome = run_import(req)
     if args.json:
         json.dump({"status": outcome.status, "error_code": outcome.error_code, "totals": counts(outcome.totals),
-                   "sheets": [s.as_dict() for s in outcome.sheets], "log": outcome.log_text.splitlines()}, sys.stdout, indent=2)
+                   "sheets": [s.as_dict() for s in outcome.sheets], "log": outcome.log_text.splitlines(),
+                   **({"changes": [c.as_dict() for c in outcome.changes]} if args.diff else {})}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(outcome.log_text)
+        if args.diff:
+            from aimport.cli.audit_cmd import shown
+            from aimport.cli.changes_cmd import COLUMNS
+
+            print(f"changes ({len(outcome.changes)}):")
+            table(shown([c.as_dict() for c in outcome.changes]), COLUMNS)
         _summary(outcome, "would be ")
     return {"succeeded": 0, "partial": 3}.get(outcome.status, 1)
 

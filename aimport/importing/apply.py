@@ -23,6 +23,7 @@ from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
 from aimport.store import system as store
 from aimport.store.db import Db
+from aimport.undo.capture import BeforeImages
 
 
 class Reject(Exception):
@@ -47,7 +48,24 @@ class Applier:
         self._creates: list[tuple[Any, ...]] = []
         self._guard: LogonGuard | None = None
         self._logon_user = logon_user
+        self.undo = BeforeImages(db, by)  # what an update or delete changes is kept, for undo
         self._complete = True  # the sheet has every column a create needs, and staging checked each object
+        self._staged: dict[str, str] = {}  # scratch table -> its copy in the store, staged before the turn
+
+    def prepare(self, stage: Stage, sheets: list[StagedSheet]) -> None:
+        """Before the write turn: copy the rows of each sheet created set-based into the store's transaction
+        (PostgreSQL: a temporary table by ``COPY``), so the turn covers only the statements that apply them."""
+        for staged in sheets:
+            names = [f.name for f in staged.fields]
+            if _set_based(staged.item, names):
+                skip = staged.duplicates | self._unsure(staged.item, names, stage, staged)
+                table = store.stage_plain(self.db, staged.item, names, staged.table, partial(stage.all_rows, staged),
+                                          skip)
+                if table is not None:
+                    self._staged[staged.table] = table
+
+    def _unsure(self, t: ItemType, names: list[str], stage: Stage, staged: StagedSheet) -> set[int]:
+        return set() if _complete(t, set(names)) else self._without_any(t, names, stage, staged)
 
     def apply(self, stage: Stage, staged: StagedSheet, progress: Callable[[int], None] | None = None) -> SheetTotals:
         t = staged.item
@@ -65,12 +83,12 @@ class Applier:
             self._guard = LogonGuard.load(self.db, self._logon_user)
         done = 0
         only: set[int] | None = None
-        if self._plain and "Id" not in names and _complete(t, set(names), some_of_any=True):
+        if _set_based(t, names):
             # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row, and so do
             # rows without any of the mandatory_any values this file has (a create of those is rejected)
-            unsure = set() if self._complete else self._without_any(t, names, stage, staged)
+            unsure = self._unsure(t, names, stage, staged)
             created, only = store.create_plain(self.db, t, names, staged.table, partial(stage.all_rows, staged),
-                                               staged.duplicates | unsure, self.by)
+                                               staged.duplicates | unsure, self.by, self._staged.get(staged.table))
             only |= unsure
             tally["created"] += created
             faults.point("mid_transaction")
@@ -96,6 +114,7 @@ class Applier:
             if self._creates:
                 store.insert_many(self.db, t, self._bulk_names or [], self._creates, self.by)
                 self._creates = []
+            self.undo.flush()
             done += len(batch)
             faults.point("mid_transaction")
             if progress:
@@ -135,6 +154,7 @@ class Applier:
             users = store.referenced_by(self.db, t, target, self.catalog)
             if users:
                 raise Reject("Delete", f"the {t.label} is still used by {', '.join(users)}")
+            self.undo.deleted(t, target)
             store.delete(self.db, t, target)
             self._refs.pop(t.key, None)
             existing.pop(target, None)
@@ -181,9 +201,11 @@ class Applier:
             return "created"
         current = existing.get(target) or store.get_rows(self.db, t, [target]).get(target, {})
         changed_cols = {n: v for n, v in columns.items() if current.get(n) != v}
-        changed_links = {n: tl for n, tl in links.items() if store.get_links(self.db, t, t.field(n), target) != tl}
+        old_links = {n: store.get_links(self.db, t, t.field(n), target) for n in links}
+        changed_links = {n: tl for n, tl in links.items() if old_links[n] != tl}
         if not changed_cols and not changed_links:
             return "unchanged"
+        self.undo.updated(t, target, current, changed_cols, {n: old_links[n] for n in changed_links} if changed_links else None)
         store.update(self.db, t, target, changed_cols, self.by)
         for n, tl in changed_links.items():
             store.set_links(self.db, t, t.field(n), target, tl)
@@ -261,6 +283,14 @@ class Applier:
             seen.add(node)
             chain.append(str(store.ref_name(self.db, t, node)))
             node = store.ref_of(self.db, t, f, node)
+
+
+def _set_based(t: ItemType, names: list[str]) -> bool:
+    """Whether the sheet's rows that match nothing are created in one statement: plain values only (no reference,
+    link or list), no Id column, and every value a create needs (one of the mandatory_any columns is enough)."""
+    own = [n for n in names if n != "Id"]
+    return ("Id" not in names and all(t.field(n).ref != t.key and not t.field(n).is_link for n in own)
+            and all(t.field(n).kind not in ("ref", "list") for n in own) and _complete(t, set(names), some_of_any=True))
 
 
 def _complete(t: ItemType, names: set[str], some_of_any: bool = False) -> bool:

@@ -14,13 +14,22 @@ from aimport.errors import CodedError, ErrorCode, cause_of, environment_trouble,
 from aimport.importing import filestate
 from aimport.importing.items import import_items
 from aimport.importing.ledger import record_failure, verify_unchanged
-from aimport.importing.outcome import FileChanged, ImportFunction, ImportOutcome, ImportRequest, Progress, Status
-from aimport.importing.stagewriter import HelperDied
+from aimport.importing.outcome import (
+    FileChanged,
+    ImportFunction,
+    ImportOutcome,
+    ImportRequest,
+    PhaseTimes,
+    Progress,
+    Status,
+)
+from aimport.importing.stagehelper import HelperDied
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.dates import date_order
 from aimport.itemtypes.values import phone_reading
 from aimport.store.db import StoreUnavailable, retry_count
 from aimport.store.schema import SchemaTooNew
+from aimport.store.turn import TurnBusy
 
 __all__ = ["IMPORTERS", "run_import"]
 
@@ -70,6 +79,8 @@ def run_import(req: ImportRequest, progress: Progress | None = None) -> ImportOu
         log.error(str(exc))
         outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))
         outcome.environmental = exc.transient
+        if isinstance(exc, TurnBusy):  # the wait counts in aimport_store_turn_wait_seconds
+            outcome.phases = PhaseTimes(0, 0, round(exc.waited_s * 1000))
     except sqlite3.OperationalError as exc:  # injected by tests before the store is opened (faults.store_error)
         log.error(f"the system store is not available: {exc}")
         outcome = _failed(ErrorCode.STORE_UNAVAILABLE, digest, str(exc))

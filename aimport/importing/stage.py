@@ -19,8 +19,9 @@ from aimport.importing.columns import Slow, parse_block
 from aimport.importing.headers import HeaderMap, find_header
 from aimport.importing.rowparse import Rejection, parse_cells
 from aimport.importing.sheetnotes import note_phones_from_numbers, report_hidden_rows
+from aimport.importing.stagehelper import StageHelper
 from aimport.importing.stagetable import Flat
-from aimport.importing.stagewriter import StageHelper, StageWriter
+from aimport.importing.stagewriter import StageWriter
 from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.schema import DELETE, Field, ItemType
 from aimport.itemtypes.values import Invalid, as_text, parse, values_read

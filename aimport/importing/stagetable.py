@@ -41,7 +41,7 @@ class Flat:
         yield from self._blocks
 
 
-class Writer:
+class StageTable:
     """Inserts staged batches in order, one ``executemany`` per block as soon as it is parsed.
 
     With ``key`` (column positions in the staged tuple) the table has a UNIQUE index on

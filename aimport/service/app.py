@@ -5,7 +5,7 @@ first, holding the state directory (statedir.py: one service per state directory
   heartbeat       event-loop lag for /healthz
   record          STATE/service.json written again when it is deleted or damaged
   signals         SIGTERM/SIGINT stop claiming (during start-up: stop at once); SIGHUP reloads the config file
-  notifications   the webhook outbox (when notify_url is set: aimport.notify); stopped last, after a short
+  notifications   the webhook outbox (when notify_url is set: aimport.service.notify); stopped last, after a short
                   grace for the service_stopped notification
 then, once the store is set up and the audit trail open, the root task group
   scheduler       detection (events, scans, settle) + per-type lanes + jobs
@@ -25,20 +25,20 @@ from typing import Any
 import anyio
 
 from aimport import filelock, staterecord
-from aimport.backoff import Backoff
 from aimport.campaigns.supervisor import SupervisorSetup, run_supervisor
 from aimport.errors import environment_trouble
 from aimport.importing.logonuser import LogonUserError
 from aimport.layout import IMPORT_TYPES
-from aimport.notify import events as notify
-from aimport.notify.events import NoNotifier, Notifier
-from aimport.notify.outbox import Outbox
 from aimport.service import statedir, statedisk
+from aimport.service.backoff import Backoff
 from aimport.service.detector import Detector
 from aimport.service.health import HealthView, heartbeat
 from aimport.service.jobcontext import JobContext
 from aimport.service.lanes import Scheduler
 from aimport.service.metrics import Metrics
+from aimport.service.notify import events as notify
+from aimport.service.notify.events import NoNotifier, Notifier
+from aimport.service.notify.outbox import Outbox
 from aimport.service.officehours.holds import HoldQueue
 from aimport.service.officehours.limitswitch import OFFICE, Limits, LimitSwitch
 from aimport.service.officehours.schedule import OfficeHours, SystemClock

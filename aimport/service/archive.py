@@ -14,12 +14,12 @@ import anyio
 
 from aimport import faults
 from aimport.atomicfile import write_atomic
-from aimport.backoff import Backoff
 from aimport.errors import ErrorCode
 from aimport.history import history_candidates, history_stamp, move_no_clobber, place_rejected
 from aimport.importing.outcome import SheetTotals, Totals, counts
 from aimport.importing.rejectedscratch import work_file
 from aimport.layout import Layout, display_name
+from aimport.service.backoff import Backoff
 from aimport.service.observer import ImportObserver
 from aimport.settings import Settings
 from aimport.store.audit import Audit

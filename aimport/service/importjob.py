@@ -15,18 +15,18 @@ import anyio
 from anyio import to_process
 
 from aimport import faults, filelock
-from aimport.backoff import Backoff
 from aimport.errors import ErrorCode, state_code
 from aimport.importing import filestate, scratch, worklog
 from aimport.importing.filestate import FileIdentity
 from aimport.importing.outcome import ImportOutcome, ImportRequest, Status, Totals
 from aimport.importing.worker import ProgressFile, path_for, run_reporting
 from aimport.layout import display_name
-from aimport.notify import events
 from aimport.service import retries, statedisk
 from aimport.service.archive import Archived, archive, record, report
+from aimport.service.backoff import Backoff
 from aimport.service.claims import Claim
 from aimport.service.jobcontext import JobContext
+from aimport.service.notify import events
 from aimport.service.slot import Slot
 from aimport.store import system as store
 from aimport.store.audit import AuditEvent

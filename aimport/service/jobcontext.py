@@ -10,8 +10,8 @@ import anyio
 
 from aimport.importing.outcome import ImportOutcome, ImportRequest
 from aimport.layout import Layout
-from aimport.notify.events import NoNotifier, Notifier
 from aimport.service.claims import ClaimBook
+from aimport.service.notify.events import NoNotifier, Notifier
 from aimport.service.observer import ImportObserver, NoObserver
 from aimport.service.statedisk import StateDisk
 from aimport.settings import Settings
@@ -36,7 +36,7 @@ class JobContext:
     state_disk: StateDisk = field(default_factory=StateDisk)  # audit writes waiting out a full state disk
     runner: Callable[[ImportRequest], Awaitable[ImportOutcome]] | None = None  # default: worker process
     retry_transient: bool = True  # the service retries disk/store trouble; a foreground import reports it
-    notifier: Notifier = field(default_factory=NoNotifier)  # failed/partial imports told to notify_url (aimport.notify)
+    notifier: Notifier = field(default_factory=NoNotifier)  # failed/partial imports told to notify_url (aimport.service.notify)
     claims: ClaimBook = field(init=False)  # import keys bound to the claimed files (aimport.service.claims)
 
     def __post_init__(self) -> None:

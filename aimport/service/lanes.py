@@ -19,10 +19,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from aimport import faults
 from aimport.layout import IMPORT_TYPES, FolderProblem, display_name
-from aimport.notify import events
 from aimport.service.detector import Detector
 from aimport.service.importjob import claim_and_import
 from aimport.service.jobcontext import JobContext
+from aimport.service.notify import events
 from aimport.service.officehours.heldlist import RELEASE_CHECK_S, HeldFile
 from aimport.service.officehours.holds import GONE, HoldQueue, Release
 from aimport.service.slot import Slot

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from aimport.notify.outbox import OUTCOMES as NOTIFY_OUTCOMES
 from aimport.service.health import HealthView
+from aimport.service.notify.outbox import OUTCOMES as NOTIFY_OUTCOMES
 from aimport.store import campaigns as campaign_store
 from aimport.store.connect import open_db
 from aimport.store.db import StoreError, retry_count
@@ -91,7 +91,7 @@ class Metrics:
         self.store_retries.inc(n)
 
     def notified(self, outcome: str) -> None:
-        """One notification's outcome (aimport.notify.outbox: sent, retried, failed, dropped)."""
+        """One notification's outcome (aimport.service.notify.outbox: sent, retried, failed, dropped)."""
         self.notifications.labels(outcome).inc()
 
     def store_turn(self, import_type: str, wait_s: float, hold_s: float | None) -> None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aimport.backoff import MAX_DELAY_S, Backoff
 from aimport.errors import Cause, cause_of, environment_trouble
+from aimport.service.backoff import MAX_DELAY_S, Backoff
 from aimport.store.audit import Audit, Patience
 
 logger = logging.getLogger(__name__)

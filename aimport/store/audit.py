@@ -44,12 +44,14 @@ CREATE TABLE IF NOT EXISTS imports (
     history_name TEXT,
     sha256 TEXT,
     size_bytes INTEGER,
-    status TEXT NOT NULL CHECK (status IN ('queued','in_process','succeeded','partial','failed')),
+    status TEXT NOT NULL CHECK (status IN ('queued','in_process','succeeded','partial','failed','cancelled')),
     error_code TEXT,
     rows INTEGER, created INTEGER, updated INTEGER, deleted INTEGER, rejected INTEGER,
     detected_at TEXT, started_at TEXT, finished_at TEXT,
     actor TEXT, instance TEXT,
-    unchanged INTEGER, duration_ms INTEGER
+    unchanged INTEGER, duration_ms INTEGER,
+    reverted_by INTEGER,
+    retry_of INTEGER
 );
 CREATE INDEX IF NOT EXISTS ix_imports_status ON imports (status);
 CREATE INDEX IF NOT EXISTS ix_imports_started ON imports (started_at);
@@ -67,7 +69,7 @@ CREATE INDEX IF NOT EXISTS ix_events_at ON events (at);
 COLUMNS = (
     "id", "import_type", "file_name", "history_name", "sha256", "size_bytes", "status", "error_code",
     "rows", "created", "updated", "deleted", "rejected", "detected_at", "started_at", "finished_at",
-    "actor", "instance", "unchanged", "duration_ms",
+    "actor", "instance", "unchanged", "duration_ms", "reverted_by", "retry_of",
 )
 
 
@@ -131,6 +133,7 @@ class Audit:
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self.db.executescript(SCHEMA)
         await self.db.commit()
+        await _migrate(self.db)
         os.chmod(self.path, 0o644)
         st = os.stat(self.path)
         self.inode = (st.st_dev, st.st_ino)
@@ -255,12 +258,26 @@ class Audit:
         return True
 
     async def start_import(self, import_type: str, file_name: str, size: int | None,
-                           detected_at: str, actor: str | None) -> int:
-        """A new import's row (status in_process); returns its id. Waits out disk trouble, as every write."""
+                           detected_at: str, actor: str | None, retry_of: int | None = None) -> int:
+        """A new import's row (status in_process; ``retry_of``: the import it retries, aimport.service.retries);
+        returns its id. Waits out disk trouble, as every write."""
         cur = await self._write(f"record the claim of {file_name}", lambda db: db.execute(
-            "INSERT INTO imports (import_type, file_name, size_bytes, status, detected_at, started_at, actor, instance) "
-            "VALUES (?, ?, ?, 'in_process', ?, ?, ?, ?)",
-            (import_type, file_name, size, detected_at, now_iso(), actor, instance_name())))
+            "INSERT INTO imports (import_type, file_name, size_bytes, status, detected_at, started_at, actor, instance, "
+            "retry_of) VALUES (?, ?, ?, 'in_process', ?, ?, ?, ?, ?)",
+            (import_type, file_name, size, detected_at, now_iso(), actor, instance_name(), retry_of)))
+        self.last_id = max(self.last_id, int(cur.lastrowid or 0))
+        return int(cur.lastrowid or 0)
+
+    async def record_cancelled(self, import_type: str, file_name: str, size: int, history_name: str,
+                               actor: str | None) -> int:
+        """The row of a file cancelled before it was imported (aimport.service.cancels): status cancelled, nothing
+        counted; returns its id."""
+        at = now_iso()
+        cur = await self._write(f"record the cancel of {file_name}", lambda db: db.execute(
+            "INSERT INTO imports (import_type, file_name, history_name, size_bytes, status, rows, created, updated, "
+            "deleted, rejected, unchanged, detected_at, started_at, finished_at, duration_ms, actor, instance) "
+            "VALUES (?, ?, ?, ?, 'cancelled', 0, 0, 0, 0, 0, 0, ?, ?, ?, 0, ?, ?)",
+            (import_type, file_name, history_name, size, at, at, at, actor, instance_name())))
         self.last_id = max(self.last_id, int(cur.lastrowid or 0))
         return int(cur.lastrowid or 0)
 
@@ -320,3 +337,42 @@ class Audit:
                 (cutoff,),
             )
         return cur.rowcount
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    """Bring an audit trail written by an earlier aimport up to SCHEMA: the status ``cancelled`` (a CHECK, so the
+    table is rebuilt, its rows and ids kept) and the columns added since (``reverted_by``, ``retry_of``)."""
+    async def table_sql() -> str:
+        async with db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'imports'") as cur:
+            row = await cur.fetchone()
+        return str(row[0]) if row else ""
+
+    async def columns(table: str) -> list[str]:
+        async with db.execute(f"PRAGMA table_info({table})") as cur:
+            return [str(r[1]) async for r in cur]
+
+    if "'cancelled'" in await table_sql() and {"reverted_by", "retry_of"} <= set(await columns("imports")):
+        return
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        if "'cancelled'" not in await table_sql():  # (another process may have done it meanwhile)
+            create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS imports"):SCHEMA.index(");") + 2]
+            await db.execute(create.replace("IF NOT EXISTS imports", "imports_new", 1))
+            kept = [c for c in await columns("imports") if c in COLUMNS]
+            async with db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'imports'") as cur:
+                seq = await cur.fetchone()
+            await db.execute(f"INSERT INTO imports_new ({', '.join(kept)}) SELECT {', '.join(kept)} FROM imports")
+            await db.execute("DROP TABLE imports")
+            await db.execute("ALTER TABLE imports_new RENAME TO imports")
+            if seq is not None:  # ids of pruned rows are never given again
+                await db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'imports'", (seq[0],))
+            for line in SCHEMA.splitlines():
+                if line.startswith("CREATE INDEX IF NOT EXISTS ix_imports"):
+                    await db.execute(line.rstrip(";"))
+        for column in ("reverted_by", "retry_of"):
+            if column not in await columns("imports"):
+                await db.execute(f"ALTER TABLE imports ADD COLUMN {column} INTEGER")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise

@@ -16,9 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from aimport.itemtypes.catalog import ALL_TYPES
 from aimport.store.address import display
+
+if TYPE_CHECKING:
+    from aimport.store.session import StoreSession
 
 __all__ = [
     "Db",
@@ -40,7 +44,10 @@ Dialect = Literal["sqlite", "postgresql"]
 T = TypeVar("T")
 
 PASSWORD_ENV = "AIMPORT_STORE_PASSWORD"
-WRITE_TURN_KEY = 0x61696D70  # "aimp": the advisory lock every import's write transaction takes on PostgreSQL
+WRITE_TURN_KEY = 0x61696D70  # "aimp": the store-wide turn of aimport before 27 (now taken shared: aimport.store.turn)
+TURN_CLASS = 0x61696D70  # the first half of every per-table turn key (pg_advisory_xact_lock(TURN_CLASS, n))
+TURN_TABLES: tuple[str, ...] = (*(t.table for t in ALL_TYPES), "campaigns")  # key n is TURN_TABLES[n - 1]
+TURN_MARK = " turn@"  # a turn holder's application_name: "<its name> turn@<epoch seconds>" (aimport.store.turn)
 RETRY_LIMIT = 8
 
 
@@ -110,6 +117,7 @@ class Db:
 
     dialect: Dialect
     address: StoreAddress
+    session: StoreSession  # who connected, and how long its waits may last
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
@@ -127,7 +135,22 @@ class Db:
         raise NotImplementedError
 
     def begin_write(self, turn: bool = False) -> None:
-        """A write transaction; ``turn``: also wait for the store's write turn (one import applies at a time)."""
+        """A write transaction; ``turn``: also take the write turn of every table (:data:`aimport.store.turn.EVERY`;
+        an import takes only its tables' turns with :func:`aimport.store.turn.take`)."""
+        if turn:
+            if not self.take_turn([(n, True) for n in range(1, len(TURN_TABLES) + 1)], self.session.turn_timeout_s,
+                                  TURN_MARK):
+                raise StoreUnavailable(f"the write turn of every table was not free within "
+                                       f"{self.session.turn_timeout_s:g}s (aimport status shows who holds it)")
+            return
+        self._begin_write()
+
+    def _begin_write(self) -> None:
+        raise NotImplementedError
+
+    def take_turn(self, locks: Sequence[tuple[int, bool]], timeout_s: float, mark: str) -> bool:
+        """Take the turn keys ``locks`` (``(key, exclusive)``, in order) in the open write transaction, or in one
+        begun here; False when ``timeout_s`` passed first (rolled back). ``mark``: see :mod:`aimport.store.turn`."""
         raise NotImplementedError
 
     def commit(self) -> None:

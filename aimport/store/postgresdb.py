@@ -1,8 +1,10 @@
 """The shared backend: the system store on a PostgreSQL server, for several units' sidecars at once.
 
 psycopg 3 in autocommit mode with explicit transactions; ``?`` placeholders become ``%s``; bulk loads
-go by ``COPY``; an import's write turn is ``pg_advisory_xact_lock`` (released by the server at the
-end of the transaction, also when a killed process's connection goes away). The password comes from
+go by ``COPY``; an import's write turn is a set of ``pg_advisory_xact_lock`` keys (:mod:`aimport.store.turn`;
+released by the server at the end of the transaction, also when a killed process's connection goes away).
+Each connection names itself (``application_name``), keeps TCP keepalives, and has the server end an idle
+transaction and a long lock wait (:class:`~aimport.store.connect.StoreSession`). The password comes from
 ``AIMPORT_STORE_PASSWORD`` or libpq's own pgpass/service files and never appears in a message.
 """
 
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimport.store.db import (
     PASSWORD_ENV,
+    TURN_CLASS,
     WRITE_TURN_KEY,
     Db,
     Dialect,
@@ -25,19 +28,27 @@ from aimport.store.db import (
     redact,
 )
 
+if TYPE_CHECKING:
+    from aimport.store.session import StoreSession
+
 __all__ = ["PostgresDb"]
+
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 class PostgresDb(Db):
     dialect: Dialect = "postgresql"
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, session: StoreSession) -> None:
         import psycopg
 
         self.address = url
+        self.session = session
         self._psycopg = psycopg
         self._sql: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": max(1, int(min(timeout, 30)))}
+        self._name = session.application_name()
+        kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": max(1, int(min(timeout, 30))),
+                                  "application_name": self._name, **KEEPALIVES}
         if os.environ.get(PASSWORD_ENV):
             kwargs["password"] = os.environ[PASSWORD_ENV]
         try:
@@ -45,6 +56,10 @@ class PostgresDb(Db):
         except psycopg.Error as exc:
             raise StoreUnavailable(f"the system store {redact(url)} is not reachable: {first_line(exc)}") from None
         _ints_for_bools(self.conn)
+        self._lock_timeout = f"{max(1, round(session.lock_timeout_s * 1000))}ms"
+        self.execute("SELECT set_config('idle_in_transaction_session_timeout', ?, false), "
+                     "set_config('lock_timeout', ?, false)",
+                     (f"{max(1, round(session.idle_timeout_s * 1000))}ms", self._lock_timeout))
 
     def _q(self, sql: str) -> str:
         out = self._sql.get(sql)
@@ -87,10 +102,31 @@ class PostgresDb(Db):
     def begin(self) -> None:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
-    def begin_write(self, turn: bool = False) -> None:
+    def _begin_write(self) -> None:
         self.execute("BEGIN")
-        if turn:  # every import applies alone, on whichever host: the same rule as SQLite's one writer
-            self.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_TURN_KEY,))
+
+    def take_turn(self, locks: Sequence[tuple[int, bool]], timeout_s: float, mark: str) -> bool:
+        if not self.in_transaction:
+            self.execute("BEGIN")
+        # one statement, keys in order; the wait is bounded by its own lock_timeout; then the holder marks its
+        # application_name with the server's time (for this transaction only), so others see since when
+        self.execute("SELECT set_config('lock_timeout', ?, true)", (f"{max(1, round(timeout_s * 1000))}ms",))
+        calls = ["pg_advisory_xact_lock_shared(?)"] + [
+            f"pg_advisory_xact_lock{'' if exclusive else '_shared'}(?, ?)" for _, exclusive in locks]
+        params: list[Any] = [WRITE_TURN_KEY]
+        for key, _ in locks:
+            params += [TURN_CLASS, key]
+        calls += ["set_config('lock_timeout', ?, true)",
+                  "set_config('application_name', ?::text || floor(extract(epoch FROM clock_timestamp()))::bigint::text, true)"]
+        params += [self._lock_timeout, self._name[:63 - len(mark) - 11] + mark]
+        try:
+            self.conn.execute(self._q("SELECT " + ", ".join(calls)), params)
+        except self._psycopg.errors.LockNotAvailable:
+            self.rollback()
+            return False
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
+        return True
 
     def commit(self) -> None:
         self.execute("COMMIT")

@@ -10,17 +10,21 @@ Version 4 stores phone numbers as the ``phonenumbers`` library normalises them (
 and adds ``store_facts`` (name, value), which remembers the ``phone_region`` they were normalised for: the
 stored values themselves are re-normalised by :func:`aimport.store.storedphones.renormalise_phones` when the
 service starts (it knows the region and has the service log), not here.
+
+Version 5 adds the before-images of imports (``import_changes``, ``import_reverts``: :mod:`aimport.store.changes`)
+and the ``store_facts`` row ``before_images_since``: an import committed before it cannot be reverted.
 """
 
 from __future__ import annotations
 
 from aimport.itemtypes.catalog import CATALOG, Catalog
+from aimport.store import changes
 from aimport.store.connect import open_db
 from aimport.store.db import Db, StoreAddress
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNew", "ensure_schema", "open_store", "stored_version"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: the before-images of imports (aimport.store.changes), for undo
 SCHEMA_LOCK_KEY = 0x61696D73  # "aims"
 _SQL_TYPES = {"int": "INTEGER", "bool": "INTEGER", "ref": "INTEGER"}
 
@@ -132,6 +136,7 @@ def _tables(db: Db, catalog: Catalog) -> list[str]:
                          f"level INTEGER, pos INTEGER NOT NULL, PRIMARY KEY (owner, target))")
             stmts.append(f"CREATE INDEX IF NOT EXISTS ix_{lt}_target ON {lt} (target)")
     stmts += [s.replace("{ID}", ident).replace("{NOW}", now).replace("{BIG}", big) for s in _CAMPAIGN_TABLES]
+    stmts += changes.tables(ident, now)
     return stmts
 
 

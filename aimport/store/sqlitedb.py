@@ -12,11 +12,14 @@ import threading
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimport import filelock
 from aimport.errors import store_trouble
 from aimport.store.db import Db, Dialect, StoreError, StoreFailure, StoreUnavailable
+
+if TYPE_CHECKING:
+    from aimport.store.session import StoreSession
 
 __all__ = ["SqliteDb"]
 
@@ -24,8 +27,9 @@ __all__ = ["SqliteDb"]
 class SqliteDb(Db):
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path, timeout: float) -> None:
+    def __init__(self, path: Path, timeout: float, session: StoreSession) -> None:
         self.address = self.path = path
+        self.session = session
         self._turn: ExitStack | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
@@ -55,16 +59,23 @@ class SqliteDb(Db):
     def begin(self) -> None:
         self.execute("BEGIN")
 
-    def begin_write(self, turn: bool = False) -> None:
-        if turn:
-            stack = ExitStack()
-            stack.enter_context(filelock.turn(self.path.with_name(self.path.name + ".lock")))
-            self._turn = stack
+    def _begin_write(self) -> None:
+        self.execute("BEGIN IMMEDIATE")
+
+    def take_turn(self, locks: Sequence[tuple[int, bool]], timeout_s: float, mark: str) -> bool:
+        """One writer, whatever the keys: the lock file, then ``BEGIN IMMEDIATE`` (an open write transaction
+        already excludes every other writer); no time limit."""
+        if self.conn.in_transaction:
+            return True
+        stack = ExitStack()
+        stack.enter_context(filelock.turn(self.path.with_name(self.path.name + ".lock")))
+        self._turn = stack
         try:
             self.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._release_turn()
             raise
+        return True
 
     def commit(self) -> None:
         try:

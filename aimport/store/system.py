@@ -30,10 +30,40 @@ def attach_stage(db: Db, scratch: Path) -> None:
         db.execute("PRAGMA stage.cache_size = -256")  # read once, in order: 256 KB of cache do (2 MB less at the peak)
 
 
+def stage_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
+                rows: Callable[[Sequence[str] | None], Iterable[Sequence[Any]]], skip: set[int]) -> str | None:
+    """PostgreSQL, before the write turn: every staged row of ``table`` by ``COPY`` into a temporary table (and
+    ``skip`` and the Delete=D rows into its skip table), in the open write transaction (begun here); its name,
+    for :func:`create_plain`. SQLite: None (it reads the attached scratch file under the turn)."""
+    if db.dialect == "sqlite":
+        return None
+    types = [_SQL_TYPES.get(t.field(n).kind, "TEXT") for n in names]
+    # kept by the connection from one import to the next (emptied at every COMMIT, and a ROLLBACK leaves them
+    # empty): creating and dropping two tables per import costs more than the apply of a small file
+    name = f"aimport_{table}_{''.join(x[0] for x in types).lower()}"
+    cols = "".join(f", v{i} {x}" for i, x in enumerate(types))
+    if not db.in_transaction:
+        db.begin_write()
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (row_no BIGINT PRIMARY KEY, del INTEGER{cols}) "
+               "ON COMMIT DELETE ROWS")
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name}_skip (row_no BIGINT PRIMARY KEY) ON COMMIT DELETE ROWS")
+    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in range(len(names)))], rows(None))
+    db.copy_rows(f"{name}_skip", ["row_no"], ((r,) for r in sorted(skip)))
+    db.execute(f"INSERT INTO {name}_skip SELECT row_no FROM {name} WHERE del = 1 ON CONFLICT DO NOTHING")
+    # the match looks each row up in the item table's index: its cost follows the sheet, not the table (a
+    # hash join reads the whole item table, a merge join most of its index); and it is not worth compiling
+    db.execute("SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
+               "set_config('jit', 'off', true)")
+    return name
+
+
 def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
                  rows: Callable[[Sequence[str] | None], Iterable[Sequence[Any]]], skip: set[int],
-                 by: str) -> tuple[int, set[int]]:
+                 by: str, staged: str | None = None) -> tuple[int, set[int]]:
     """Set-based create of every staged row that matches nothing (see :func:`create_unmatched`).
+
+    ``staged``: the temporary table :func:`stage_plain` filled before the turn (PostgreSQL): under the turn
+    only the matching and one ``INSERT ... SELECT`` run.
 
     ``table`` is the staged table in the worker's scratch file (``row_no, del, v0..vn`` in ``names`` order)
     and ``rows(columns)`` reads it again (all columns, or only the named ones), in row order. SQLite reads
@@ -43,6 +73,14 @@ def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
     """
     if db.dialect == "sqlite":
         return create_unmatched(db, t, names, f"stage.{table}", skip, by)
+    if staged is not None:
+        full = _match(db, t, names, staged, f"{staged}_skip", skip)
+        cols = ", ".join(t.field(n).column for n in names)
+        values = ", ".join(f"v{i}" for i in range(len(names)))
+        cur = db.execute(
+            f"INSERT INTO {t.table} ({cols}, created_by, updated_by) SELECT {values}, ?::text, ?::text FROM {staged} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {staged}_skip k WHERE k.row_no = s.row_no) ORDER BY row_no", (by, by))
+        return cur.rowcount, full
     pos = {n: i for i, n in enumerate(names)}
     keys = sorted({pos[n] for ident in _idents_in(t, pos) for n in ident})
     name = f"aimport_{table}_keys"
@@ -178,12 +216,17 @@ def _matched(db: Db, t: ItemType, names: Sequence[str], source: str, skip: set[i
     db.execute("DELETE FROM aimport_skip")
     db.executemany("INSERT INTO aimport_skip VALUES (?) ON CONFLICT DO NOTHING", [(r,) for r in skip])
     db.execute(f"INSERT INTO aimport_skip SELECT row_no FROM {source} WHERE del = 1 ON CONFLICT DO NOTHING")
+    return _match(db, t, names, source, "aimport_skip", skip)
+
+
+def _match(db: Db, t: ItemType, names: Sequence[str], source: str, skips: str, skip: set[int]) -> set[int]:
+    """Add to ``skips`` the rows of ``source`` that match a stored object; every row number in it but ``skip``."""
     pos = {n: i for i, n in enumerate(names)}
     for ident in _idents_in(t, pos):
         on = " AND ".join(f"m.{t.field(n).column} = s.v{pos[n]}" for n in ident)
-        db.execute(f"INSERT INTO aimport_skip SELECT s.row_no FROM {source} s "
+        db.execute(f"INSERT INTO {skips} SELECT s.row_no FROM {source} s "
                    f"JOIN {t.table} m ON {on} WHERE true ON CONFLICT DO NOTHING")
-    return {r for (r,) in db.execute("SELECT row_no FROM aimport_skip")} - skip
+    return {r for (r,) in db.execute(f"SELECT row_no FROM {skips}")} - skip
 
 
 def update(db: Db, t: ItemType, rid: int, values: dict[str, Any], by: str) -> None:

@@ -50,7 +50,7 @@ class _Kept:
                 return self.db
             except StoreError:  # the connection broke while it was kept (a server restart): one new try
                 self.drop()
-        self.db = open_db(address)
+        self.db = open_db(address, role="import")
         try:
             ensure_schema(self.db)
             self.db.defer_checkpoint()
@@ -155,7 +155,7 @@ def import_store(address: StoreAddress) -> Iterator[Db]:
     """The store at ``address`` for one import (schema checked), kept open for the next import of this process."""
     global _kept
     if not _in_use.acquire(blocking=False):  # imports in threads of one process (tests, aimport import)
-        db = open_db(address)
+        db = open_db(address, role="import")
         try:
             ensure_schema(db)
             db.defer_checkpoint()

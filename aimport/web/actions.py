@@ -1,21 +1,29 @@
-"""The operator's actions over HTTP: POST /api/actions/release, /retry and /cancel (the buttons of the jobs view).
+"""The operator's actions over HTTP: POST /api/actions/release, /retry, /cancel and /revert (the jobs view's buttons).
 
 Each takes a small JSON body and answers ``{"ok": true, "message": "..."}`` (200) or ``{"error": "..."}`` (4xx,
 a message a person can act on). Who may act is :meth:`aimport.web.auth.Access.may_act` (the view's rule,
 from the page's own origin, a JSON body); the body is at most MAX_BODY bytes and must arrive within
 BODY_TIMEOUT_S. The work is the same as the command line's (``aimport release``, ``aimport retry``,
-``aimport cancel``), and each is recorded in the audit trail with ``requested_by`` (``token`` or ``loopback``):
+``aimport cancel``, ``aimport revert``), and each is recorded in the audit trail with ``requested_by`` (``token`` or
+``loopback``):
 
     release  {"type": "Skills", "file": "big.xlsx"}   a held file is imported now (a ``hold_released`` event)
     retry    {"import_id": 42}                        a failed or partial import's original is dropped again
                                                       (``retry_requested``; the new import records ``retry_of``)
     cancel   {"type": "Skills", "file": "x.xlsx"}     a queued or held file goes to History/ as ``cancelled``
+    revert   {"import_id": 42, "force": false}        the import is reverted as by ``aimport revert 42 [--force]``
+                                                      (aimport.web.revertaction), in a worker thread, under the
+                                                      store's write turn; ``revert_requested`` on import 42. A
+                                                      refusal is a 409 whose body also lists the ``conflicts``
+                                                      (item, field, later_import); one revert at a time
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -28,9 +36,10 @@ from aimport.layout import display_name
 from aimport.service import retries
 from aimport.service.actionrefused import ActionRefused
 from aimport.service.cancels import cancel_file, waiting_file
-from aimport.service.holdstate import HeldFile, read_held, request_release
+from aimport.service.officehours.heldlist import HeldFile, read_held, request_release
 from aimport.store.audit import Audit
 from aimport.web.answers import error, json_answer
+from aimport.web.revertaction import no_logon_user, revert_answer
 from aimport.web.routes import Site, request_in
 
 logger = logging.getLogger(__name__)
@@ -51,8 +60,21 @@ def routes(site: Site) -> list[BaseRoute]:
     async def cancel(request: StarletteRequest) -> Response:
         return await _act(site, request, _cancel)
 
+    reverting = anyio.Lock()  # one revert at a time from this service
+
+    async def revert(request: StarletteRequest) -> Response:
+        return await _act(site, request, partial(_revert, reverting))
+
     return [Route("/api/actions/release", release, methods=["POST"]), Route("/api/actions/retry", retry, methods=["POST"]),
-            Route("/api/actions/cancel", cancel, methods=["POST"])]
+            Route("/api/actions/cancel", cancel, methods=["POST"]), Route("/api/actions/revert", revert, methods=["POST"])]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An action's answer with more than a message: ``payload`` has ``message`` (200) or ``error`` (else)."""
+
+    status: int
+    payload: dict[str, Any]
 
 
 async def _act(site: Site, request: StarletteRequest, action: Any) -> Response:
@@ -65,11 +87,15 @@ async def _act(site: Site, request: StarletteRequest, action: Any) -> Response:
         return body
     who = site.access.who(r)
     try:
-        message: str = await action(site, body, who)
+        done: str | Answered = await action(site, body, who)
     except ActionRefused as refused:
         return error(refused.status, refused.message)
-    logger.info(f"jobs view: {message} (requested by {who}, {r.client or 'unknown address'})")
-    return json_answer({"ok": True, "message": message})
+    if isinstance(done, Answered):
+        said = done.payload.get("message") or done.payload.get("error")
+        logger.info(f"jobs view: {said} (requested by {who}, {r.client or 'unknown address'})")
+        return json_answer({"ok": True, **done.payload} if done.status == 200 else done.payload, done.status)
+    logger.info(f"jobs view: {done} (requested by {who}, {r.client or 'unknown address'})")
+    return json_answer({"ok": True, "message": done})
 
 
 async def _body(request: StarletteRequest) -> dict[str, Any] | Response:
@@ -120,13 +146,18 @@ async def _release(site: Site, body: dict[str, Any], who: str) -> str:
     return f"released {shown}: the service imports it at its next folder check (within 2 seconds)"
 
 
-async def _retry(site: Site, body: dict[str, Any], who: str) -> str:
-    audit = _audit(site)
+def _import_id(body: dict[str, Any], shape: str = "{\"import_id\": <the import's id>}") -> int:
     import_id = body.get("import_id")
     if isinstance(import_id, str) and import_id.isascii() and import_id.isdigit() and len(import_id) <= 12:
         import_id = int(import_id)
-    if not isinstance(import_id, int) or isinstance(import_id, bool) or import_id <= 0:
-        raise ActionRefused(400, "'import_id' is missing: the body is {\"import_id\": <the import's id>}")
+    if not isinstance(import_id, int) or isinstance(import_id, bool) or not 0 < import_id < 10**12:
+        raise ActionRefused(400, f"'import_id' is missing: the body is {shape}")
+    return import_id
+
+
+async def _retry(site: Site, body: dict[str, Any], who: str) -> str:
+    audit = _audit(site)
+    import_id = _import_id(body)
     try:
         done = await anyio.to_thread.run_sync(retries.drop_again, site.view.settings, import_id, who)
     except OSError as exc:
@@ -148,6 +179,25 @@ async def _cancel(site: Site, body: dict[str, Any], who: str) -> str:
         raise ActionRefused(503, f"cannot cancel {import_type}/{display_name(name)}: {exc.strerror or exc}") from None
     return (f"cancelled {import_type}/{display_name(name)}: moved to History/{display_name(done.history.name)} "
             "with status cancelled, nothing applied")
+
+
+async def _revert(reverting: anyio.Lock, site: Site, body: dict[str, Any], who: str) -> Answered:
+    audit = _audit(site)
+    import_id = _import_id(body, "{\"import_id\": <the import's id>, \"force\": false}")
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise ActionRefused(400, "'force' is true or false: true reverts even over later imports' changes")
+    settings = site.view.settings
+    if not settings.logon_user:
+        raise ActionRefused(409, no_logon_user(import_id))
+    if reverting.locked():
+        raise ActionRefused(409, "another revert is running in this service; try again when it has finished")
+    async with reverting:  # the job runs in a worker thread (its own event loop there), never on this one
+        status, payload = await anyio.to_thread.run_sync(revert_answer, settings, import_id, force)
+    if payload.get("revert_id") is not None:
+        await audit.event("revert_requested", import_id, revert_id=payload["revert_id"], force=force,
+                          reverted=status == 200, requested_by=who)
+    return Answered(status, payload)
 
 
 def _audit(site: Site) -> Audit:

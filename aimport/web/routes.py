@@ -7,9 +7,13 @@
     /api/imports/<id>       one import: its audit row and events, a page of its .log lines and one of its
                             rejected rows, with their totals; ?log_offset=&log_limit=&rejected_offset=&rejected_limit=
     /api/imports/<id>/rejected  a partial import's rejected rows file, to save (aimport.web.rejectedfile)
+    /api/imports/<id>/changes   what the import changed, a page at a time: the JSON of ``aimport changes ID --json``;
+                            ?offset=&limit= (aimport.web.changes)
+    /api/imports/<id>/revert-preview  what its revert would do (counts, conflicts, refusal), run and rolled back
+                            under the store's write turn; ?force=true (aimport.web.revertaction)
     /api/campaigns          every campaign: status, customers handled / total, calls, export file
     /api/events             server-sent events: ``change`` whenever the above changed (aimport.web.events)
-    /api/actions/<name>     POST: release, retry, cancel (aimport.web.actions)
+    /api/actions/<name>     POST: release, retry, cancel, revert (aimport.web.actions)
     /healthz /readyz        the service's health and readiness (aimport.service.health): always open
     /metrics                Prometheus metrics (open unless metrics_public is false)
 
@@ -41,9 +45,11 @@ from aimport.service.health import HealthView, MetricsPage, healthz, readyz
 from aimport.web import jobsdata, params, rejectedfile
 from aimport.web.answers import error, json_answer
 from aimport.web.auth import Access
+from aimport.web.changes import CHANGES, changes_response
 from aimport.web.events import EventStream, Streams
 from aimport.web.logpages import LOG_PAGE, LOG_PAGE_MAX, REJECTED_PAGE, REJECTED_PAGE_MAX
 from aimport.web.request import SCOPE_KEY, Request
+from aimport.web.revertaction import REVERT_PREVIEW, revert_preview_response
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +99,8 @@ class Site:
                 Route("/healthz", self.healthz), Route("/readyz", self.readyz), Route("/metrics", self.metrics),
                 Route("/api/summary", self.summary), Route("/api/imports", self.imports),
                 Route("/api/imports/{id}", self.detail), Route("/api/imports/{id}/rejected", self.rejected),
+                Route("/api/imports/{id}/changes", self.changes),
+                Route("/api/imports/{id}/revert-preview", self.revert_preview),
                 Route("/api/campaigns", self.campaigns),
                 Route("/api/events", self.events)]
 
@@ -190,6 +198,30 @@ class Site:
         if isinstance(found, str):
             return error(404, found)
         return StreamingResponse(found.chunks(), 200, found.headers())  # read in worker threads
+
+    async def changes(self, request: StarletteRequest) -> Response:
+        denied = self.access.check(request_in(request))
+        if denied is not None:
+            return denied
+        one = request.path_params["id"]
+        if not AN_ID.fullmatch(one):
+            return error(400, BAD_ID)
+        q = await self._api(request, CHANGES)
+        if isinstance(q, Response):
+            return q
+        return await self._reading(changes_response, self.view.settings, int(one), int(q["offset"]), int(q["limit"]))
+
+    async def revert_preview(self, request: StarletteRequest) -> Response:
+        denied = self.access.check(request_in(request))
+        if denied is not None:
+            return denied
+        one = request.path_params["id"]
+        if not AN_ID.fullmatch(one):
+            return error(400, BAD_ID)
+        q = await self._api(request, REVERT_PREVIEW)
+        if isinstance(q, Response):
+            return q
+        return await self._reading(revert_preview_response, self.view.settings, int(one), q["force"] == "true")
 
     async def campaigns(self, request: StarletteRequest) -> Response:
         got = await self._api(request, NONE)

@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const STATUSES = ["queued", "in_process", "succeeded", "partial", "failed", "cancelled"];  // as jobsdata.STATUSES
 const RETRYABLE = ["failed", "partial"];
+const REVERTIBLE = ["succeeded", "partial"];  // applied something: what it changed is listed, and it can be reverted
 let types = [];
 let lastSummary = null;
 let refreshNow = () => {};
@@ -111,10 +112,10 @@ function showError(err) {
   $("error").textContent = err ? String(err.message || err) : "";
 }
 
-// --- actions: release, retry, cancel (POST /api/actions/<name>, JSON; the answer's message is shown) -----------
+// --- actions: release, retry, cancel, revert (POST /api/actions/<name>, JSON; the answer's message is shown) ---
 
 function actionButton(name, label, body, what) {
-  return el("button", {type: "button", class: "action" + (name === "cancel" ? " danger" : ""), "data-action": name,
+  return el("button", {type: "button", class: "action" + (name === "cancel" || name === "revert" ? " danger" : ""), "data-action": name,
                        "data-body": JSON.stringify(body), "data-what": what, title: `${label} ${what}`}, label);
 }
 
@@ -135,25 +136,89 @@ async function post(name, body) {
                                                  credentials: "same-origin", body: JSON.stringify(body)});
   let answer = null;
   try { answer = await r.json(); } catch (e) { answer = null; }
-  if (r.ok) return {ok: true, message: (answer && answer.message) || "done"};
+  if (r.ok) return {ok: true, message: (answer && answer.message) || "done", body: answer || {}};
   if (r.status === 401) throw new NeedToken();
-  return {ok: false, message: (answer && answer.error) || ("HTTP " + r.status)};
+  return {ok: false, status: r.status, message: (answer && answer.error) || ("HTTP " + r.status), body: answer || {}};
 }
 
-function confirmed(what) {
+// the page's own confirmation (never window.confirm): a title, a text, the conflicts and notes when there are any
+function confirmed({title, text, yes, conflicts, notes}) {
   return new Promise((resolve) => {
     const dialog = $("confirm");
-    $("confirm-text").textContent = `${what} goes to History/ with the status cancelled; nothing of it is imported.`;
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "cancel"), {once: true});
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-cancel").textContent = yes;
+    $("confirm-conflicts").hidden = !(conflicts && conflicts.length);
+    $("confirm-conflicts-list").tBodies[0].replaceChildren(...(conflicts || []).map((c) => el("tr", {},
+      el("td", {}, c.item), el("td", {}, c.field),
+      el("td", {}, c.later_import ? el("a", {href: "/imports/" + Number(c.later_import)}, "#" + c.later_import) : c.later))));
+    $("confirm-notes").hidden = !(notes && notes.length);
+    $("confirm-notes").replaceChildren(...(notes || []).map((n) => el("li", {}, n)));
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), {once: true});
     dialog.returnValue = "";
     dialog.showModal();
     $("confirm-keep").focus();
   });
 }
 
+function cancelConfirmed(what) {
+  return confirmed({title: "Cancel this file?", yes: "Yes, cancel it",
+                    text: `${what} goes to History/ with the status cancelled; nothing of it is imported.`});
+}
+
+function revertCounts(p) {
+  const parts = [[p.restored, "item gets its old values back", "items get their old values back"],
+                 [p.removed, "item it created is removed", "items it created are removed"],
+                 [p.recreated, "item it deleted is put back", "items it deleted are put back"]];
+  return parts.map(([n, one, many]) => count(n, one, many)).join(", ");
+}
+
+async function revert(button, what, body) {
+  // the counts first (the revert run and rolled back), then the confirmation; conflicts: "Revert anyway"
+  const id = Number(body.import_id);
+  button.disabled = true;
+  const preview = await getJSON(`/api/imports/${id}/revert-preview`);
+  let force = false, shown = preview, conflicts = [];
+  if (preview.refusal && preview.conflicts.length) {
+    shown = await getJSON(`/api/imports/${id}/revert-preview?force=true`);
+    force = true;
+    conflicts = preview.conflicts;
+  }
+  if (shown.refusal) { notice(`#${id} is not reverted: ${shown.refusal}`, false); return; }
+  for (;;) {
+    const text = (conflicts.length
+      ? `Later imports changed ${count(conflicts.length, "field", "fields")} of what ${what} changed (listed below): ` +
+        "the revert was refused. Revert anyway puts this import's old values back over them. "
+      : `Revert ${what}? `) + `In one transaction: ${revertCounts(shown)}. ` +
+      "The revert is recorded as an import of its own, and can itself be reverted.";
+    const yes = await confirmed({title: conflicts.length ? "Revert anyway?" : "Revert this import?", text,
+                                 yes: conflicts.length ? "Revert anyway" : "Yes, revert it", conflicts, notes: shown.notes});
+    if (!yes) return;
+    button.disabled = true;
+    const got = await post("revert", {import_id: id, force});
+    if (!got.ok && got.status === 409 && !force && (got.body.conflicts || []).length) {
+      conflicts = got.body.conflicts;  // changed since the preview: say so, offer to revert anyway
+      shown = await getJSON(`/api/imports/${id}/revert-preview?force=true`);
+      force = true;
+      if (shown.refusal) { notice(`#${id} is not reverted: ${shown.refusal}`, false); return; }
+      continue;
+    }
+    notice(got.message, got.ok);
+    return;
+  }
+}
+
 async function act(button) {
   const name = button.dataset.action, what = button.dataset.what, body = JSON.parse(button.dataset.body);
-  if (name === "cancel" && !(await confirmed(what))) return;
+  if (name === "revert") {
+    try { await revert(button, what, body); } catch (err) {
+      if (err instanceof NeedToken) showError(err);
+      else notice(`revert ${what}: ${String(err.message || err)}`, false);
+    } finally { button.disabled = false; }
+    refreshNow();
+    return;
+  }
+  if (name === "cancel" && !(await cancelConfirmed(what))) return;
   button.disabled = true;
   try {
     const got = await post(name, body);
@@ -313,7 +378,8 @@ async function refreshOverview(withCampaigns) {
 
 // the page of .log lines and of rejected rows shown (the server answers one page of each, with the totals)
 const LOG_PAGE = 500, REJECTED_PAGE = 200;
-const at = {log: 0, rejected: 0, logTotal: 0, rejectedTotal: 0};
+const CHANGES_PAGE = 100;
+const at = {log: 0, rejected: 0, logTotal: 0, rejectedTotal: 0, changes: 0, changesTotal: 0, changesShown: ""};
 const LEVEL = {REJECT: "reject", ERROR: "error", WARNING: "warning"};  // a WARNING is not coloured as an ERROR
 
 function pager(name, offset, shown, total, page) {
@@ -341,9 +407,56 @@ function renderOutcome(r, reason) {
     $("reason-message").textContent = reason.message || "";
     $("reason-message").hidden = !reason.message;
   }
+  const what = `#${r.id} ${r.file_name}`;
   $("outcome-actions").replaceChildren(...(RETRYABLE.includes(r.status)
-    ? [actionButton("retry", "Retry", {import_id: Number(r.id)}, `#${r.id} ${r.file_name}`),
-       el("span", {class: "hint"}, " drops the archived original again under its own name")] : []));
+    ? [actionButton("retry", "Retry", {import_id: Number(r.id)}, what),
+       el("span", {class: "hint"}, " drops the archived original again under its own name")] : []),
+    ...(REVERTIBLE.includes(r.status) && !r.reverted_by
+      ? [actionButton("revert", "Revert", {import_id: Number(r.id), force: false}, what),
+         el("span", {class: "hint"}, " puts back every item it touched (asks first, with the counts)")] : []));
+}
+
+function renderReverts(r, events) {
+  // "reverted by #N" on a reverted import; "reverts #M" on a revert (its revert_started event names it)
+  const started = events.find((e) => e.kind === "revert_started" && e.detail && e.detail.reverts);
+  const link = (id) => el("a", {href: "/imports/" + Number(id)}, "#" + Number(id));
+  const parts = [];
+  if (started) parts.push("This is the revert of ", link(started.detail.reverts), ". ");
+  if (r.reverted_by) parts.push("Reverted by ", link(r.reverted_by), ": what it changed was put back.");
+  $("outcome-reverts").replaceChildren(...parts);
+  $("outcome-reverts").hidden = !parts.length;
+}
+
+function changeText(c) {
+  if (c.action !== "updated") return c.action;
+  const v = (x) => (x === "" || x === null || x === undefined ? "(empty)" : x);
+  return `${c.field}: ${v(c.old)} -> ${v(c.new)}`;
+}
+
+async function loadChanges(r) {
+  // what the import changed, a page at a time; read again only when the import or the page shown changes
+  const listed = REVERTIBLE.includes(r.status) || !!r.reverted_by;
+  $("changes-section").hidden = !listed;
+  if (!listed) return;
+  const key = [r.id, r.status, r.reverted_by, r.finished_at, at.changes].join("/");
+  if (key === at.changesShown) return;
+  let d;
+  try {
+    d = await getJSON(`/api/imports/${Number(r.id)}/changes?` + new URLSearchParams({offset: at.changes, limit: CHANGES_PAGE}));
+  } catch (err) {
+    if (err instanceof NeedToken) throw err;
+    $("changes-error").textContent = String(err.message || err);
+    return;
+  }
+  $("changes-error").textContent = "";
+  at.changesShown = key;
+  at.changesTotal = d.total;
+  $("changes-count").textContent = d.total ? `(${d.total.toLocaleString()})` : "";
+  $("changes-notes").textContent = d.notes.join("; ");
+  $("changes-notes").hidden = !d.notes.length;
+  pager("changes", at.changes, d.changes.length, d.total, CHANGES_PAGE);
+  fill($("changes").tBodies[0], d.changes.map((c) => el("tr", {"data-action": c.action},
+    el("td", {}, c.item_type), el("td", {class: "item"}, c.item), el("td", {class: "change " + c.action}, changeText(c)))));
 }
 
 async function refreshDetail(id) {
@@ -353,6 +466,7 @@ async function refreshDetail(id) {
   $("detail-title").replaceChildren(document.createTextNode(`#${r.id} ${r.file_name}`));
   document.title = `aimport #${r.id}`;
   renderOutcome(r, d.reason);
+  renderReverts(r, d.events);
   const keys = ["import_type", "status", "error_code", "rows", "created", "updated", "deleted", "unchanged", "rejected",
                 "size_bytes", "detected_at", "started_at", "finished_at", "duration_ms", "history_name", "sha256", "actor", "instance"];
   $("detail-row").tBodies[0].replaceChildren(...keys.map((k) => el("tr", {},
@@ -376,6 +490,7 @@ async function refreshDetail(id) {
     : (log.source === "work" ? "(the import is running: its work log)" : "") + (log.truncated ? ` (the first 16 MiB of ${size(log.size)})` : "");
   $("events").tBodies[0].replaceChildren(...d.events.map((e) => el("tr", {},
     el("td", {}, when(e.at)), el("td", {}, e.kind), el("td", {class: "mono"}, JSON.stringify(e.detail)))));
+  await loadChanges(r);
   $("detail").hidden = false;
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
   $("error").textContent = "";
@@ -397,6 +512,8 @@ function setupPagers(again) {
   const go = (part, offset) => { at[part] = Math.max(0, offset); again(); };
   $("rejected-prev").addEventListener("click", () => go("rejected", at.rejected - REJECTED_PAGE));
   $("rejected-next").addEventListener("click", () => go("rejected", at.rejected + REJECTED_PAGE));
+  $("changes-prev").addEventListener("click", () => go("changes", at.changes - CHANGES_PAGE));
+  $("changes-next").addEventListener("click", () => go("changes", at.changes + CHANGES_PAGE));
   $("log-first").addEventListener("click", () => go("log", 0));
   $("log-prev").addEventListener("click", () => go("log", at.log - LOG_PAGE));
   $("log-next").addEventListener("click", () => go("log", at.log + LOG_PAGE));

@@ -16,7 +16,7 @@ import socket
 from typing import Any
 from urllib.parse import quote
 
-from aimport.notify.events import FILE_HELD, IMPORT_FAILED, IMPORT_PARTIAL, Notification
+from aimport.service.notify.events import FILE_HELD, IMPORT_FAILED, IMPORT_PARTIAL, Notification
 
 __all__ = ["SCHEMA", "as_json", "as_slack", "as_teams", "body", "jobs_base", "jobs_link"]
 

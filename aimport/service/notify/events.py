@@ -31,7 +31,7 @@ def _now() -> dt.datetime:
 
 @dataclass(frozen=True)
 class Notification:
-    """One happening, in the fields every format is built from (aimport.notify.payloads)."""
+    """One happening, in the fields every format is built from (aimport.service.notify.payloads)."""
 
     event: str  # one of EVENTS
     title: str  # one line: what happened ("Skills import of a.xlsx failed")

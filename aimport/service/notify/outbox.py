@@ -4,11 +4,11 @@
 dropped and counted ``dropped``) and returns: an import never waits for the network. :meth:`Outbox.run`,
 a task in the service's task group, sends them one at a time in the order they happened, each request
 bounded by ``notify_timeout_s``. A receiver that does not answer, answers 408, 429 or 5xx, or cannot be
-reached is tried again with the service's one backoff (1 s doubling to 60 s, aimport.backoff) for up to an
+reached is tried again with the service's one backoff (1 s doubling to 60 s, aimport.service.backoff) for up to an
 hour (``retried`` each time), then given up (``failed``); any other answer is final (2xx ``sent``, 3xx or
 4xx ``failed``: a wrong or revoked URL does not get better by asking again). At shutdown
 :meth:`Outbox.finish` gives what is queued (the ``service_stopped`` notification last) a short grace.
-The URL is shown only as ``scheme://host/…`` (aimport.notify.webhook).
+The URL is shown only as ``scheme://host/…`` (aimport.service.notify.webhook).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from aimport.backoff import Backoff
-from aimport.notify import payloads, webhook
-from aimport.notify.events import Notification
+from aimport.service.backoff import Backoff
+from aimport.service.notify import payloads, webhook
+from aimport.service.notify.events import Notification
 
 if TYPE_CHECKING:
     import httpx
@@ -76,7 +76,7 @@ def _read_reason(note: Notification) -> Notification:
 
 @dataclass
 class Outbox:
-    """The queue and sender of one service (a :class:`aimport.notify.events.Notifier`)."""
+    """The queue and sender of one service (a :class:`aimport.service.notify.events.Notifier`)."""
 
     url: str = field(repr=False)
     fmt: str = "json"  # json | slack | teams
