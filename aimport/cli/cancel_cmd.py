@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from aimport.cli.common import CommandError, add_settings, need_root, settings_from
+from aimport.cli.common import CommandError, command, need_root, settings_from
 from aimport.cli.retry_cmd import requested_by
 from aimport.layout import IMPORT_TYPES, display_name
 from aimport.service.actionrefused import ActionRefused
@@ -20,17 +20,15 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "cancel", help="move a queued or held file to History/ without importing it",
-        description="Takes FILE out of its drop folder before the service imports it: it goes to History/ with a "
+    command(
+        sub, "cancel", "move a queued or held file to History/ without importing it",
+        "Takes FILE out of its drop folder before the service imports it: it goes to History/ with a "
         ".log saying who cancelled it and a .result of status cancelled; nothing is applied. The audit trail gets "
         "a row of status cancelled and a cancelled event with requested_by. The cancel claims the file as the "
         "service does, so when the service is claiming or importing it the cancel is refused (exit code 1, "
         "\"already importing\"). FILE is the file's path in a drop folder, or TYPE/NAME (Skills/agents.xlsx). "
-        "The jobs view's Cancel button does the same.")
-    p.add_argument("file", help="the waiting file: its path in a drop folder, or TYPE/NAME")
-    add_settings(p)
-    p.set_defaults(handler=do_cancel)
+        "The jobs view's Cancel button does the same.",
+        do_cancel, ("file", "the waiting file: its path in a drop folder, or TYPE/NAME"))
 
 
 def do_cancel(args: argparse.Namespace) -> int:

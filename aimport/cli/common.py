@@ -7,7 +7,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from aimport import staterecord
 from aimport.settings import SETTING_DOCS, Settings, from_sources, read_toml, setting_names
 
-__all__ = ["LOCATION", "POINT_AT_STATE", "SETTING_FLAGS", "CommandError", "add_settings", "emit", "flag_help",
+__all__ = ["LOCATION", "POINT_AT_STATE", "SETTING_FLAGS", "CommandError", "add_settings", "command", "emit", "flag_help",
            "need_root", "need_store", "settings_from", "state_not_found", "table"]
 
 # argparse keywords per flag; the help text comes from aimport.settings.SETTING_DOCS (one place for meanings)
@@ -83,6 +83,18 @@ def need_store(settings: Settings) -> Path | str:
     if not store_exists(address):
         raise state_not_found(settings.state_dir, "no system store at system.sqlite", " (a PostgreSQL store: --store)")
     return address
+
+
+def command(sub: Any, name: str, help: str, description: str, handler: Callable[[argparse.Namespace], int],
+            *arguments: tuple[str, str]) -> argparse.ArgumentParser:
+    """Register one subcommand: its one-line help, its description, positional ``(name, help)`` arguments, the
+    location settings (:func:`add_settings`) and its handler; returns the parser for further options."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    for arg, arg_help in arguments:
+        p.add_argument(arg, help=arg_help)
+    add_settings(p)
+    p.set_defaults(handler=handler)
+    return p
 
 
 def add_settings(p: argparse.ArgumentParser, names: Sequence[str] = LOCATION) -> None:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aimport.cli.common import CommandError, add_settings, settings_from, state_not_found
+from aimport.cli.common import CommandError, command, settings_from, state_not_found
 from aimport.layout import Layout, display_name
 from aimport.service.officehours.heldlist import (
     RELEASE_CHECK_S,
@@ -21,17 +21,15 @@ from aimport.service.statedir import running_service
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "release", help="import a large file held for the end of office hours now",
-        description="A large file that arrives during office hours (office_hours, large_file_rows, large_file_mb) "
+    command(
+        sub, "release", "import a large file held for the end of office hours now",
+        "A large file that arrives during office hours (office_hours, large_file_rows, large_file_mb) "
         "waits in its drop folder until they end. `aimport release FILE` asks the service to import it now: it "
         "writes a request to STATE/releases/, which a running service reads at its next folder check (within 2 "
         "seconds) and a stopped one when it starts; either writes a hold_released event then. The file is then "
         "claimed and imported like any other, under the limit in force. FILE is the held file's path, or its name "
-        "when one held file has it; `aimport status` lists the held files. Exit code 1 when FILE is not held.")
-    p.add_argument("file", help="the held file: its path, or its name")
-    add_settings(p)
-    p.set_defaults(handler=do_release)
+        "when one held file has it; `aimport status` lists the held files. Exit code 1 when FILE is not held.",
+        do_release, ("file", "the held file: its path, or its name"))
 
 
 def do_release(args: argparse.Namespace) -> int:
