@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,9 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
-    """A fresh headless Chromium context (own profile folder); every page's dialogs and console errors recorded."""
-    exe = chromium()
+@contextmanager
+def playwright() -> Iterator[Any]:
+    """Playwright's sync API, started; a test is skipped where playwright is not installed (never on CI)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -71,6 +71,14 @@ def browser(tmp_path: Path) -> Iterator[Any]:
             raise
         pytest.skip("playwright is not installed (pip install -e .[test])")
     with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A fresh headless Chromium context (own profile folder); every page's dialogs and console errors recorded."""
+    exe = chromium()
+    with playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=exe, headless=True, args=CHROMIUM_ARGS, viewport=WIDE)
         context.set_default_timeout(30_000)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.jobspage import CHROMIUM_ARGS, NARROW, WIDE, chromium
+from tests.jobspage import CHROMIUM_ARGS, NARROW, WIDE, chromium, playwright
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
@@ -92,13 +92,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
     exe = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("playwright is not installed (pip install -e .[test])")
-    with sync_playwright() as p:
+    with playwright() as p:
         browser = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
         try:
             yield browser
