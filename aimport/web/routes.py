@@ -10,7 +10,8 @@
     /api/imports/<id>/changes   what the import changed, a page at a time: the JSON of ``aimport changes ID --json``;
                             ?offset=&limit= (aimport.web.changes)
     /api/imports/<id>/revert-preview  what its revert would do (counts, conflicts, refusal), run and rolled back
-                            under the store's write turn; ?force=true (aimport.web.revertaction)
+                            under the store's write turn; ?force=true (aimport.web.revertaction); one at a time,
+                            in a thread of its own: waiting for the turn never takes one of the view's threads
     /api/campaigns          every campaign: status, customers handled / total, calls, export file
     /api/events             server-sent events: ``change`` whenever the above changed (aimport.web.events)
     /api/actions/<name>     POST: release, retry, cancel, revert (aimport.web.actions)
@@ -92,6 +93,7 @@ class Site:
         self.access = Access.of(view.settings, listen_host)
         self.streams = Streams()
         self.threads = anyio.CapacityLimiter(VIEW_THREADS)
+        self.previews = anyio.CapacityLimiter(1)  # a revert preview waits for the write turn: never in a view thread
 
     def routes(self) -> list[BaseRoute]:
         """Every path but the actions (aimport.web.actions) and the catch-all 404."""
@@ -221,7 +223,12 @@ class Site:
         q = await self._api(request, REVERT_PREVIEW)
         if isinstance(q, Response):
             return q
-        return await self._reading(revert_preview_response, self.view.settings, int(one), q["force"] == "true")
+        try:
+            return await anyio.to_thread.run_sync(revert_preview_response, self.view.settings, int(one),
+                                                  q["force"] == "true", limiter=self.previews)
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning(f"jobs view: cannot read the audit trail now: {exc}")
+            return error(503, "the audit trail cannot be read now; try again")
 
     async def campaigns(self, request: StarletteRequest) -> Response:
         got = await self._api(request, NONE)

@@ -344,7 +344,9 @@ async function loadRecent() {
   const data = await getJSON("/api/imports?" + q);
   fill($("recent").tBodies[0], data.imports.map((r) => el("tr", {"data-file": r.file_name, "data-id": r.id, "data-status": r.status},
     el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {}, r.file_name),
-    el("td", {}, r.import_type), el("td", {}, badge(r.status)),
+    el("td", {}, r.import_type), el("td", {class: "status"}, badge(r.status), ...(r.reverted_by
+      ? [" ", el("a", {class: "badge reverted", href: "/imports/" + Number(r.reverted_by), title: `reverted by #${r.reverted_by}`}, "reverted")]
+      : [])),
     ...["rows", "created", "updated", "deleted", "unchanged", "rejected"].map((k) => el("td", {class: "num " + k}, r[k] ?? "")),
     el("td", {class: "num duration"}, duration(r.duration_ms)), el("td", {}, r.error_code || ""), timeCell(r.finished_at),
     el("td", {class: "actions"}, ...(RETRYABLE.includes(r.status)
@@ -409,11 +411,11 @@ function renderOutcome(r, reason) {
   }
   const what = `#${r.id} ${r.file_name}`;
   $("outcome-actions").replaceChildren(...(RETRYABLE.includes(r.status)
-    ? [actionButton("retry", "Retry", {import_id: Number(r.id)}, what),
-       el("span", {class: "hint"}, " drops the archived original again under its own name")] : []),
+    ? [el("span", {}, actionButton("retry", "Retry", {import_id: Number(r.id)}, what),
+          el("span", {class: "hint"}, " drops the archived original again under its own name"))] : []),
     ...(REVERTIBLE.includes(r.status) && !r.reverted_by
-      ? [actionButton("revert", "Revert", {import_id: Number(r.id), force: false}, what),
-         el("span", {class: "hint"}, " puts back every item it touched (asks first, with the counts)")] : []));
+      ? [el("span", {}, actionButton("revert", "Revert", {import_id: Number(r.id), force: false}, what),
+            el("span", {class: "hint"}, " puts back every item it touched (asks first, with the counts)"))] : []));
 }
 
 function renderReverts(r, events) {
@@ -456,7 +458,8 @@ async function loadChanges(r) {
   $("changes-notes").hidden = !d.notes.length;
   pager("changes", at.changes, d.changes.length, d.total, CHANGES_PAGE);
   fill($("changes").tBodies[0], d.changes.map((c) => el("tr", {"data-action": c.action},
-    el("td", {}, c.item_type), el("td", {class: "item"}, c.item), el("td", {class: "change " + c.action}, changeText(c)))));
+    el("td", {class: "item"}, el("span", {class: "kind"}, c.item_type), " ", el("b", {}, c.item)),
+    el("td", {class: "change " + c.action}, changeText(c)))));
 }
 
 async function refreshDetail(id) {
@@ -468,7 +471,8 @@ async function refreshDetail(id) {
   renderOutcome(r, d.reason);
   renderReverts(r, d.events);
   const keys = ["import_type", "status", "error_code", "rows", "created", "updated", "deleted", "unchanged", "rejected",
-                "size_bytes", "detected_at", "started_at", "finished_at", "duration_ms", "history_name", "sha256", "actor", "instance"];
+                "size_bytes", "detected_at", "started_at", "finished_at", "duration_ms", "history_name", "sha256", "actor", "instance",
+                ...(r.reverted_by ? ["reverted_by"] : [])];
   $("detail-row").tBodies[0].replaceChildren(...keys.map((k) => el("tr", {},
     el("th", {}, k), el("td", {}, k.endsWith("_at") ? when(r[k]) : k === "duration_ms" ? duration(r[k]) : (r[k] ?? "")))));
   $("rejected-download").hidden = !d.rejected_file;
