@@ -162,6 +162,18 @@ class Site:
             return denied
         return params.read(r, spec)
 
+    async def _one_import(self, request: StarletteRequest, spec: params.Spec) -> Response | tuple[int, dict[str, int | str]]:
+        """The import id of an ``/api/imports/<id>/...`` path and the query, or the answer refusing them (no
+        access: 401/403; not an id: 400; a bad query: 400)."""
+        denied = self.access.check(request_in(request))
+        if denied is not None:
+            return denied
+        one = request.path_params["id"]
+        if not AN_ID.fullmatch(one):
+            return error(400, BAD_ID)
+        q = await self._api(request, spec)
+        return q if isinstance(q, Response) else (int(one), q)
+
     async def summary(self, request: StarletteRequest) -> Response:
         got = await self._api(request, NONE)
         return got if isinstance(got, Response) else await self._reading(_summary, self.view, self.streams.open)
@@ -173,58 +185,38 @@ class Site:
         return await self._reading(_imports, self.view, str(q["type"]), str(q["status"]), int(q["limit"]))
 
     async def detail(self, request: StarletteRequest) -> Response:
-        denied = self.access.check(request_in(request))
-        if denied is not None:
-            return denied
-        one = request.path_params["id"]
-        if not AN_ID.fullmatch(one):
-            return error(400, BAD_ID)
-        q = await self._api(request, DETAIL)
-        if isinstance(q, Response):
-            return q
+        got = await self._one_import(request, DETAIL)
+        if isinstance(got, Response):
+            return got
+        one, q = got
         pages = jobsdata.Pages(int(q["log_offset"]), int(q["log_limit"]), int(q["rejected_offset"]),
                                int(q["rejected_limit"]))
-        return await self._reading(_detail, self.view, int(one), pages)
+        return await self._reading(_detail, self.view, one, pages)
 
     async def rejected(self, request: StarletteRequest) -> Response:
-        denied = self.access.check(request_in(request))
-        if denied is not None:
-            return denied
-        one = request.path_params["id"]
-        if not AN_ID.fullmatch(one):
-            return error(400, BAD_ID)
-        bad = await self._api(request, NONE)
-        if isinstance(bad, Response):
-            return bad
-        found = await anyio.to_thread.run_sync(rejectedfile.find, self.view.settings, int(one), limiter=self.threads)
+        got = await self._one_import(request, NONE)
+        if isinstance(got, Response):
+            return got
+        one, _ = got
+        found = await anyio.to_thread.run_sync(rejectedfile.find, self.view.settings, one, limiter=self.threads)
         if isinstance(found, str):
             return error(404, found)
         return StreamingResponse(found.chunks(), 200, found.headers())  # read in worker threads
 
     async def changes(self, request: StarletteRequest) -> Response:
-        denied = self.access.check(request_in(request))
-        if denied is not None:
-            return denied
-        one = request.path_params["id"]
-        if not AN_ID.fullmatch(one):
-            return error(400, BAD_ID)
-        q = await self._api(request, CHANGES)
-        if isinstance(q, Response):
-            return q
-        return await self._reading(changes_response, self.view.settings, int(one), int(q["offset"]), int(q["limit"]))
+        got = await self._one_import(request, CHANGES)
+        if isinstance(got, Response):
+            return got
+        one, q = got
+        return await self._reading(changes_response, self.view.settings, one, int(q["offset"]), int(q["limit"]))
 
     async def revert_preview(self, request: StarletteRequest) -> Response:
-        denied = self.access.check(request_in(request))
-        if denied is not None:
-            return denied
-        one = request.path_params["id"]
-        if not AN_ID.fullmatch(one):
-            return error(400, BAD_ID)
-        q = await self._api(request, REVERT_PREVIEW)
-        if isinstance(q, Response):
-            return q
+        got = await self._one_import(request, REVERT_PREVIEW)
+        if isinstance(got, Response):
+            return got
+        one, q = got
         try:
-            return await anyio.to_thread.run_sync(revert_preview_response, self.view.settings, int(one),
+            return await anyio.to_thread.run_sync(revert_preview_response, self.view.settings, one,
                                                   q["force"] == "true", limiter=self.previews)
         except (sqlite3.Error, OSError) as exc:
             logger.warning(f"jobs view: cannot read the audit trail now: {exc}")
