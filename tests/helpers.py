@@ -1,24 +1,33 @@
-"""Test helpers: real files from two writers, the real service as a subprocess, waiting."""
+"""Test helpers: real files from two writers, a store to import into, the command line in-process, the real service
+as a subprocess, waiting. The fixtures that hand them to a test are in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from aimport.layout import Layout
 from aimport.store.db import is_postgresql
+
+if TYPE_CHECKING:
+    from aimport.importing.outcome import ImportOutcome
+    from aimport.store.db import Db
 
 Rows = Sequence[Sequence[Any]]
 
@@ -74,6 +83,27 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def at_once(work: Callable[[int], None], count: int, timeout: float = 120.0) -> None:
+    """Run ``work(0)`` ... ``work(count - 1)``, each in a thread of its own, at the same time; wait for them all and
+    raise the first error any of them hit (a ``threading.Barrier(count)`` in ``work`` lines them up)."""
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        try:
+            work(k)
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), f"a thread still runs after {timeout}s"
+    if errors:
+        raise errors[0]
+
+
 def archived(layout: Layout, import_type: str, file_name: str) -> list[Path]:
     """History data files for ``file_name`` whose .result is written."""
     hist = layout.history_dir(import_type)
@@ -119,12 +149,97 @@ def _flag(command: Sequence[str], name: str) -> str:
     return value
 
 
-STORES: dict[Path, Path | str] = {}  # a test's store when the test runs on both backends (fixture on_both_stores)
+@dataclass
+class StoreUnderTest:
+    """A test's system store (the ``store`` fixture): its address, and files imported into it in-process.
+
+    Imports work in ``FOLDER/w`` and log to ``FOLDER/N.imp.log`` (N counts this store's imports).
+    """
+
+    address: Path | str  # a SQLite file or a postgresql:// URL
+    folder: Path
+    imports: int = 0
+
+    @property
+    def work_dir(self) -> Path:
+        return self.folder / "w"
+
+    def imp(self, path: Path, import_type: str, *, key: str = "", actor: str = "admin", log: bool = True,
+            progress: Callable[[str, int], None] | None = None, **options: Any) -> ImportOutcome:
+        """Import ``path`` as ``import_type`` (``run_import``, the worker's entry point) with ``options``, the
+        other fields of ``ImportRequest`` (``dry_run``, ``phone_region``, ``hidden_rows``, ...). ``log=False``: the
+        work log is in the outcome's ``log_text``, as for ``aimport check``; ``progress(phase, rows)`` is called
+        as the import goes."""
+        from aimport.importing.outcome import ImportRequest
+        from aimport.importing.run import run_import
+
+        n, self.imports = self.imports, self.imports + 1
+        return run_import(ImportRequest(path=path, import_type=import_type, import_key=key or f"k{n}",
+                                        store_address=self.address, work_dir=self.work_dir, actor=actor,
+                                        log_path=self.folder / f"{n}.imp.log" if log else None, **options),
+                          progress)
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return query(self.address, sql, args)
+
+    def open(self) -> Db:
+        """A connection to the store (``with store.open() as db:`` closes it)."""
+        from aimport.store.schema import open_store
+
+        return open_store(self.address)
 
 
-def store_of(tmp_path: Path) -> Path | str:
-    """The system store of the test that owns ``tmp_path``: its backend's (see ``on_both_stores``) or SQLite's."""
-    return STORES.get(tmp_path, tmp_path / "system.sqlite")
+def log_of(outcome: ImportOutcome) -> str:
+    """The work log of an import: its .log file, or the text the outcome holds (an import with no log file)."""
+    return outcome.log_path.read_text() if outcome.log_path is not None else outcome.log_text
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one ``aimport`` command gave (named as ``subprocess.CompletedProcess``'s fields; its output read as text,
+    CR LF as a newline)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Cli:
+    """``aimport ARGS`` called in-process through ``aimport.cli.main`` (the ``cli`` fixture)."""
+
+    capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch
+
+    def __call__(self, *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+        """Run with no ``AIMPORT_*`` variable but those of ``env``, in ``cwd`` (default: where the test is)."""
+        from aimport.cli import main
+
+        package_logger = logging.getLogger("aimport")  # `aimport run` sets up its handler: put it back after
+        saved = (package_logger.handlers[:], package_logger.level, package_logger.propagate)
+        self.capsys.readouterr()  # what the test printed before is not the command's
+        with self.monkeypatch.context() as m:
+            for name in [k for k in os.environ if k.startswith("AIMPORT_")]:
+                m.delenv(name)
+            for name, value in (env or {}).items():
+                m.setenv(name, value)
+            if cwd is not None:
+                m.chdir(cwd)
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help, --version, a usage error
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            finally:
+                package_logger.handlers[:], package_logger.level, package_logger.propagate = saved
+        out, err = self.capsys.readouterr()
+        return CliResult(code, _text(out), _text(err))
+
+
+def _text(printed: str) -> str:
+    """What was printed, read as text as ``subprocess.run(text=True)`` reads it: CR LF and CR are newlines."""
+    return printed.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def query(db: Path | str, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -262,6 +377,10 @@ class ServiceProcess:
     @property
     def audit_db(self) -> Path:
         return self.state / "audit.sqlite"
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        """The details of the service's audit events of ``kind``, oldest first."""
+        return [json.loads(d) for (d,) in query(self.audit_db, "SELECT detail FROM events WHERE kind = ? ORDER BY id", (kind,))]
 
     @property
     def store_address(self) -> Path | str:

@@ -150,9 +150,9 @@ SCRATCH_SQL = {
     "aimport.importing.stage": "the import's own scratch file (staged rows)",
     "aimport.importing.stagetable": "the scratch file's writer",
     "aimport.importing.stagewriter": "the scratch file's writer (the part of a sheet staged in the worker)",
-    "aimport.importing.stagehelper": "the scratch file's writer in the staging helper process",
+    "aimport.importing.stageserver": "the scratch file's writer in the staging helper process",
     "aimport.campaigns.importer": "the campaign import's scratch file (customers before they are stored)",
-    "aimport.docsgen": "an in-memory copy of the audit schema, to document it",
+    "aimport.importing.rejectedscratch": "the import's own scratch file (its rejected rows, for their workbook)",
 }
 SQL_CALLS = ("execute", "executemany", "executescript", "cursor", "copy")
 

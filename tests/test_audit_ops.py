@@ -22,12 +22,7 @@ import pytest
 
 from aimport.importing.outcome import Totals
 from aimport.store.audit import Audit
-from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_openpyxl, write_text
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    return subprocess.run([sys.executable, "-m", "aimport", *args], capture_output=True, text=True, env=env, timeout=60)
+from tests.helpers import Cli, ServiceProcess, drop, query, wait_archived, wait_for, write_openpyxl, write_text
 
 
 def seed(db: Path) -> None:
@@ -42,7 +37,7 @@ def seed(db: Path) -> None:
     anyio.run(go)
 
 
-def test_filters_and_formats(tmp_path: Path) -> None:
+def test_filters_and_formats(cli: Cli, tmp_path: Path) -> None:
     seed(tmp_path / "audit.sqlite")
     r = cli("audit", "--failed", "--json", "--state-dir", str(tmp_path))
     assert sorted(x["file_name"] for x in json.loads(r.stdout)) == ["bad.txt", "half.txt"]
@@ -77,7 +72,8 @@ def test_retention_prunes_old_finished_rows_only(tmp_path: Path) -> None:
 
 
 def follow(args: list[str], until: Callable[[list[str]], bool], action: Callable[[], None]) -> list[str]:
-    """Run ``aimport audit ... --follow``, do ``action`` once it printed something, read until ``until``."""
+    """Run ``aimport audit ... --follow`` (a process: it runs until stopped), do ``action`` once it printed
+    something, read until ``until``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
     proc = subprocess.Popen([sys.executable, "-m", "aimport", "audit", *args, "--follow"], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

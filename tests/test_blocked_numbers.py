@@ -12,25 +12,16 @@ from typing import Any
 import pytest
 
 from aimport.campaigns import results
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
 from aimport.service.storesetup import prepare_store
 from aimport.settings import Settings
 from aimport.store.schema import SCHEMA_VERSION, open_store, stored_version
 from aimport.store.storedphones import renormalise_phones, stored_phone_region
-from tests.helpers import query, store_of, write_openpyxl, write_text
+from tests.helpers import StoreUnderTest, query, write_openpyxl, write_text
 
-pytestmark = pytest.mark.usefixtures("on_both_stores")
+pytestmark = pytest.mark.both_stores
 
 BLOCKED = "+358 50 765 4321"
 SAME_NUMBER = ["050 765 4321", "00358507654321", "+358 (0)50 765 4321", "050-765 4321", "(050) 765 43 21"]
-
-
-def imp(tmp_path: Path, path: Path, import_type: str, region: str = "FI") -> ImportOutcome:
-    n = len(list(tmp_path.glob("*.imp.log")))
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
-                                    store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{n}.imp.log", phone_region=region))
 
 
 def customers_file(path: Path, rows: list[list[Any]]) -> Path:
@@ -38,45 +29,43 @@ def customers_file(path: Path, rows: list[list[Any]]) -> Path:
 
 
 @pytest.mark.parametrize("written", SAME_NUMBER)
-def test_a_blocked_number_filters_a_customer_however_written(tmp_path: Path, written: str) -> None:
+def test_a_blocked_number_filters_a_customer_however_written(store: StoreUnderTest, tmp_path: Path, written: str) -> None:
     blocked = write_text(tmp_path / "blocked.txt", [["Number", "Description"], [BLOCKED, "asked not to be called"]])
-    assert imp(tmp_path, blocked, "BlockedNumbers").status == "succeeded"
-    o = imp(tmp_path, customers_file(tmp_path / "Spring.xlsx", [["C0", written, None, "Blocked"],
+    assert store.imp(blocked, "BlockedNumbers", phone_region="FI").status == "succeeded"
+    o = store.imp(customers_file(tmp_path / "Spring.xlsx", [["C0", written, None, "Blocked"],
                                                                 ["C1", "040 123 4567", written, "Second blocked"],
-                                                                ["C2", "040 765 4321", None, "Free"]]),
-            "OutboundCampaign")
+                                                                ["C2", "040 765 4321", None, "Free"]]), "OutboundCampaign", phone_region="FI")
     assert (o.status, o.result_fields["filtered"]) == ("succeeded", 1), o.log_path.read_text()
-    assert query(store_of(tmp_path), "SELECT external_id, phone1, phone2, result, next_phone FROM customers ORDER BY id") == [
+    assert store.query("SELECT external_id, phone1, phone2, result, next_phone FROM customers ORDER BY id") == [
         ("C0", "+358507654321", None, "Filtered", 1), ("C1", "+358401234567", "+358507654321", None, 1),
         ("C2", "+358407654321", None, None, 1)]
 
 
 @pytest.mark.parametrize("blocked", SAME_NUMBER)
-def test_a_blocked_number_written_nationally_filters_an_international_one(tmp_path: Path, blocked: str) -> None:
-    assert imp(tmp_path, write_text(tmp_path / "b.txt", [["Number"], [blocked]]), "BlockedNumbers").status == "succeeded"
-    assert query(store_of(tmp_path), "SELECT number FROM blocked_numbers") == [("+358507654321",)]
-    o = imp(tmp_path, customers_file(tmp_path / "Summer.xlsx", [["C0", BLOCKED, None, "x"]]), "OutboundCampaign")
+def test_a_blocked_number_written_nationally_filters_an_international_one(store: StoreUnderTest, tmp_path: Path, blocked: str) -> None:
+    assert store.imp(write_text(tmp_path / "b.txt", [["Number"], [blocked]]), "BlockedNumbers", phone_region="FI").status == "succeeded"
+    assert store.query("SELECT number FROM blocked_numbers") == [("+358507654321",)]
+    o = store.imp(customers_file(tmp_path / "Summer.xlsx", [["C0", BLOCKED, None, "x"]]), "OutboundCampaign", phone_region="FI")
     assert o.result_fields["filtered"] == 1
-    assert query(store_of(tmp_path), "SELECT result FROM customers") == [("Filtered",)]
+    assert store.query("SELECT result FROM customers") == [("Filtered",)]
 
 
-def test_the_next_number_after_a_wrong_number_is_skipped_when_blocked(tmp_path: Path) -> None:
+def test_the_next_number_after_a_wrong_number_is_skipped_when_blocked(store: StoreUnderTest, tmp_path: Path) -> None:
     """aimport campaign record: a Wrong number moves on to the next number unless that one is blocked."""
-    assert imp(tmp_path, write_text(tmp_path / "b.txt", [["Number"], [BLOCKED]]), "BlockedNumbers").status == "succeeded"
-    o = imp(tmp_path, customers_file(tmp_path / "Autumn.xlsx", [["C0", "040 123 4567", "050-765 4321", "x"],
-                                                                ["C1", "040 123 4567", "09 555 0001", "y"]]),
-            "OutboundCampaign")
+    assert store.imp(write_text(tmp_path / "b.txt", [["Number"], [BLOCKED]]), "BlockedNumbers", phone_region="FI").status == "succeeded"
+    o = store.imp(customers_file(tmp_path / "Autumn.xlsx", [["C0", "040 123 4567", "050-765 4321", "x"],
+                                                                ["C1", "040 123 4567", "09 555 0001", "y"]]), "OutboundCampaign", phone_region="FI")
     assert o.status == "succeeded", o.log_path.read_text()
-    with open_store(store_of(tmp_path)) as db:
+    with store.open() as db:
         assert results.record(db, "Autumn", "C0", "Wrong number").customer_result == "Handled"
         assert results.record(db, "Autumn", "C1", "Wrong number").customer_result is None
-    assert query(store_of(tmp_path), "SELECT external_id, next_phone FROM customers ORDER BY id") == [("C0", 1), ("C1", 2)]
+    assert store.query("SELECT external_id, next_phone FROM customers ORDER BY id") == [("C0", 1), ("C1", 2)]
 
 
-def test_two_rows_of_one_number_written_differently_are_a_duplicate(tmp_path: Path) -> None:
-    o = imp(tmp_path, write_text(tmp_path / "b.txt", [["Number"], [BLOCKED], ["050 765 4321"]]), "BlockedNumbers")
+def test_two_rows_of_one_number_written_differently_are_a_duplicate(store: StoreUnderTest, tmp_path: Path) -> None:
+    o = store.imp(write_text(tmp_path / "b.txt", [["Number"], [BLOCKED], ["050 765 4321"]]), "BlockedNumbers", phone_region="FI")
     assert o.status == "partial" and o.totals.created == 1
-    assert query(store_of(tmp_path), "SELECT number FROM blocked_numbers") == [("+358507654321",)]
+    assert store.query("SELECT number FROM blocked_numbers") == [("+358507654321",)]
 
 
 def old_store(address: Path | str) -> None:
@@ -105,18 +94,18 @@ def old_store(address: Path | str) -> None:
         assert stored_version(db) == 3
 
 
-def settings_for(tmp_path: Path, region: str) -> Settings:
-    store = store_of(tmp_path)
-    return Settings(state_dir=tmp_path, store=store if isinstance(store, str) else "sqlite", phone_region=region,
+def settings_for(store: StoreUnderTest, region: str) -> Settings:
+    address = store.address
+    return Settings(state_dir=store.folder, store=address if isinstance(address, str) else "sqlite", phone_region=region,
                     enabled=False)
 
 
-def test_a_store_from_before_is_upgraded_and_its_phones_normalised(tmp_path: Path,
+def test_a_store_from_before_is_upgraded_and_its_phones_normalised(store: StoreUnderTest, tmp_path: Path,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
-    address = store_of(tmp_path)
+    address = store.address
     old_store(address)
     with caplog.at_level(logging.INFO, logger="aimport"):
-        prepare_store(settings_for(tmp_path, "FI"))
+        prepare_store(settings_for(store, "FI"))
     assert query(address, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
     assert query(address, "SELECT first_name, phone, mobile FROM directory_entries ORDER BY id") == [
         ("Anna", "+358401234567", "+358401234567"), ("Bert", "04012345670507654321", "*100#"),
@@ -138,20 +127,20 @@ def test_a_store_from_before_is_upgraded_and_its_phones_normalised(tmp_path: Pat
         assert not renormalise_phones(db, "FI").ran  # done once: the next start does nothing
 
 
-def test_blocked_numbers_of_an_upgraded_store_filter_new_customers(tmp_path: Path) -> None:
-    old_store(store_of(tmp_path))
-    prepare_store(settings_for(tmp_path, "FI"))
-    o = imp(tmp_path, customers_file(tmp_path / "New.xlsx", [["N0", "050 765 4321", None, "x"],
-                                                             ["N1", "+358 40 111 2233", None, "y"]]), "OutboundCampaign")
+def test_blocked_numbers_of_an_upgraded_store_filter_new_customers(store: StoreUnderTest, tmp_path: Path) -> None:
+    old_store(store.address)
+    prepare_store(settings_for(store, "FI"))
+    o = store.imp(customers_file(tmp_path / "New.xlsx", [["N0", "050 765 4321", None, "x"],
+                                                             ["N1", "+358 40 111 2233", None, "y"]]), "OutboundCampaign", phone_region="FI")
     assert o.result_fields["filtered"] == 2
 
 
-def test_a_region_set_later_normalises_the_national_numbers(tmp_path: Path) -> None:
-    address = store_of(tmp_path)
+def test_a_region_set_later_normalises_the_national_numbers(store: StoreUnderTest, tmp_path: Path) -> None:
+    address = store.address
     with open_store(address) as db:
         assert renormalise_phones(db, "").ran  # the service's first start, without a region
     numbers = [["Number"], ["050 765 4321"], [BLOCKED], ["112"], ["+46 70 123 45 67"]]
-    assert imp(tmp_path, write_text(tmp_path / "b.txt", numbers), "BlockedNumbers", region="").status == "succeeded"
+    assert store.imp(write_text(tmp_path / "b.txt", numbers), "BlockedNumbers", phone_region="").status == "succeeded"
     rows = query(address, "SELECT number FROM blocked_numbers ORDER BY id")
     assert rows == [("0507654321",), ("+358507654321",), ("112",), ("+46701234567",)]
     with open_store(address) as db:

@@ -8,9 +8,6 @@ the event, not for the file (issue 26.12).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -18,7 +15,7 @@ import pytest
 
 from aimport.store.db import is_postgresql
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
-from tests.helpers import ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
+from tests.helpers import Cli, CliResult, ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
 
@@ -29,12 +26,10 @@ def service(service_on_both: ServiceProcess) -> ServiceProcess:
     return service_on_both
 
 
-def cli(svc: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
+def campaign(cli: Cli, svc: ServiceProcess, *args: str) -> CliResult:
     """``aimport campaign ...`` on the service's store (its state directory; ``--store`` for PostgreSQL)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
     store = ["--store", str(svc.store)] if is_postgresql(svc.store) else []
-    return subprocess.run([sys.executable, "-m", "aimport", "campaign", *args, "--state-dir", str(svc.state), *store],
-                          capture_output=True, text=True, env=env, timeout=60)
+    return cli("campaign", *args, "--state-dir", svc.state, *store)
 
 
 def exports(svc: ServiceProcess) -> list[Path]:
@@ -65,27 +60,23 @@ def _shown(svc: ServiceProcess, hist: Path) -> str:
         + f"\n--- service log (end)\n{svc.output()[-4000:]}"
 
 
-def events(svc: ServiceProcess, kind: str) -> list[dict]:
-    return [json.loads(d) for (d,) in query(svc.audit_db, "SELECT detail FROM events WHERE kind = ? ORDER BY id", (kind,))]
-
-
 def exported(svc: ServiceProcess, campaign: str) -> list[dict]:
     """The ``campaign_exported`` events of ``campaign`` (recorded after its file is renamed into Export/)."""
-    return [e for e in events(svc, "campaign_exported") if e["campaign"] == campaign]
+    return [e for e in svc.events("campaign_exported") if e["campaign"] == campaign]
 
 
-def test_drop_results_complete_export_once(service: ServiceProcess, tmp_path: Path) -> None:
+def test_drop_results_complete_export_once(cli: Cli, service: ServiceProcess, tmp_path: Path) -> None:
     service.args += ["--supervise-s", "0.2"]
     service.start()
     prepare(service, tmp_path)
-    wait_for(lambda: events(service, "campaign_started"), 10, what="campaign_started")
-    r = cli(service, "record", "Spring Promo", "C0", "--result", "Successful", "--agent", "ann",
+    wait_for(lambda: service.events("campaign_started"), 10, what="campaign_started")
+    r = campaign(cli, service, "record", "Spring Promo", "C0", "--result", "Successful", "--agent", "ann",
             "--answer", "Q1=Yes", "--answer", "Q2==cmd|' /C calc'!A0")
     assert r.returncode == 0, r.stderr
-    r = cli(service, "record", "Spring Promo", "C1", "--result", "Successful", "--answer", "Q1=Maybe")
+    r = campaign(cli, service, "record", "Spring Promo", "C1", "--result", "Successful", "--answer", "Q1=Maybe")
     assert r.returncode == 1 and r.stderr.strip() == "aimport campaign: error: answer 'Maybe' to Q1 is not one of Yes, No"
-    assert cli(service, "record", "Spring Promo", "C1", "--result", "Wrong number").returncode == 0
-    assert cli(service, "record", "Spring Promo", "C1", "--result", "Refusal").returncode == 0
+    assert campaign(cli, service, "record", "Spring Promo", "C1", "--result", "Wrong number").returncode == 0
+    assert campaign(cli, service, "record", "Spring Promo", "C1", "--result", "Refusal").returncode == 0
     # the file is renamed into Export/ before its campaign_exported event is recorded: wait for the event
     [event] = wait_for(lambda: exported(service, "Spring Promo"), 15, what="campaign_exported of Spring Promo")
     [export] = exports(service)
@@ -109,37 +100,37 @@ def test_drop_results_complete_export_once(service: ServiceProcess, tmp_path: Pa
     # the restarted supervisor has had its passes (it exported a campaign closed after the restart) and wrote
     # no second export of Spring Promo
     drop_campaign(service, tmp_path, "After restart", 1)
-    assert cli(service, "close", "After restart").returncode == 0
+    assert campaign(cli, service, "close", "After restart").returncode == 0
     wait_for(lambda: exported(service, "After restart"), 15, what="campaign_exported of After restart")
     assert [p.name for p in exports(service) if p.name.endswith("_Spring Promo.xlsx")] == [export.name]
     assert len(exported(service, "Spring Promo")) == 1
-    listing = {c["name"]: c for c in json.loads(cli(service, "list", "--json").stdout)}
+    listing = {c["name"]: c for c in json.loads(campaign(cli, service, "list", "--json").stdout)}
     assert listing["Spring Promo"]["status"] == "Handled" and listing["Spring Promo"]["exported"] == export.name
-    shown = json.loads(cli(service, "show", "Spring Promo", "--json").stdout)
+    shown = json.loads(campaign(cli, service, "show", "Spring Promo", "--json").stdout)
     assert (shown["campaign"]["completion_reason"], len(shown["customers"])) == ("every customer handled", 2)
     copy_dir = tmp_path / "copies"
     copy_dir.mkdir()
-    assert cli(service, "export", "Spring Promo", "-o", str(copy_dir)).returncode == 0
+    assert campaign(cli, service, "export", "Spring Promo", "-o", str(copy_dir)).returncode == 0
     assert [p.name[15:] for p in copy_dir.iterdir()] == ["_Spring Promo.xlsx"]
     assert [p for p in exports(service) if p.name.endswith("_Spring Promo.xlsx")] == [export]  # a copy is not one
 
 
 @pytest.mark.parametrize("fault", ["mid_export", "after_export_rename"])
-def test_crash_during_export_never_zero_or_two(service: ServiceProcess, tmp_path: Path, fault: str) -> None:
+def test_crash_during_export_never_zero_or_two(cli: Cli, service: ServiceProcess, tmp_path: Path, fault: str) -> None:
     service.args += ["--supervise-s", "0.2"]
     service.start()
     prepare(service, tmp_path, "Crashy", 1)
     service.stop()
-    assert cli(service, "close", "Crashy").returncode == 0
+    assert campaign(cli, service, "close", "Crashy").returncode == 0
     service.env["AIMPORT_FAULT"] = fault
     service.start(wait=False)  # the fault kills it in its first supervisor pass, maybe before /readyz answers
     assert service.wait_exit(20) == -9
     del service.env["AIMPORT_FAULT"]
     service.start()
-    wait_for(lambda: events(service, "campaign_exported"), 15, what="export after restart")
+    wait_for(lambda: service.events("campaign_exported"), 15, what="export after restart")
     [export] = exports(service)
     assert openpyxl.load_workbook(export)["Customers"].max_row == 2
-    [e] = events(service, "campaign_exported")
+    [e] = service.events("campaign_exported")
     assert (e["recovered"], e["how"]) == (True, "renamed" if fault == "mid_export" else "found")
     assert not [p for p in service.layout.export_dir.iterdir() if p.name.startswith(".")]
 

@@ -8,79 +8,76 @@ from pathlib import Path
 import pytest
 
 from aimport.campaigns import model
-from aimport.importing.outcome import ImportRequest
-from aimport.importing.run import run_import
 from aimport.store import campaigns as stored
-from aimport.store.schema import open_store
-from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import query, store_of, write_openpyxl, write_text
+from tests.campaign_helpers import campaign_file, with_script
+from tests.helpers import StoreUnderTest, write_openpyxl, write_text
 
-pytestmark = pytest.mark.usefixtures("on_both_stores")
+pytestmark = pytest.mark.both_stores
 
 
-def test_campaign_started_with_customers_and_extra_columns(tmp_path: Path) -> None:
-    with_script(tmp_path)
-    o = imp(tmp_path, campaign_file(tmp_path / "Autumn.xlsx", 5, {"Script": "Survey", "EndDate": "2099-12-31"}), "OutboundCampaign")
+def test_campaign_started_with_customers_and_extra_columns(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
+    o = store.imp(campaign_file(tmp_path / "Autumn.xlsx", 5, {"Script": "Survey", "EndDate": "2099-12-31"}), "OutboundCampaign")
     assert (o.status, o.totals.created) == ("succeeded", 5)
     assert o.result_fields == {"campaign": "Autumn", "campaign_status": "Active"}
-    conn = open_store(store_of(tmp_path))
+    conn = store.open()
     c = model.require(conn, "Autumn")
     assert (c.status, c.script, c.number_of_redials, c.redial_interval_s, c.extra_columns) == ("Active", "Survey", 3, 600, ["Contract"])
     assert "template campaign 'Template' not found: built-in defaults" in o.log_path.read_text()
-    assert query(store_of(tmp_path), "SELECT phone1, phone2, data FROM customers WHERE external_id = 'C1'") == [
+    assert store.query("SELECT phone1, phone2, data FROM customers WHERE external_id = 'C1'") == [
         ("+358401000001", "095550001", '{"Contract": "K-1"}')]
 
 
-def test_name_setting_template_copy_and_existing_name(tmp_path: Path) -> None:
-    with_script(tmp_path)
-    imp(tmp_path, campaign_file(tmp_path / "t.xlsx", 1, {"Name": "Template", "Script": "Survey", "NumberOfRedials": 5}), "OutboundCampaign")
-    o = imp(tmp_path, campaign_file(tmp_path / "x.xlsx", 2, {"Name": "Winter"}), "OutboundCampaign")
-    conn = open_store(store_of(tmp_path))
+def test_name_setting_template_copy_and_existing_name(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
+    store.imp(campaign_file(tmp_path / "t.xlsx", 1, {"Name": "Template", "Script": "Survey", "NumberOfRedials": 5}), "OutboundCampaign")
+    o = store.imp(campaign_file(tmp_path / "x.xlsx", 2, {"Name": "Winter"}), "OutboundCampaign")
+    conn = store.open()
     w = model.require(conn, "Winter")
     assert (w.copied_from, w.script, w.number_of_redials, w.status) == ("Template", "Survey", 5, "Active")
-    o = imp(tmp_path, campaign_file(tmp_path / "Winter.xlsx", 9), "OutboundCampaign")
+    o = store.imp(campaign_file(tmp_path / "Winter.xlsx", 9), "OutboundCampaign")
     assert (o.status, o.error_code) == ("failed", "CAMPAIGN_EXISTS")
     assert "a campaign named 'Winter' already exists; it was left unchanged" in o.log_path.read_text()
     assert stored.counts(conn, w.id).customers == 2
 
 
-def test_unknown_script_makes_it_invalid_not_active(tmp_path: Path) -> None:
-    o = imp(tmp_path, campaign_file(tmp_path / "Bad.xlsx", 2, {"Script": "Nope", "EndDate": "2020-01-01", "StartDate": "2021-01-01"}), "OutboundCampaign")
+def test_unknown_script_makes_it_invalid_not_active(store: StoreUnderTest, tmp_path: Path) -> None:
+    o = store.imp(campaign_file(tmp_path / "Bad.xlsx", 2, {"Script": "Nope", "EndDate": "2020-01-01", "StartDate": "2021-01-01"}), "OutboundCampaign")
     assert (o.status, o.error_code) == ("partial", "CAMPAIGN_INVALID")
     log = o.log_path.read_text()
     assert "Script: no script named 'Nope'" in log and "EndDate is before StartDate" in log
-    conn = open_store(store_of(tmp_path))
+    conn = store.open()
     assert model.require(conn, "Bad").status == "Invalid"
 
 
-def test_mandatory_fields_and_duplicate_external_ids(tmp_path: Path) -> None:
+def test_mandatory_fields_and_duplicate_external_ids(store: StoreUnderTest, tmp_path: Path) -> None:
     rows = [["ExternalId", "Phone1", "Notes"], ["A", "040 111 1111", "x"], ["A", "040 222 2222", ""], ["", "040 333 3333", ""],
             ["B", "", ""], ["C", "not a phone", ""], ["D", "0044 20 7946 0000", "n"]]
-    o = imp(tmp_path, write_text(tmp_path / "Text Campaign.txt", rows), "OutboundCampaign")
+    o = store.imp(write_text(tmp_path / "Text Campaign.txt", rows), "OutboundCampaign")
     assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 2, 4)
     log = o.log_path.read_text()
     assert "row 3 column ExternalId: duplicate ExternalId 'A': already in row 2" in log
     assert "row 4 column ExternalId: ExternalId is mandatory" in log and "row 5 column Phone1" in log
-    assert query(store_of(tmp_path), "SELECT phone1 FROM customers WHERE external_id = 'D'") == [("+442079460000",)]
+    assert store.query("SELECT phone1 FROM customers WHERE external_id = 'D'") == [("+442079460000",)]
 
 
-def test_csv_semicolon_customers(tmp_path: Path) -> None:
+def test_csv_semicolon_customers(store: StoreUnderTest, tmp_path: Path) -> None:
     p = tmp_path / "csvcamp.csv"
     p.write_bytes("\ufeffExternal ID;Phone 1\r\nX1;040 123 4567\r\n".encode())
-    o = imp(tmp_path, p, "OutboundCampaign")
+    o = store.imp(p, "OutboundCampaign")
     assert (o.status, o.totals.created) == ("succeeded", 1)
 
 
 
-def test_every_campaign_setting(tmp_path: Path) -> None:
-    with_script(tmp_path)
+def test_every_campaign_setting(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
     settings = {"Name": "Full", "Script": "Survey", "Queue": "Outbound", "StartDate": "2020-01-01",
                 "EndDate": dt.date(2099, 1, 31), "NumberOfRedials": 7, "RedialInterval": 900,
                 "TimeZone": "Europe/Helsinki", "Colour": "blue"}
-    o = imp(tmp_path, campaign_file(tmp_path / "whatever.xlsx", 1, settings), "OutboundCampaign")
+    o = store.imp(campaign_file(tmp_path / "whatever.xlsx", 1, settings), "OutboundCampaign")
     assert o.status == "succeeded", o.log_path.read_text()
     assert "unknown setting 'Colour' ignored" in o.log_path.read_text()
-    c = model.require(open_store(store_of(tmp_path)), "Full")
+    c = model.require(store.open(), "Full")
     assert (c.status, c.script, c.queue, c.start_date, c.end_date, c.number_of_redials, c.redial_interval_s, c.time_zone) == (
         "Active", "Survey", "Outbound", "2020-01-01", "2099-01-31", 7, 900, "Europe/Helsinki")
     assert c.started_at
@@ -93,39 +90,38 @@ def test_every_campaign_setting(tmp_path: Path) -> None:
     ({"NumberOfRedials": "many"}, "NumberOfRedials:"),
     ({"TimeZone": "Mars/Olympus"}, "TimeZone:"),
 ])
-def test_invalid_settings(tmp_path: Path, settings: dict, reason: str) -> None:
-    o = imp(tmp_path, campaign_file(tmp_path / "Inv.xlsx", 1, settings), "OutboundCampaign")
+def test_invalid_settings(store: StoreUnderTest, tmp_path: Path, settings: dict, reason: str) -> None:
+    o = store.imp(campaign_file(tmp_path / "Inv.xlsx", 1, settings), "OutboundCampaign")
     assert (o.status, o.error_code, o.result_fields["campaign_status"]) == ("partial", "CAMPAIGN_INVALID", "Invalid")
     assert reason in o.log_path.read_text()
-    c = model.require(open_store(store_of(tmp_path)), "Inv")
+    c = model.require(store.open(), "Inv")
     assert c.status == "Invalid" and reason in (c.invalid_reason or "") and c.started_at is None
 
 
-def test_blocked_numbers_filter_customers(tmp_path: Path) -> None:
+def test_blocked_numbers_filter_customers(store: StoreUnderTest, tmp_path: Path) -> None:
     blocked = [["Number", "ValidUntil"], ["+358401000000", ""], ["09 5550000", ""], ["+358401000001", "2099-01-01"],
                ["+358401000002", "2001-01-01"]]
-    assert imp(tmp_path, write_text(tmp_path / "b.txt", blocked), "BlockedNumbers").status == "succeeded"
-    o = imp(tmp_path, campaign_file(tmp_path / "Filt.xlsx", 3), "OutboundCampaign")
+    assert store.imp(write_text(tmp_path / "b.txt", blocked), "BlockedNumbers").status == "succeeded"
+    o = store.imp(campaign_file(tmp_path / "Filt.xlsx", 3), "OutboundCampaign")
     assert (o.status, o.result_fields["filtered"]) == ("succeeded", 1)
     assert "1 customer(s) filtered" in o.log_path.read_text()
-    assert query(store_of(tmp_path), "SELECT external_id, result, next_phone FROM customers ORDER BY id") == [
+    assert store.query("SELECT external_id, result, next_phone FROM customers ORDER BY id") == [
         ("C0", "Filtered", 1), ("C1", None, 2), ("C2", None, 1)]  # C2's block expired
 
 
-def test_check_changes_nothing(tmp_path: Path) -> None:
+def test_check_changes_nothing(store: StoreUnderTest, tmp_path: Path) -> None:
     p = campaign_file(tmp_path / "Dry.xlsx", 3)
-    o = run_import(ImportRequest(path=p, import_type="OutboundCampaign", import_key="dry", dry_run=True,
-                                 store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor="admin"))
+    o = store.imp(p, "OutboundCampaign", dry_run=True, log=False)
     assert (o.status, o.totals.created) == ("succeeded", 3)
-    assert query(store_of(tmp_path), "SELECT COUNT(*) FROM campaigns") == [(0,)]
-    assert not list((tmp_path / "w").iterdir())
+    assert store.query("SELECT COUNT(*) FROM campaigns") == [(0,)]
+    assert not list(store.work_dir.iterdir())
 
 
-def test_customers_only_sheet_and_first_sheet(tmp_path: Path) -> None:
+def test_customers_only_sheet_and_first_sheet(store: StoreUnderTest, tmp_path: Path) -> None:
     p = write_openpyxl(tmp_path / "Plain.xlsx", {"Leads": [["external_id", "PHONE-1", "Company"], ["L1", "+4930 1234567", "ACME"]]})
-    o = imp(tmp_path, p, "OutboundCampaign")
+    o = store.imp(p, "OutboundCampaign")
     assert (o.status, o.totals.created, o.sheets[0].sheet) == ("succeeded", 1, "Leads")
-    assert query(store_of(tmp_path), "SELECT company FROM customers") == [("ACME",)]
+    assert store.query("SELECT company FROM customers") == [("ACME",)]
 
 
 def _campaign_xlsxwriter(path: Path, *, date_1904: bool, start_serial: int, contract_formula_error: str | None) -> Path:
@@ -147,19 +143,19 @@ def _campaign_xlsxwriter(path: Path, *, date_1904: bool, start_serial: int, cont
     return path
 
 
-def test_campaign_error_cell_in_an_extra_column_is_a_rejected_row(tmp_path: Path) -> None:
+def test_campaign_error_cell_in_an_extra_column_is_a_rejected_row(store: StoreUnderTest, tmp_path: Path) -> None:
     """Issue 13.2 for campaigns: a failed lookup in a customer's extra column is never stored as its text."""
-    o = imp(tmp_path, _campaign_xlsxwriter(tmp_path / "Errors.xlsx", date_1904=False, start_serial=46000,
+    o = store.imp(_campaign_xlsxwriter(tmp_path / "Errors.xlsx", date_1904=False, start_serial=46000,
                                            contract_formula_error="#N/A"), "OutboundCampaign")
     assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
     assert "row 3 column Contract: the cell holds the error value #N/A" in o.log_path.read_text()
-    assert query(store_of(tmp_path), "SELECT external_id, data FROM customers") == [("C1", '{"Contract": "K-1"}')]
+    assert store.query("SELECT external_id, data FROM customers") == [("C1", '{"Contract": "K-1"}')]
 
 
-def test_campaign_dates_use_the_workbooks_1904_epoch(tmp_path: Path) -> None:
+def test_campaign_dates_use_the_workbooks_1904_epoch(store: StoreUnderTest, tmp_path: Path) -> None:
     """Issue 13.5 for campaigns: a plain-number StartDate in a 1904 workbook is not four years early."""
-    imp(tmp_path, _campaign_xlsxwriter(tmp_path / "Mac.xlsx", date_1904=True, start_serial=45000,
+    store.imp(_campaign_xlsxwriter(tmp_path / "Mac.xlsx", date_1904=True, start_serial=45000,
                                        contract_formula_error=None), "OutboundCampaign")
-    conn = open_store(store_of(tmp_path))
+    conn = store.open()
     # 45000 days after 1904-01-01 (the 1904 system's day 0)
     assert model.require(conn, "Mac").start_date == (dt.date(1904, 1, 1) + dt.timedelta(days=45000)).isoformat()

@@ -17,17 +17,17 @@ import pytest
 from aimport.campaigns import results
 from aimport.campaigns.supervisor import CampaignEvent, SupervisorPass
 from aimport.store.schema import open_store
-from tests.campaign_helpers import SCRIPT_ROWS, campaign_file, imp, with_script
-from tests.helpers import wait_for
+from tests.campaign_helpers import SCRIPT_ROWS, campaign_file, with_script
+from tests.helpers import Cli, StoreUnderTest, at_once, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def completed(tmp_path: Path, url: str, names: list[str]) -> None:
-    with_script(tmp_path, url)
+    store = StoreUnderTest(url, tmp_path)
+    with_script(store)
     for name in names:
-        assert imp(tmp_path, campaign_file(tmp_path / f"{name}.xlsx", 3, {"Script": "Survey"}), "OutboundCampaign",
-                   url).status == "succeeded"
+        assert store.imp(campaign_file(tmp_path / f"{name}.xlsx", 3, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
     with open_store(url) as db:
         for name in names:
             results.close(db, name)
@@ -65,22 +65,13 @@ def test_passes_racing_in_several_instances_export_each_campaign_once(pg_url: st
     folders = [tmp_path / "SRV1_VUBJS" / "Export", tmp_path / "SRV2_VUBJS" / "Export"]
     start = threading.Barrier(4)
     seen: list[CampaignEvent] = []
-    errors: list[BaseException] = []
 
     def instance(k: int) -> None:
-        try:
-            start.wait(30)
-            for _ in range(6):
-                seen.extend(one_pass(pg_url, folders[k % 2]))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
+        start.wait(30)
+        for _ in range(6):
+            seen.extend(one_pass(pg_url, folders[k % 2]))
 
-    threads = [threading.Thread(target=instance, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors and not any(t.is_alive() for t in threads)
+    at_once(instance, 4)
     assert Counter((e.kind, e.detail["campaign"]) for e in seen) == Counter(
         {(kind, n): 1 for n in names for kind in ("campaign_started", "campaign_completed", "campaign_exported")})
     files = exports(*folders)
@@ -146,11 +137,11 @@ def test_an_instance_killed_before_acknowledging_keeps_its_claim_while_alive(pg_
 
 
 @pytest.mark.e2e
-def test_an_export_interrupted_on_one_unit_is_finished_by_another_units_instance(tmp_path: Path, pg_url: str) -> None:
+def test_an_export_interrupted_on_one_unit_is_finished_by_another_units_instance(cli: Cli, tmp_path: Path, pg_url: str) -> None:
     """SRV1's service dies between "file ready" and the rename; SRV2's service, on the same share and store,
     finishes the export in SRV1's Export/ (where the temp file is), once, instead of calling it missing."""
     from tests.helpers import ServiceProcess, query, wait_archived, wait_for, write_text
-    from tests.test_several_units import FAST, audit_events, cli
+    from tests.test_several_units import FAST, audit_events
 
     root = tmp_path / "share"
     a = ServiceProcess(root=root, state=tmp_path / "sa", server="SRV1", store=pg_url, args=FAST,

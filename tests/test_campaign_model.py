@@ -12,19 +12,18 @@ import pytest
 from aimport.campaigns import model, results
 from aimport.campaigns.model import CampaignError
 from aimport.store.db import Db
-from aimport.store.schema import open_store
-from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import store_of, write_text
+from tests.campaign_helpers import campaign_file, with_script
+from tests.helpers import StoreUnderTest, at_once, write_text
 
-pytestmark = pytest.mark.usefixtures("on_both_stores")
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
-def conn(tmp_path: Path) -> Iterator[Db]:
-    with_script(tmp_path)
-    o = imp(tmp_path, campaign_file(tmp_path / "Spring.xlsx", 3, {"Script": "Survey", "Queue": "Outbound", "NumberOfRedials": 2}), "OutboundCampaign")
+def conn(store: StoreUnderTest, tmp_path: Path) -> Iterator[Db]:
+    with_script(store)
+    o = store.imp(campaign_file(tmp_path / "Spring.xlsx", 3, {"Script": "Survey", "Queue": "Outbound", "NumberOfRedials": 2}), "OutboundCampaign")
     assert o.status == "succeeded", o.log_path.read_text() if o.log_path else ""
-    with open_store(store_of(tmp_path)) as db:
+    with store.open() as db:
         yield db
 
 
@@ -73,16 +72,16 @@ def test_close_ends_early(conn: Db) -> None:
         results.close(conn, "Spring")
 
 
-def test_redial_times_attempts_and_blocked_next_number(tmp_path: Path) -> None:
-    with_script(tmp_path)
-    imp(tmp_path, campaign_file(tmp_path / "Calls.xlsx", 3, {"RedialInterval": 120}), "OutboundCampaign")
-    conn = open_store(store_of(tmp_path))
+def test_redial_times_attempts_and_blocked_next_number(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
+    store.imp(campaign_file(tmp_path / "Calls.xlsx", 3, {"RedialInterval": 120}), "OutboundCampaign")
+    conn = store.open()
     at = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.UTC)
     results.record(conn, "Calls", "C0", "No answer", at=at)
     results.record(conn, "Calls", "C1", "Instant redial", at=at)
     assert conn.execute("SELECT external_id, next_call_at FROM customers WHERE external_id IN ('C0', 'C1') ORDER BY id").fetchall() == [
         ("C0", "2030-05-01T12:02:00+00:00"), ("C1", "2030-05-01T12:00:00+00:00")]
-    assert imp(tmp_path, write_text(tmp_path / "b.txt", [["Number"], ["09 5550002"]]), "BlockedNumbers").status == "succeeded"
+    assert store.imp(write_text(tmp_path / "b.txt", [["Number"], ["09 5550002"]]), "BlockedNumbers").status == "succeeded"
     r = results.record(conn, "Calls", "C2", "Fax", agent="bo", classification="x")
     assert r.customer_result == "Handled"  # Phone2 is blocked and there is no Phone3
     r = results.record(conn, "Calls", "C1", "Modem")
@@ -93,38 +92,29 @@ def test_redial_times_attempts_and_blocked_next_number(tmp_path: Path) -> None:
                         ("C2", "+358401000002", "Fax", "bo"), ("C1", "+358401000001", "Modem", None)]
 
 
-def test_zero_redials_means_one_call(tmp_path: Path) -> None:
-    imp(tmp_path, campaign_file(tmp_path / "Once.xlsx", 1, {"NumberOfRedials": 0}), "OutboundCampaign")
-    conn = open_store(store_of(tmp_path))
+def test_zero_redials_means_one_call(store: StoreUnderTest, tmp_path: Path) -> None:
+    store.imp(campaign_file(tmp_path / "Once.xlsx", 1, {"NumberOfRedials": 0}), "OutboundCampaign")
+    conn = store.open()
     r = results.record(conn, "Once", "C0", "Answering machine")
     assert (r.customer_result, r.campaign_status) == ("Max. Calls", "Handled")
 
 
-def test_calls_recorded_at_once_from_several_connections_count_every_call(conn: Db, tmp_path: Path) -> None:
+def test_calls_recorded_at_once_from_several_connections_count_every_call(store: StoreUnderTest, conn: Db, tmp_path: Path) -> None:
     """Agents record results for one campaign at the same moment (each its own connection): no call is lost, and
     the campaign completes once its last customer is handled (PostgreSQL: the campaign's row is held per call)."""
-    imp(tmp_path, campaign_file(tmp_path / "Busy.xlsx", 6, {"NumberOfRedials": 9}), "OutboundCampaign")
+    store.imp(campaign_file(tmp_path / "Busy.xlsx", 6, {"NumberOfRedials": 9}), "OutboundCampaign")
     start = threading.Barrier(3)
-    errors: list[BaseException] = []
 
     def agent(k: int) -> None:
-        try:
-            with open_store(store_of(tmp_path)) as db:
-                start.wait(30)
-                for i in range(6):
-                    results.record(db, "Busy", f"C{i}", "No answer", agent=f"a{k}")
-                start.wait(60)  # every agent's calls are in before anyone finishes a customer
-                results.record(db, "Busy", f"C{k}", "Refusal")
-                results.record(db, "Busy", f"C{k + 3}", "Refusal")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
-            errors.append(exc)
+        with store.open() as db:
+            start.wait(30)
+            for i in range(6):
+                results.record(db, "Busy", f"C{i}", "No answer", agent=f"a{k}")
+            start.wait(60)  # every agent's calls are in before anyone finishes a customer
+            results.record(db, "Busy", f"C{k}", "Refusal")
+            results.record(db, "Busy", f"C{k + 3}", "Refusal")
 
-    threads = [threading.Thread(target=agent, args=(k,)) for k in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors and not any(t.is_alive() for t in threads)
+    at_once(agent, 3)
     busy = model.require(conn, "Busy")
     assert conn.execute("SELECT SUM(number_of_calls), COUNT(*) FROM customers WHERE campaign_id = ?", (busy.id,)).fetchone() == (24, 6)
     assert conn.execute("SELECT COUNT(*) FROM call_attempts a JOIN customers cu ON cu.id = a.customer_id "

@@ -16,19 +16,19 @@ from aimport.campaigns.supervisor import CampaignEvent, acknowledge, tick
 from aimport.store import calls
 from aimport.store.db import Db, StoreAddress
 from aimport.store.schema import open_store
-from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import store_of, write_text
+from tests.campaign_helpers import campaign_file, with_script
+from tests.helpers import StoreUnderTest, write_text
 
-pytestmark = pytest.mark.usefixtures("on_both_stores")
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> StoreAddress:
-    with_script(tmp_path)
+def db(store: StoreUnderTest, tmp_path: Path) -> StoreAddress:
+    with_script(store)
     for name in ("Alpha", "Beta"):
-        o = imp(tmp_path, campaign_file(tmp_path / f"{name}.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign")
+        o = store.imp(campaign_file(tmp_path / f"{name}.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign")
         assert o.status == "succeeded"
-    return store_of(tmp_path)
+    return store.address
 
 
 def run(db: StoreAddress, export_dir: Path, failures: dict[int, str] | None = None, ack: bool = True) -> list[CampaignEvent]:
@@ -115,14 +115,14 @@ def test_failed_export_reported_once_and_others_continue(db: StoreAddress, tmp_p
     assert [e.kind for e in run(db, export_dir, failures)] == ["campaign_exported"]
 
 
-def test_start_date_expiry_in_time_zone_and_nobody_left(tmp_path: Path) -> None:
-    with_script(tmp_path)
+def test_start_date_expiry_in_time_zone_and_nobody_left(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
-    o = imp(tmp_path, campaign_file(tmp_path / "Later.xlsx", 1, {"StartDate": tomorrow}), "OutboundCampaign")
+    o = store.imp(campaign_file(tmp_path / "Later.xlsx", 1, {"StartDate": tomorrow}), "OutboundCampaign")
     assert o.result_fields["campaign_status"] == "Passive"
-    imp(tmp_path, campaign_file(tmp_path / "Kiribati.xlsx", 1, {"TimeZone": "Pacific/Kiritimati"}), "OutboundCampaign")
-    imp(tmp_path, campaign_file(tmp_path / "Samoa.xlsx", 1, {"TimeZone": "Pacific/Pago_Pago"}), "OutboundCampaign")
-    db, export_dir = store_of(tmp_path), tmp_path / "Export"
+    store.imp(campaign_file(tmp_path / "Kiribati.xlsx", 1, {"TimeZone": "Pacific/Kiritimati"}), "OutboundCampaign")
+    store.imp(campaign_file(tmp_path / "Samoa.xlsx", 1, {"TimeZone": "Pacific/Pago_Pago"}), "OutboundCampaign")
+    db, export_dir = store.address, tmp_path / "Export"
     conn = conn_of(db)
     with pytest.raises(model.CampaignError, match="Passive"):
         results.record(conn, "Later", "C0", "Busy")
@@ -144,13 +144,13 @@ def test_start_date_expiry_in_time_zone_and_nobody_left(tmp_path: Path) -> None:
     assert model.require(conn, "Later").completion_reason == "every customer handled"
 
 
-def test_export_columns_with_clashing_customer_data(tmp_path: Path) -> None:
-    with_script(tmp_path)
+def test_export_columns_with_clashing_customer_data(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
     rows = [["ExternalId", "Phone1", "Result", "q1", "Region"], ["R1", "040 1", "old", "old answer", "North"]]
     p = write_text(tmp_path / "Reimport.txt", rows)
-    imp(tmp_path, campaign_file(tmp_path / "Template.xlsx", 1, {"Script": "Survey"}), "OutboundCampaign")
-    assert imp(tmp_path, p, "OutboundCampaign").status == "succeeded"
-    conn = conn_of(store_of(tmp_path))
+    store.imp(campaign_file(tmp_path / "Template.xlsx", 1, {"Script": "Survey"}), "OutboundCampaign")
+    assert store.imp(p, "OutboundCampaign").status == "succeeded"
+    conn = conn_of(store.address)
     results.record(conn, "Reimport", "R1", "Successful", answers={"Q1": "No"})
     out = tmp_path / "out.xlsx"
     write_export(conn, model.require(conn, "Reimport"), out)
@@ -162,9 +162,9 @@ def test_export_columns_with_clashing_customer_data(tmp_path: Path) -> None:
     assert (row["Result"], row["Q1"]) == ("Handled", "No")
 
 
-def test_export_rows_come_page_by_page_in_order_with_their_answers(db: StoreAddress, tmp_path: Path) -> None:
-    with_script(tmp_path)
-    assert imp(tmp_path, campaign_file(tmp_path / "Gamma.xlsx", 7, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
+def test_export_rows_come_page_by_page_in_order_with_their_answers(store: StoreUnderTest, db: StoreAddress, tmp_path: Path) -> None:
+    with_script(store)
+    assert store.imp(campaign_file(tmp_path / "Gamma.xlsx", 7, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
     conn = conn_of(db)
     for i, answer in ((0, "Yes"), (3, "No"), (6, "Yes")):
         results.record(conn, "Gamma", f"C{i}", "Successful", answers={"Q1": answer, "Q2": f"note {i}"})

@@ -1,39 +1,31 @@
-"""The command line: --help everywhere, one-line errors, check and import in the foreground."""
+"""The command line: --help everywhere, one-line errors, check and import in the foreground (in-process: the
+``cli`` fixture; tests/test_python_m.py runs the real entry point)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import query, write_openpyxl, write_text
+from tests.helpers import Cli, query, write_openpyxl, write_text
 
 COMMANDS = ["run", "import", "check", "template", "export", "audit", "status", "campaign"]
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    return subprocess.run([sys.executable, "-m", "aimport", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=120)
-
-
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command: str) -> None:
+def test_every_command_has_help(cli: Cli, command: str) -> None:
     r = cli(command, "--help")
     assert r.returncode == 0 and "usage: aimport " + command in r.stdout
 
 
-def test_top_level_help_lists_commands() -> None:
+def test_top_level_help_lists_commands(cli: Cli) -> None:
     r = cli("--help")
     for c in COMMANDS:
         assert c in r.stdout
 
 
-def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+def test_errors_are_one_line_without_traceback(cli: Cli, tmp_path: Path) -> None:
     r = cli("check", str(tmp_path / "missing.xlsx"), "--type", "Skills")
     assert r.returncode == 1 and r.stderr.strip() == f"aimport check: error: no such file: {tmp_path / 'missing.xlsx'}"
     f = write_text(tmp_path / "x.txt", [["Name"], ["a"]])
@@ -43,7 +35,7 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert r.returncode == 1 and "no audit trail" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_check_prints_what_would_change_and_changes_nothing(tmp_path: Path) -> None:
+def test_check_prints_what_would_change_and_changes_nothing(cli: Cli, tmp_path: Path) -> None:
     f = write_openpyxl(tmp_path / "skills.xlsx", {"Skills": [["Name"], ["a"], ["b"], [""]]})
     r = cli("check", str(f), "--type", "skills", "--state-dir", str(tmp_path / "s"), "--json")
     out = json.loads(r.stdout)
@@ -53,7 +45,7 @@ def test_check_prints_what_would_change_and_changes_nothing(tmp_path: Path) -> N
     assert "status: would be succeeded" in r.stdout
 
 
-def test_import_in_foreground_archives_like_the_service(tmp_path: Path) -> None:
+def test_import_in_foreground_archives_like_the_service(cli: Cli, tmp_path: Path) -> None:
     f = write_text(tmp_path / "cal.txt", [["Name", "TimeZone"], ["Main", "Europe/Helsinki"], ["Bad", "Nowhere/City"]])
     r = cli("import", str(f), "--type", "Calendar", "--root", "root", "--server", "S", "--state-dir", "st",
             "--logon-user", "admin", cwd=tmp_path)

@@ -4,16 +4,12 @@ one line made by one function (:func:`aimport.cli.common.state_not_found`)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from aimport.cli import main
 from aimport.cli.common import POINT_AT_STATE, state_not_found
-from tests.helpers import write_text
+from tests.helpers import Cli, write_text
 
 # every command that reads what a service keeps in its state directory, given nothing but what it needs
 COMMANDS = [
@@ -34,9 +30,7 @@ COMMANDS = [
 
 @pytest.fixture
 def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder without ``state/`` as the working directory, no AIMPORT_* variable, and a file to import."""
-    for name in [n for n in os.environ if n.startswith("AIMPORT_")]:
-        monkeypatch.delenv(name)
+    """A folder without ``state/`` as the working directory, and a file to import (``cli`` sets no AIMPORT_*)."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -61,38 +55,37 @@ def _says_state_not_found(line: str, tried: Path) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(a for a in c[:2] if "{" not in a and not a.startswith("-")))
-def test_default_state_dir_is_named_with_the_three_ways(command: list[str], elsewhere: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(_args(command, tmp_path)) == 1
-    line = _one_line(capsys.readouterr().err)
+def test_default_state_dir_is_named_with_the_three_ways(command: list[str], elsewhere: Path, tmp_path: Path, cli: Cli) -> None:
+    r = cli(*_args(command, tmp_path))
+    assert r.returncode == 1
+    line = _one_line(r.stderr)
     assert line.startswith(f"aimport {command[0]}: error: "), line
     _says_state_not_found(line, elsewhere / "state")
     assert not (elsewhere / "state").exists()  # looking never creates it
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(a for a in c[:2] if "{" not in a and not a.startswith("-")))
-def test_state_dir_from_a_flag_is_named(command: list[str], elsewhere: Path, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_state_dir_from_a_flag_is_named(command: list[str], elsewhere: Path, tmp_path: Path, cli: Cli) -> None:
     given = tmp_path / "other-state"
-    assert main([*_args(command, tmp_path), "--state-dir", str(given)]) == 1
-    _says_state_not_found(_one_line(capsys.readouterr().err), given)
+    r = cli(*_args(command, tmp_path), "--state-dir", given)
+    assert r.returncode == 1
+    _says_state_not_found(_one_line(r.stderr), given)
 
 
-def test_state_dir_from_the_environment_is_named(elsewhere: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("AIMPORT_STATE_DIR", "relative-state")
+def test_state_dir_from_the_environment_is_named(elsewhere: Path, cli: Cli) -> None:
     for command in (["status"], ["audit"], ["campaign", "list"]):
-        assert main(command) == 1
-        _says_state_not_found(_one_line(capsys.readouterr().err), elsewhere / "relative-state")
+        r = cli(*command, env={"AIMPORT_STATE_DIR": "relative-state"})
+        assert r.returncode == 1
+        _says_state_not_found(_one_line(r.stderr), elsewhere / "relative-state")
 
 
-def test_an_existing_state_dir_without_the_file_names_what_is_missing(elsewhere: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_existing_state_dir_without_the_file_names_what_is_missing(elsewhere: Path, cli: Cli) -> None:
     (elsewhere / "state").mkdir()  # e.g. a service that never ran, or one on another store
     for command, missing in ((["status"], "service.json"), (["audit"], "audit.sqlite"),
                              (["export", "-o", "c.xlsx"], "system.sqlite"), (["campaign", "list"], "system.sqlite")):
-        assert main(command) == 1
-        line = _one_line(capsys.readouterr().err)
+        r = cli(*command)
+        assert r.returncode == 1
+        line = _one_line(r.stderr)
         _says_state_not_found(line, elsewhere / "state")
         assert missing in line and "does not exist" not in line, line
 
@@ -105,8 +98,8 @@ def test_one_function_makes_the_message(tmp_path: Path) -> None:
     assert "(it does not exist)" in text and text.endswith(POINT_AT_STATE)
 
 
-def test_found_state_still_works_from_the_folder_holding_it(elsewhere: Path) -> None:
-    """The third way, end to end: ``aimport audit`` from the folder that holds ``state/`` (a real process)."""
+def test_found_state_still_works_from_the_folder_holding_it(elsewhere: Path, cli: Cli) -> None:
+    """The third way: ``aimport audit`` from the folder that holds ``state/``."""
     import anyio
 
     from aimport.store.audit import Audit
@@ -116,11 +109,8 @@ def test_found_state_still_works_from_the_folder_holding_it(elsewhere: Path) -> 
             pass
 
     anyio.run(create)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    r = subprocess.run([sys.executable, "-m", "aimport", "audit"], cwd=elsewhere, env=env, capture_output=True,
-                       text=True, timeout=60)
+    r = cli("audit", cwd=elsewhere)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([sys.executable, "-m", "aimport", "audit"], cwd=elsewhere.parent, env=env, capture_output=True,
-                       text=True, timeout=60)
+    r = cli("audit", cwd=elsewhere.parent)
     assert r.returncode == 1
     _says_state_not_found(_one_line(r.stderr), elsewhere.parent / "state")

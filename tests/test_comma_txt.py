@@ -14,26 +14,20 @@ from pathlib import Path
 import pytest
 
 from aimport.importing.headers import HEADER_SEARCH_ROWS
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
+from aimport.importing.outcome import ImportOutcome
 from aimport.itemtypes.catalog import CATALOG
 from aimport.readers.text import HEAD_BYTES, HEADER_LINES, looks_comma_separated
-from tests.helpers import query
+from tests.helpers import StoreUnderTest, log_of
 
 HINT = "looks comma-separated: name it .csv"
 SKILLS = "SELECT name, description FROM skills ORDER BY id"
 
 
-def imp(tmp_path: Path, name: str, text: str, import_type: str = "Skills", encoding: str = "utf-8-sig") -> ImportOutcome:
-    path = tmp_path / name
+def imp_text(store: StoreUnderTest, name: str, text: str, encoding: str = "utf-8-sig") -> ImportOutcome:
+    """``text`` written in ``encoding`` to the file ``name``, then imported as Skills."""
+    path = store.folder / name
     path.write_bytes(text.encode(encoding))
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=name,
-                                    store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{name}.log"))
-
-
-def log_of(o: ImportOutcome) -> str:
-    return o.log_path.read_text() if o.log_path else ""
+    return store.imp(path, "Skills")
 
 
 @pytest.mark.parametrize("text", [
@@ -42,21 +36,21 @@ def log_of(o: ImportOutcome) -> str:
     "Name,Description\n",  # a header and nothing else
     "\n\nName,Description\n\nSales,\n",  # blank lines and an empty last cell
 ])
-def test_comma_separated_txt_fails_with_the_hint(tmp_path: Path, text: str) -> None:
-    o = imp(tmp_path, "skills.txt", text)
+def test_comma_separated_txt_fails_with_the_hint(store: StoreUnderTest, text: str) -> None:
+    o = imp_text(store, "skills.txt", text)
     log = log_of(o)
     assert (o.status, o.error_code) == ("failed", "BAD_FORMAT"), log
     assert HINT in log, log
-    assert not (tmp_path / "system.sqlite").exists() or query(tmp_path / "system.sqlite", SKILLS) == []
+    assert not Path(store.address).exists() or store.query(SKILLS) == []
 
 
-def test_the_hint_for_tsv_and_utf16(tmp_path: Path) -> None:
-    o = imp(tmp_path, "skills.tsv", "Name,Description\nSales,Sells\n", encoding="utf-16")
+def test_the_hint_for_tsv_and_utf16(store: StoreUnderTest) -> None:
+    o = imp_text(store, "skills.tsv", "Name,Description\nSales,Sells\n", encoding="utf-16")
     assert (o.status, o.error_code) == ("failed", "BAD_FORMAT") and HINT in log_of(o)
 
 
-def test_the_same_file_named_csv_imports(tmp_path: Path) -> None:
-    o = imp(tmp_path, "skills.csv", "Name,Description\r\nSales,Sells things\r\n")
+def test_the_same_file_named_csv_imports(store: StoreUnderTest) -> None:
+    o = imp_text(store, "skills.csv", "Name,Description\r\nSales,Sells things\r\n")
     assert (o.status, o.error_code) == ("succeeded", None), log_of(o)
 
 
@@ -70,17 +64,17 @@ def test_the_same_file_named_csv_imports(tmp_path: Path) -> None:
     # a quoted value with a comma in a one-column file
     ('Name\n"Sales, north"\n', [("Sales, north", None)]),
 ])
-def test_tab_files_with_commas_in_values_are_not_refused(tmp_path: Path, text: str, stored: list[tuple[str, str | None]]) -> None:
-    o = imp(tmp_path, "skills.txt", text)
+def test_tab_files_with_commas_in_values_are_not_refused(store: StoreUnderTest, text: str, stored: list[tuple[str, str | None]]) -> None:
+    o = imp_text(store, "skills.txt", text)
     log = log_of(o)
     assert (o.status, o.error_code) == ("succeeded", None), log
     assert HINT not in log
-    assert query(tmp_path / "system.sqlite", SKILLS) == stored
+    assert store.query(SKILLS) == stored
 
 
-def test_a_comma_free_line_within_the_header_rows_means_no_hint(tmp_path: Path) -> None:
+def test_a_comma_free_line_within_the_header_rows_means_no_hint(store: StoreUnderTest) -> None:
     """A line without a comma could be a one-column header: the file fails as before (NO_HEADER), no hint."""
-    o = imp(tmp_path, "skills.txt", "Exported\nName,Description\nSales,Sells\n")
+    o = imp_text(store, "skills.txt", "Exported\nName,Description\nSales,Sells\n")
     assert (o.status, o.error_code) == ("failed", "NO_HEADER") and HINT not in log_of(o)
 
 
@@ -90,10 +84,10 @@ def test_the_rule_reads_the_rows_the_header_search_reads() -> None:
     assert not [k for t in CATALOG.all() for k in t.header_map() if "," in k]
 
 
-def test_a_large_comma_separated_txt_fails_with_the_hint(tmp_path: Path) -> None:
+def test_a_large_comma_separated_txt_fails_with_the_hint(store: StoreUnderTest) -> None:
     """Judged from the file's start: the line cut at the end of the bytes read does not count."""
     rows = "".join(f"Skill {i:06d},{'x' * 50}\n" for i in range(3 * HEAD_BYTES // 60))
-    o = imp(tmp_path, "skills.txt", "Name,Description\n" + rows)
+    o = imp_text(store, "skills.txt", "Name,Description\n" + rows)
     assert (o.status, o.error_code) == ("failed", "BAD_FORMAT") and HINT in log_of(o)
 
 

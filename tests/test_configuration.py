@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
 from tests.helpers import (
     ServiceProcess,
+    StoreUnderTest,
+    log_of,
     query,
     result_of,
-    store_of,
     wait_archived,
     write_openpyxl,
     write_text,
@@ -22,22 +21,7 @@ from tests.helpers import (
 
 USERS_HEADER = ["Login", "First Name", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]
 
-pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
-
-
-def imp(tmp_path: Path, path: Path, import_type: str = "Configuration", dry_run: bool = False) -> ImportOutcome:
-    n = len(list(tmp_path.glob("*.log")))
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}", store_address=store_of(tmp_path),
-                                    work_dir=tmp_path / "w", actor="admin", dry_run=dry_run, log_path=tmp_path / f"{n}.log"))
-
-
-def log(o: ImportOutcome) -> str:
-    assert o.log_path
-    return o.log_path.read_text()
-
-
-def db(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    return query(store_of(tmp_path), sql)
+pytestmark = pytest.mark.both_stores  # every test on SQLite and on PostgreSQL
 
 
 def full_workbook() -> dict[str, Any]:
@@ -57,31 +41,31 @@ def full_workbook() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("writer", [write_openpyxl, write_xlsxwriter])
-def test_any_order_imports_in_dependency_order_in_one_file(tmp_path: Path, writer: Any) -> None:
-    imp(tmp_path, write_text(tmp_path / "g.txt", [["Name"], ["Agents"]]), "UserGroup")
-    o = imp(tmp_path, writer(tmp_path / "conf.xlsx", full_workbook()))
-    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("succeeded", None, 9, 0), log(o)
+def test_any_order_imports_in_dependency_order_in_one_file(store: StoreUnderTest, tmp_path: Path, writer: Any) -> None:
+    store.imp(write_text(tmp_path / "g.txt", [["Name"], ["Agents"]]), "UserGroup")
+    o = store.imp(writer(tmp_path / "conf.xlsx", full_workbook()), "Configuration")
+    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("succeeded", None, 9, 0), log_of(o)
     assert [(s.sheet, s.item, s.totals.created) for s in o.sheets] == [
         ("Calendars", "calendar", 1), ("Skills", "skill", 2), ("Presence Profiles", "presence", 1), ("Scripts", "script", 1),
         ("Queues", "queue", 2), ("Users", "user", 2)]
-    text = log(o)
+    text = log_of(o)
     for skipped in ("System Settings", "Channels"):  # nothing system- or channel-level is touched
         assert f"WARNING sheet {skipped!r} is not a configuration sheet and was skipped" in text
-    assert db(tmp_path, "SELECT u.login, g.name, p.name, u.rights FROM users u LEFT JOIN user_groups g ON g.id = u.user_group "
+    assert store.query("SELECT u.login, g.name, p.name, u.rights FROM users u LEFT JOIN user_groups g ON g.id = u.user_group "
                         "LEFT JOIN presence_profiles p ON p.id = u.presence_profile ORDER BY u.id") == [
         ("ann", "Agents", "Default", '["Agent", "Supervise"]'), ("bob", None, None, None)]
-    assert db(tmp_path, "SELECT u.login, q.name FROM users u JOIN users__queues l ON l.owner = u.id JOIN queues q ON q.id = l.target "
+    assert store.query("SELECT u.login, q.name FROM users u JOIN users__queues l ON l.owner = u.id JOIN queues q ON q.id = l.target "
                         "ORDER BY u.id, l.pos") == [("ann", "Sales"), ("ann", "Support"), ("bob", "Support")]
-    assert db(tmp_path, "SELECT s.name, l.level FROM users__skills l JOIN skills s ON s.id = l.target ORDER BY l.pos") == [
+    assert store.query("SELECT s.name, l.level FROM users__skills l JOIN skills s ON s.id = l.target ORDER BY l.pos") == [
         ("Sales", 5), ("Billing", 1)]
-    again = imp(tmp_path, writer(tmp_path / "conf2.xlsx", full_workbook()))
+    again = store.imp(writer(tmp_path / "conf2.xlsx", full_workbook()), "Configuration")
     assert (again.status, again.totals.unchanged, again.totals.created, again.totals.updated) == ("succeeded", 9, 0, 0)
 
 
-def test_any_subset_and_per_sheet_counts_in_the_result(tmp_path: Path) -> None:
-    imp(tmp_path, write_openpyxl(tmp_path / "a.xlsx", {"Skills": [["Name"], ["Sales"]]}))
-    o = imp(tmp_path, write_openpyxl(tmp_path / "b.xlsx", {"users": [USERS_HEADER[:3], ["ann", "A", "L"]],
-                                                         "SKILLS": [["Name", "Description"], ["Sales", "new"], ["Billing", ""]]}))
+def test_any_subset_and_per_sheet_counts_in_the_result(store: StoreUnderTest, tmp_path: Path) -> None:
+    store.imp(write_openpyxl(tmp_path / "a.xlsx", {"Skills": [["Name"], ["Sales"]]}), "Configuration")
+    o = store.imp(write_openpyxl(tmp_path / "b.xlsx", {"users": [USERS_HEADER[:3], ["ann", "A", "L"]],
+                                                         "SKILLS": [["Name", "Description"], ["Sales", "new"], ["Billing", ""]]}), "Configuration")
     assert [(s.sheet, s.totals.rows, s.totals.created, s.totals.updated) for s in o.sheets] == [("SKILLS", 2, 1, 1), ("users", 1, 1, 0)]
     from aimport.service.archive import result_text
 
@@ -89,8 +73,8 @@ def test_any_subset_and_per_sheet_counts_in_the_result(tmp_path: Path) -> None:
     assert "sheet.SKILLS.updated: 1\n" in text and "sheet.users.created: 1\n" in text
 
 
-def test_rejected_rows_never_abort_the_file(tmp_path: Path) -> None:
-    imp(tmp_path, write_openpyxl(tmp_path / "a.xlsx", {"Skills": [["Name"], ["Sales"]]}))
+def test_rejected_rows_never_abort_the_file(store: StoreUnderTest, tmp_path: Path) -> None:
+    store.imp(write_openpyxl(tmp_path / "a.xlsx", {"Skills": [["Name"], ["Sales"]]}), "Configuration")
     sheets: dict[str, Any] = {
         "Calendars": [["Name", "TimeZone", "OpeningHours", "Holidays"], ["Office", "Mars/Base", "", ""], ["Night", "", "Mon 22:00-25:00", ""],
                       ["Xmas", "", "", "24.13.2026"], ["Good", "UTC", "Mon-Fri 08:00-17:00", "2026-12-24"]],
@@ -101,9 +85,9 @@ def test_rejected_rows_never_abort_the_file(tmp_path: Path) -> None:
                   ["cy", "Cy", "Oz", "NoGroup", "", "", "", ""], ["dee", "Dee", "Ok", "", "", "Q4", "Sales:3", "Agent"],
                   ["dee", "Dee", "Again", "", "", "", "", ""]],
     }
-    o = imp(tmp_path, write_xlsxwriter(tmp_path / "bad.xlsx", sheets))
-    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("partial", "ROWS_REJECTED", 3, 13), log(o)
-    text = log(o)
+    o = store.imp(write_xlsxwriter(tmp_path / "bad.xlsx", sheets), "Configuration")
+    assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("partial", "ROWS_REJECTED", 3, 13), log_of(o)
+    text = log_of(o)
     for line in [
         "sheet 'Calendars' row 2 column TimeZone: 'Mars/Base' is not an IANA time zone",
         "sheet 'Calendars' row 3 column OpeningHours: 'Mon 22:00-25:00' is not like 'Mon-Fri 08:00-17:00'",
@@ -120,44 +104,44 @@ def test_rejected_rows_never_abort_the_file(tmp_path: Path) -> None:
         "sheet 'Users' row 6 column Login: duplicate Login: the same user is already in row 5",
     ]:
         assert f"REJECT  {line}" in text, line
-    assert db(tmp_path, "SELECT login FROM users") == [("dee",)]
+    assert store.query("SELECT login FROM users") == [("dee",)]
 
 
-def test_user_groups_are_not_part_of_the_configuration_workbook(tmp_path: Path) -> None:
+def test_user_groups_are_not_part_of_the_configuration_workbook(store: StoreUnderTest, tmp_path: Path) -> None:
     sheets: dict[str, Any] = {"UserGroups": [["Name"], ["Agents"]], "Users": [USERS_HEADER[:4], ["ann", "Ann", "Lee", "Agents"], ["bob", "B", "R", ""]]}
-    o = imp(tmp_path, write_openpyxl(tmp_path / "c.xlsx", sheets))
+    o = store.imp(write_openpyxl(tmp_path / "c.xlsx", sheets), "Configuration")
     assert (o.status, o.totals.created, o.totals.rejected) == ("partial", 1, 1)
-    text = log(o)
+    text = log_of(o)
     assert "sheet 'UserGroups' is not a configuration sheet and was skipped" in text
     assert "user groups import through the UserGroup folder" in text
-    assert db(tmp_path, "SELECT COUNT(*) FROM user_groups") == [(0,)]
-    imp(tmp_path, write_openpyxl(tmp_path / "g.xlsx", {"UserGroups": [["Name"], ["Agents"]]}), "UserGroup")
-    o = imp(tmp_path, write_openpyxl(tmp_path / "c2.xlsx", sheets))
+    assert store.query("SELECT COUNT(*) FROM user_groups") == [(0,)]
+    store.imp(write_openpyxl(tmp_path / "g.xlsx", {"UserGroups": [["Name"], ["Agents"]]}), "UserGroup")
+    o = store.imp(write_openpyxl(tmp_path / "c2.xlsx", sheets), "Configuration")
     assert (o.status, o.totals.created, o.totals.unchanged) == ("succeeded", 1, 1)
 
 
-def test_no_known_sheet_not_xlsx_and_a_broken_sheet(tmp_path: Path) -> None:
+def test_no_known_sheet_not_xlsx_and_a_broken_sheet(store: StoreUnderTest, tmp_path: Path) -> None:
     sheets: dict[str, Any] = {"Sheet1": [["Name"], ["a"]], "Agents": [["Login"], ["ann"]]}
-    o = imp(tmp_path, write_openpyxl(tmp_path / "x.xlsx", sheets))
+    o = store.imp(write_openpyxl(tmp_path / "x.xlsx", sheets), "Configuration")
     assert (o.status, o.error_code) == ("failed", "NO_KNOWN_SHEET")
-    assert "the workbook has no known configuration sheet: expected one of Calendars, Skills, PresenceProfiles, Scripts, Queues, Users" in log(o)
-    o = imp(tmp_path, write_text(tmp_path / "x.txt", [["Name"], ["a"]]))
+    assert "the workbook has no known configuration sheet: expected one of Calendars, Skills, PresenceProfiles, Scripts, Queues, Users" in log_of(o)
+    o = store.imp(write_text(tmp_path / "x.txt", [["Name"], ["a"]]), "Configuration")
     assert (o.status, o.error_code) == ("failed", "UNSUPPORTED_FORMAT")
-    o = imp(tmp_path, write_openpyxl(tmp_path / "y.xlsx", {"Skills": [["Name"], ["Sales"]], "Users": [["FirstName", "Surname"], ["A", "L"]]}))
+    o = store.imp(write_openpyxl(tmp_path / "y.xlsx", {"Skills": [["Name"], ["Sales"]], "Users": [["FirstName", "Surname"], ["A", "L"]]}), "Configuration")
     assert (o.status, o.error_code, o.totals.created) == ("partial", "MISSING_COLUMN", 1)
-    assert "sheet 'Users' skipped: no column that identifies a user: the header needs Id, ExternalId or Login" in log(o)
+    assert "sheet 'Users' skipped: no column that identifies a user: the header needs Id, ExternalId or Login" in log_of(o)
     # a header without Surname is enough to update users; a row that would create one is rejected, the sheet is not
-    o = imp(tmp_path, write_openpyxl(tmp_path / "y2.xlsx", {"Skills": [["Name"], ["Sales2"]], "Users": [["Login", "FirstName"], ["ann", "A"]]}))
+    o = store.imp(write_openpyxl(tmp_path / "y2.xlsx", {"Skills": [["Name"], ["Sales2"]], "Users": [["Login", "FirstName"], ["ann", "A"]]}), "Configuration")
     assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("partial", "ROWS_REJECTED", 1, 1)
-    assert "sheet 'Users' row 2 column Surname: no user matches this row, and creating one needs Surname" in log(o)
-    o = imp(tmp_path, write_openpyxl(tmp_path / "z.xlsx", {"Skills": [["Name"]], "Users": [["Login", "FirstName", "Surname"]]}))
+    assert "sheet 'Users' row 2 column Surname: no user matches this row, and creating one needs Surname" in log_of(o)
+    o = store.imp(write_openpyxl(tmp_path / "z.xlsx", {"Skills": [["Name"]], "Users": [["Login", "FirstName", "Surname"]]}), "Configuration")
     assert (o.status, o.error_code) == ("failed", "NO_ROWS")
 
 
-def test_check_rolls_back_the_whole_workbook(tmp_path: Path) -> None:
-    o = imp(tmp_path, write_openpyxl(tmp_path / "c.xlsx", full_workbook()), dry_run=True)
+def test_check_rolls_back_the_whole_workbook(store: StoreUnderTest, tmp_path: Path) -> None:
+    o = store.imp(write_openpyxl(tmp_path / "c.xlsx", full_workbook()), "Configuration", dry_run=True)
     assert o.status == "partial" and o.totals.created == 8  # ann's group does not exist here
-    assert db(tmp_path, "SELECT (SELECT COUNT(*) FROM skills) + (SELECT COUNT(*) FROM queues) + (SELECT COUNT(*) FROM users)") == [(0,)]
+    assert store.query("SELECT (SELECT COUNT(*) FROM skills) + (SELECT COUNT(*) FROM queues) + (SELECT COUNT(*) FROM users)") == [(0,)]
 
 
 def test_service_imports_a_configuration_workbook_with_per_sheet_counts(started: ServiceProcess, tmp_path: Path) -> None:
@@ -181,9 +165,9 @@ def test_service_imports_a_configuration_workbook_with_per_sheet_counts(started:
     assert query(started.audit_db, "SELECT status, created, rejected FROM imports WHERE import_type = 'Configuration'") == [("partial", 9, 1)]
 
 
-def test_a_second_sheet_for_the_same_item_is_reported_and_skipped(tmp_path: Path) -> None:
+def test_a_second_sheet_for_the_same_item_is_reported_and_skipped(store: StoreUnderTest, tmp_path: Path) -> None:
     sheets: dict[str, Any] = {"PresenceProfiles": [["Name"], ["A"]], "Presence Profiles": [["Name"], ["B"]]}
-    o = imp(tmp_path, write_xlsxwriter(tmp_path / "c.xlsx", sheets))
+    o = store.imp(write_xlsxwriter(tmp_path / "c.xlsx", sheets), "Configuration")
     assert (o.status, o.totals.created) == ("succeeded", 1)
-    assert "sheet 'Presence Profiles' was skipped: sheet 'PresenceProfiles' already holds the PresenceProfiles" in log(o)
-    assert db(tmp_path, "SELECT name FROM presence_profiles") == [("A",)]
+    assert "sheet 'Presence Profiles' was skipped: sheet 'PresenceProfiles' already holds the PresenceProfiles" in log_of(o)
+    assert store.query("SELECT name FROM presence_profiles") == [("A",)]

@@ -4,7 +4,6 @@ would not stop them, and mounting a tiny tmpfs needs privileges CI does not have
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,6 @@ import pytest
 from tests.helpers import ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
-
-
-def events(svc: ServiceProcess, kind: str) -> list[dict]:
-    return [json.loads(d) for (d,) in query(svc.audit_db, "SELECT detail FROM events WHERE kind = ? ORDER BY id", (kind,))]
 
 
 def history_data(svc: ServiceProcess, t: str) -> list[str]:
@@ -26,11 +21,11 @@ def test_archive_failure_retries_then_resumes(service: ServiceProcess, tmp_path:
     service.env["AIMPORT_FAULT_OSERROR"] = "archive:2"
     service.start()
     drop(write_text(tmp_path / "disk.txt", [["Name"], ["a"]]), service.layout.type_dir("Skills"))
-    wait_for(lambda: events(service, "archive_failed"), 10, what="archive_failed")
+    wait_for(lambda: service.events("archive_failed"), 10, what="archive_failed")
     assert (service.layout.in_process_dir("Skills") / "disk.txt").exists()  # kept while the disk is in trouble
     [hist] = wait_archived(service.layout, "Skills", "disk.txt", timeout=30)
     assert result_of(hist)["status"] == "succeeded"
-    failures = events(service, "archive_failed")
+    failures = service.events("archive_failed")
     assert [f["retry_in_s"] for f in failures] == [1.0, 2.0]
     assert "No space left on device" in failures[0]["error"]
     assert "cannot archive disk.txt" in service.output()
@@ -46,7 +41,7 @@ def test_disk_full_after_the_move_writing_side_files(service: ServiceProcess, tm
     assert result_of(hist)["status"] == "succeeded"
     assert history_data(service, "Skills") == [hist.name]
     wait_for(lambda: query(service.audit_db, "SELECT status, history_name FROM imports") == [("succeeded", hist.name)], 10)
-    assert len(events(service, "archive_failed")) == 2
+    assert len(service.events("archive_failed")) == 2
     assert f"stays in History/{hist.name} without its .result" in service.output()
 
 
@@ -56,12 +51,12 @@ def test_state_disk_trouble_during_import_is_retried(service: ServiceProcess, tm
     service.env["AIMPORT_FAULT_OSERROR"] = f"{point}:2"
     service.start()
     drop(write_text(tmp_path / "later.txt", [["Name"], ["a"], ["b"]]), service.layout.type_dir("Skills"))
-    wait_for(lambda: events(service, "import_deferred"), 10, what="import_deferred")
+    wait_for(lambda: service.events("import_deferred"), 10, what="import_deferred")
     assert (service.layout.in_process_dir("Skills") / "later.txt").exists()
     [hist] = service.wait_done("Skills", "later.txt", timeout=30)
     res = result_of(hist)
     assert (res["status"], res["created"]) == ("succeeded", "2")
-    deferred = events(service, "import_deferred")
+    deferred = service.events("import_deferred")
     assert deferred[0]["error_code"] == code and deferred[0]["retry_in_s"] == 1.0
     assert "retrying in 1s" in hist.with_name(hist.name + ".log").read_text()
     assert "cannot import later.txt now" in service.output()
@@ -73,7 +68,7 @@ def test_crash_while_disk_full_recovers_on_restart(service: ServiceProcess, tmp_
     service.env["AIMPORT_FAULT_OSERROR"] = "archive:1000"
     service.start()
     drop(write_text(tmp_path / "stuck.txt", [["Name"], ["a"], ["b"]]), service.layout.type_dir("Skills"))
-    wait_for(lambda: events(service, "archive_failed"), 10, what="archive_failed")
+    wait_for(lambda: service.events("archive_failed"), 10, what="archive_failed")
     service.kill()
     del service.env["AIMPORT_FAULT_OSERROR"]
     service.start()
@@ -87,9 +82,9 @@ def test_file_removed_from_in_process_while_retrying(service: ServiceProcess, tm
     service.env["AIMPORT_FAULT_OSERROR"] = "archive:1000"
     service.start()
     drop(write_text(tmp_path / "gone.txt", [["Name"], ["a"]]), service.layout.type_dir("Skills"))
-    wait_for(lambda: events(service, "archive_failed"), 10, what="archive_failed")
+    wait_for(lambda: service.events("archive_failed"), 10, what="archive_failed")
     (service.layout.in_process_dir("Skills") / "gone.txt").unlink()
-    wait_for(lambda: events(service, "file_vanished"), 10, what="file_vanished")
+    wait_for(lambda: service.events("file_vanished"), 10, what="file_vanished")
     assert query(service.audit_db, "SELECT status, error_code FROM imports") == [("succeeded", None)]  # (before the event)
     # the log line comes after the event
     wait_for(lambda: "gone.txt was removed from InProcess/ before it could be archived" in service.output(), 10,

@@ -21,7 +21,7 @@ from aimport import atomicfile
 from aimport.history import move_no_clobber
 from aimport.service.oneshot import import_one
 from aimport.settings import Settings
-from tests.helpers import result_of, write_text
+from tests.helpers import StoreUnderTest, result_of, write_text
 
 Step = tuple[str, str]  # ("fsync" | "fsync-dir" | "replace" | "link" | "unlink", path)
 
@@ -123,34 +123,33 @@ def test_a_failed_import_writes_its_err_durably_before_the_result(steps: list[St
         assert after(steps, ("replace", target))[0] == ("fsync-dir", str(Path(hist).parent))
 
 
-def test_a_campaign_export_is_durable_written_or_renamed_after_a_restart(steps: list[Step], tmp_path: Path) -> None:
+def test_a_campaign_export_is_durable_written_or_renamed_after_a_restart(steps: list[Step], store: StoreUnderTest, tmp_path: Path) -> None:
     """Written (temp file flushed, export_ready, renamed, Export/ flushed) and, after a crash between export_ready
     and the rename, renamed on the next pass with Export/ flushed again."""
     from aimport.campaigns import results
     from aimport.campaigns.supervisor import acknowledge, tick
     from aimport.store.schema import open_store
-    from tests.campaign_helpers import campaign_file, imp, with_script
+    from tests.campaign_helpers import campaign_file, with_script
 
-    with_script(tmp_path)
+    with_script(store)
     for name in ("Alpha", "Beta"):
-        assert imp(tmp_path, campaign_file(tmp_path / f"{name}.xlsx", 2, {"Script": "Survey"}),
-                   "OutboundCampaign").status == "succeeded"
-    store, export_dir = tmp_path / "system.sqlite", tmp_path / "Export"
+        assert store.imp(campaign_file(tmp_path / f"{name}.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
+    address, export_dir = store.address, tmp_path / "Export"
 
     def one_pass() -> list[Any]:
-        events = tick(store, export_dir)
-        acknowledge(store, [e.ack for e in events if e.ack])
+        events = tick(address, export_dir)
+        acknowledge(address, [e.ack for e in events if e.ack])
         return [e for e in events if e.kind == "campaign_exported"]
 
     one_pass()
-    with open_store(store) as db:
+    with open_store(address) as db:
         results.close(db, "Alpha")
     [written] = one_pass()
     out = export_dir / written.detail["file"]
     assert written.detail["how"] == "written"
     assert after(steps, ("replace", str(out)))[0] == ("fsync-dir", str(export_dir))
     assert steps[steps.index(("replace", str(out))) - 1] == ("fsync", str(atomicfile.temp_path(out)))
-    with open_store(store) as db:  # Beta: as a crash between export_ready and the rename leaves it
+    with open_store(address) as db:  # Beta: as a crash between export_ready and the rename leaves it
         results.close(db, "Beta")
         name = "20260101_000000_Beta.xlsx"
         db.execute("UPDATE campaigns SET export_name = ?, export_ready = 1, completion_announced = 1 "

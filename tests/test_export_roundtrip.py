@@ -7,8 +7,6 @@ through their own folders (user groups first: a Users sheet refers to groups alr
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from aimport.importing.outcome import ImportRequest
-from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
 from aimport.workbooks.configexport import export_configuration, headers
-from tests.helpers import write_openpyxl, write_xlsxwriter
+from tests.helpers import Cli, CliResult, StoreUnderTest, write_openpyxl, write_xlsxwriter
 
 # any printable text: letters, digits, punctuation and symbols in every script, inner spaces; not ';'
 # (it separates names in lists) and nothing that looks like a template's note cell
@@ -94,9 +90,8 @@ def load(path: Path) -> dict[str, list[list[Any]]]:
 def import_into(tmp: Path, db: str, workbook: Path, import_type: str, phone_region: str = "", national: int = 0) -> str:
     """Import into store ``db``; no WARNING but, with ``national``, the one line saying that many national phone
     numbers were kept as their digits (no ``phone_region``)."""
-    o = run_import(ImportRequest(path=workbook, import_type=import_type, import_key=f"{db}-{workbook.name}",
-                                 store_address=tmp / f"{db}.sqlite", work_dir=tmp / "w", actor="t",
-                                 phone_region=phone_region))
+    o = StoreUnderTest(tmp / f"{db}.sqlite", tmp).imp(workbook, import_type, key=f"{db}-{workbook.name}", actor="t",
+                                                     log=False, phone_region=phone_region)
     log = o.log_text
     assert o.status == "succeeded", log
     warnings = [line for line in log.splitlines() if "WARNING" in line]
@@ -154,22 +149,21 @@ def test_export_writes_text_never_formulas_and_keeps_phone_text(tmp_path: Path) 
     assert [(c.value, c.data_type) for c in ws["A"]] == [("Number", "s"), ("+358401234567", "s"), ("0407654321", "s")]
 
 
-def test_export_cli_subsets_and_errors(tmp_path: Path) -> None:
+def test_export_cli_subsets_and_errors(cli: Cli, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
     import_into(state, "system", write_openpyxl(tmp_path / "c.xlsx", {"Skills": [["Name"], ["Sales"]], "Queues": [["Name", "Skills"], ["Q", "Sales"]]}),
                 "Configuration")
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "aimport", "export", "--state-dir", str(state), *args],
-                              capture_output=True, text=True, timeout=60)
+    def export(*args: str) -> CliResult:
+        return cli("export", "--state-dir", state, *args)
 
-    r = cli("-o", str(tmp_path / "q.xlsx"), "--items", "Queues, skills")
+    r = export("-o", str(tmp_path / "q.xlsx"), "--items", "Queues, skills")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[:2] == ["Skills: 1 row(s)", "Queues: 1 row(s)"]
     assert load(tmp_path / "q.xlsx") == {"Skills": [["Name", "Description"], ["Sales"]],
                                          "Queues": [headers(CATALOG.by_key("queue")), ["", "Q", "", "", "", "Sales"]]}
-    r = cli("-o", str(tmp_path / "all.xlsx"))
+    r = export("-o", str(tmp_path / "all.xlsx"))
     assert r.returncode == 0 and "Users: 0 row(s)" in r.stdout
     for args, message in [
         (["-o", str(tmp_path / "x.xlsx"), "--items", "nonsense"], "unknown item 'nonsense'"),
@@ -177,10 +171,9 @@ def test_export_cli_subsets_and_errors(tmp_path: Path) -> None:
         (["-o", str(tmp_path / "x.csv")], "give -o a .xlsx name"),
         (["-o", str(tmp_path / "no" / "x.xlsx")], "no such folder"),
     ]:
-        r = cli(*args)
+        r = export(*args)
         assert r.returncode != 0 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    r = subprocess.run([sys.executable, "-m", "aimport", "export", "-o", str(tmp_path / "x.xlsx"), "--state-dir", str(tmp_path / "none")],
-                       capture_output=True, text=True, timeout=60)
+    r = cli("export", "-o", tmp_path / "x.xlsx", "--state-dir", tmp_path / "none")
     assert r.returncode == 1 and "no system store at" in r.stderr
     assert not list(tmp_path.glob(".*.tmp"))
 

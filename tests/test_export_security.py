@@ -10,9 +10,8 @@ import pytest
 from aimport.campaigns import model, results
 from aimport.campaigns.exportfile import safe_name
 from aimport.campaigns.supervisor import acknowledge, tick
-from aimport.store.schema import open_store
-from tests.campaign_helpers import campaign_file, imp, with_script
-from tests.helpers import store_of
+from tests.campaign_helpers import campaign_file, with_script
+from tests.helpers import StoreUnderTest
 
 LONG = ["é" * 300, "名" * 200, "a" * 1000, "x" * 179 + "名"]
 
@@ -28,21 +27,21 @@ def test_safe_names_stay_inside(tmp_path: Path, name: str) -> None:
     assert len(longest.encode()) <= 255
 
 
-@pytest.mark.usefixtures("on_both_stores")
-def test_long_unicode_name_exports(tmp_path: Path) -> None:
+@pytest.mark.both_stores
+def test_long_unicode_name_exports(store: StoreUnderTest, tmp_path: Path) -> None:
     name = "Kampanja " + "ä" * 200
-    imp(tmp_path, campaign_file(tmp_path / "long.xlsx", 1, {"Name": name}), "OutboundCampaign")
-    conn = open_store(store_of(tmp_path))
+    store.imp(campaign_file(tmp_path / "long.xlsx", 1, {"Name": name}), "OutboundCampaign")
+    conn = store.open()
     results.close(conn, name)
     export_dir = tmp_path / "Export"
-    [e] = [e for e in tick(store_of(tmp_path), export_dir) if e.kind.startswith("campaign_export")]
+    [e] = [e for e in tick(store.address, export_dir) if e.kind.startswith("campaign_export")]
     assert e.kind == "campaign_exported", e.detail
     assert (export_dir / e.detail["file"]).exists() and e.detail["file"].startswith(tuple("0123456789"))
 
 
-@pytest.mark.usefixtures("on_both_stores")
-def test_hostile_campaign_name_and_formula_cells(tmp_path: Path) -> None:
-    with_script(tmp_path)
+@pytest.mark.both_stores
+def test_hostile_campaign_name_and_formula_cells(store: StoreUnderTest, tmp_path: Path) -> None:
+    with_script(store)
     rows_file = campaign_file(tmp_path / "x.xlsx", 0, {"Name": "../../escape", "Script": "Survey"}, extra=False)
     wb = openpyxl.load_workbook(rows_file)
     ws = wb["Customers"]
@@ -54,18 +53,18 @@ def test_hostile_campaign_name_and_formula_cells(tmp_path: Path) -> None:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # keep them text in the input, as a user would type them
     wb.save(rows_file)
-    o = imp(tmp_path, rows_file, "OutboundCampaign")
+    o = store.imp(rows_file, "OutboundCampaign")
     assert o.status == "succeeded", o.log_path.read_text() if o.log_path else ""
-    conn = open_store(store_of(tmp_path))
+    conn = store.open()
     results.record(conn, "../../escape", "E0", "Successful", classification="-1+1", agent="@agent",
                    answers={"Q1": "Yes", "Q2": "=2+2"})
     results.close(conn, "../../escape")
     conn.close()
     export_dir = tmp_path / "root" / "Export"
     export_dir.mkdir(parents=True)
-    events = tick(store_of(tmp_path), export_dir)
+    events = tick(store.address, export_dir)
     [exported] = [e for e in events if e.kind == "campaign_exported"]
-    acknowledge(store_of(tmp_path), [e.ack for e in events if e.ack])
+    acknowledge(store.address, [e.ack for e in events if e.ack])
     out = export_dir / exported.detail["file"]
     assert out.exists() and out.resolve().parent == export_dir.resolve()
     assert sorted(p.name for p in tmp_path.rglob("*.xlsx") if "escape" in p.name) == [out.name]
@@ -76,5 +75,5 @@ def test_hostile_campaign_name_and_formula_cells(tmp_path: Path) -> None:
         assert not [c for c in text_cells if c.data_type == "f"]
     values = {c.value for row in book["Customers"].iter_rows() for c in row}
     assert {"=1+1", "@SUM(A1)", '=HYPERLINK("http://x")', "=Notes", "=2+2", "@agent", "-1+1", "-2", "+358401"} <= values
-    conn = open_store(store_of(tmp_path))
+    conn = store.open()
     assert model.require(conn, "../../escape").exported_at is not None

@@ -3,12 +3,9 @@ in a file name, claim_failed in the log, repeated warnings rate-limited."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,13 +15,9 @@ import pytest
 from aimport import servicelog
 from aimport.history import HISTORY_NAME_MAX
 from aimport.layout import Layout
-from tests.helpers import ServiceProcess, drop, query, result_of, wait_for, write_text
+from tests.helpers import Cli, ServiceProcess, StoreUnderTest, drop, query, result_of, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
-
-
-def events(svc: ServiceProcess, kind: str) -> list[dict]:
-    return [json.loads(d) for (d,) in query(svc.audit_db, "SELECT detail FROM events WHERE kind = ? ORDER BY id", (kind,))]
 
 
 def data_files(folder: Path) -> list[Path]:
@@ -37,7 +30,7 @@ def test_long_name_is_archived_under_a_shortened_name_and_the_type_goes_on(servi
     service.start()
     skills = service.layout.type_dir("Skills")
     drop(write_text(tmp_path / long_name, [["Name"], ["long"]]), skills)
-    wait_for(lambda: [e for e in events(service, "detected") if e["file"] == long_name], 10, what="the long name detected")
+    wait_for(lambda: [e for e in service.events("detected") if e["file"] == long_name], 10, what="the long name detected")
     drop(write_text(tmp_path / "next.txt", [["Name"], ["next"]]), skills)
     service.wait_done("Skills", "next.txt")
     hist = service.layout.history_dir("Skills")
@@ -68,11 +61,11 @@ def test_symlinked_folders_are_reported_and_never_used(service: ServiceProcess, 
     service.args += ["--rescan-s", "1"]  # every folder check (each 2 s) comes with a full scan: wait_scans sees it
     service.start()
     drop(write_text(tmp_path / "s.txt", [["Name"], ["s"]]), lay.type_dir("Skills"))
-    wait_for(lambda: len(events(service, "folder_unusable")) >= 2, 10, what="folder_unusable")
+    wait_for(lambda: len(service.events("folder_unusable")) >= 2, 10, what="folder_unusable")
     drop(write_text(tmp_path / "ok.txt", [["Name"], ["ok"]]), lay.type_dir("Presence"))
     service.wait_done("Presence", "ok.txt")
     service.wait_scans(1)  # another folder check and scan: still nothing read or written through the links
-    problems = {e["folder"]: e["problem"] for e in events(service, "folder_unusable")}
+    problems = {e["folder"]: e["problem"] for e in service.events("folder_unusable")}
     assert set(problems) == {str(lay.history_dir("Skills")), str(lay.type_dir("Queues"))}
     assert all("symbolic link" in p for p in problems.values())
     assert sorted(p.name for p in (outside / "hist").iterdir()) == []  # nothing written outside the root
@@ -87,15 +80,15 @@ def test_symlinked_folders_are_reported_and_never_used(service: ServiceProcess, 
     assert sorted(p.name for p in (outside / "hist").iterdir()) == []
 
 
-def test_export_into_a_symlinked_export_folder_is_refused(tmp_path: Path) -> None:
+def test_export_into_a_symlinked_export_folder_is_refused(store: StoreUnderTest, tmp_path: Path) -> None:
     from aimport.campaigns import results
     from aimport.campaigns.supervisor import acknowledge, tick
     from aimport.store.schema import open_store
-    from tests.campaign_helpers import campaign_file, imp, with_script
+    from tests.campaign_helpers import campaign_file, with_script
 
-    with_script(tmp_path)
-    assert imp(tmp_path, campaign_file(tmp_path / "Alpha.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
-    db = tmp_path / "system.sqlite"
+    with_script(store)
+    assert store.imp(campaign_file(tmp_path / "Alpha.xlsx", 2, {"Script": "Survey"}), "OutboundCampaign").status == "succeeded"
+    db = store.address
     lay = Layout(tmp_path / "root", "S", "U")
     lay.automatic.mkdir(parents=True)
     outside = tmp_path / "outside"
@@ -110,12 +103,7 @@ def test_export_into_a_symlinked_export_folder_is_refused(tmp_path: Path) -> Non
     assert list(outside.iterdir()) == []
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    return subprocess.run([sys.executable, "-m", "aimport", *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-def test_one_shot_import_refuses_a_file_in_another_types_drop_folder(tmp_path: Path) -> None:
+def test_one_shot_import_refuses_a_file_in_another_types_drop_folder(cli: Cli, tmp_path: Path) -> None:
     lay = Layout(tmp_path / "root", "S", "U")
     lay.ensure()
     f = write_text(lay.type_dir("Queues") / "q.txt", [["Name"], ["x"]])

@@ -16,7 +16,7 @@ import pytest
 
 from aimport.importing.outcome import Totals
 from aimport.service.health import HealthView
-from aimport.service.holdstate import HeldFile
+from aimport.service.officehours.heldlist import HeldFile
 from tests.helpers import ServiceProcess, drop, free_port, query, wait_archived, wait_for, write_text
 
 pytestmark = pytest.mark.e2e

@@ -275,7 +275,7 @@ def test_view_off_without_token_off_loopback(service: ServiceProcess) -> None:
 
 
 def test_held_files_show_as_held(service: ServiceProcess, tmp_path: Path) -> None:
-    """A large file held for the end of office hours (aimport.service.holds) is queued, marked held, with its reason."""
+    """A large file held for the end of office hours (aimport.service.officehours.holds) is queued, marked held, with its reason."""
     service.args += ["--office-hours", "Mon-Sun 00:00-24:00", "--time-zone", "UTC", "--large-file-rows", "5"]
     service.start()
     drop(skills(tmp_path, "big <b>.txt", [[f"s{i}", "x"] for i in range(20)]), service.layout.type_dir("Skills"))

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
 import unicodedata
 import urllib.request
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ServiceProcess, drop, write_text
+from tests.helpers import Cli, ServiceProcess, drop, write_text
 
 FORGED_LINE = "2026-12-06 17:48:14 REJECT  sheet 'FORGED' row 999 column Name: forged"
 # (the name on disk, how every view shows it): each kind of character that must not reach a line as it is
@@ -60,9 +57,9 @@ def api(address: str, path: str) -> Any:
         return json.loads(r.read())
 
 
-def cli(svc: ServiceProcess, *args: str) -> str:
-    r = subprocess.run([sys.executable, "-m", "aimport", *args, "--state-dir", str(svc.state)], capture_output=True,
-                       text=True, timeout=60, env=os.environ.copy())
+def shown_by(cli: Cli, svc: ServiceProcess, *args: str) -> str:
+    """What ``aimport ARGS`` prints about the service's state directory."""
+    r = cli(*args, "--state-dir", svc.state)
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -78,7 +75,7 @@ def side_files(svc: ServiceProcess, name: str) -> dict[str, str]:
 
 
 @pytest.mark.e2e
-def test_every_kind_of_control_character_in_a_name_is_escaped_everywhere(service: ServiceProcess,
+def test_every_kind_of_control_character_in_a_name_is_escaped_everywhere(service: ServiceProcess, cli: Cli,
                                                                          tmp_path: Path) -> None:
     service.start()
     folder = service.layout.type_dir("Skills")
@@ -115,11 +112,11 @@ def test_every_kind_of_control_character_in_a_name_is_escaped_everywhere(service
         assert shown in [e["detail"].get("file") for e in detail["events"]]
     assert raw_controls("".join(texts(api(service.http, "/api/imports?limit=100")))) == []
     assert raw_controls("".join(texts(api(service.http, "/api/summary")))) == []
-    views = {"service log": service.output(), "audit": cli(service, "audit", "--limit", "100"),
-             "audit tail": cli(service, "audit", "tail", "--limit", "1000"),
-             "audit show": cli(service, "audit", "show", str(max(imports))), "status": cli(service, "status"),
-             "audit csv": cli(service, "audit", "--csv", "--limit", "100"),
-             "audit json": cli(service, "audit", "--json", "--limit", "100"), "status json": cli(service, "status", "--json")}
+    views = {"service log": service.output(), "audit": shown_by(cli, service, "audit", "--limit", "100"),
+             "audit tail": shown_by(cli, service, "audit", "tail", "--limit", "1000"),
+             "audit show": shown_by(cli, service, "audit", "show", str(max(imports))), "status": shown_by(cli, service, "status"),
+             "audit csv": shown_by(cli, service, "audit", "--csv", "--limit", "100"),
+             "audit json": shown_by(cli, service, "audit", "--json", "--limit", "100"), "status json": shown_by(cli, service, "status", "--json")}
     exact = {r["file_name"] for r in json.loads(views["audit json"])}  # JSON keeps the exact name, as \u escapes
     assert {name for name, _ in [*NAMES, FAILING]} <= exact
     for view, text in views.items():

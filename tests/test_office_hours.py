@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,16 +30,16 @@ from aimport.service import statedir
 from aimport.service.app import Service, _reload
 from aimport.service.detector import Detector
 from aimport.service.health import HealthView
-from aimport.service.holds import HoldQueue, LargeFiles
-from aimport.service.holdstate import read_held, release_request_path
 from aimport.service.jobcontext import JobContext
 from aimport.service.lanes import Scheduler
-from aimport.service.limitswitch import Limits, LimitSwitch
 from aimport.service.metrics import Metrics
-from aimport.service.officehours import OfficeHours
+from aimport.service.officehours.heldlist import read_held, release_request_path
+from aimport.service.officehours.holds import HoldQueue, LargeFiles
+from aimport.service.officehours.limitswitch import Limits, LimitSwitch
+from aimport.service.officehours.schedule import OfficeHours
 from aimport.settings import Settings, SettingsError, from_sources
 from aimport.store.audit import Audit
-from tests.helpers import ServiceProcess, query, wait_for, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import Cli, CliResult, ServiceProcess, query, wait_for, write_openpyxl, write_text, write_xlsxwriter
 from tests.test_lanes import TIMEOUT_S, FakeRunner, settings_for
 
 UTC = dt.UTC
@@ -120,10 +118,9 @@ def test_settings(tmp_path: Path) -> None:
         replace(base, large_file_mb=-1).validate_for_run()
 
 
-def test_the_service_refuses_a_bad_spec_at_start(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "aimport", "run", "--root", str(tmp_path / "root"), "--state-dir",
-                        str(tmp_path / "state"), "--logon-user", "admin", "--office-hours", "Mon-Fri 07:30-18:00, Sun"],
-                       capture_output=True, text=True, timeout=60)
+def test_the_service_refuses_a_bad_spec_at_start(cli: Cli, tmp_path: Path) -> None:
+    r = cli("run", "--root", tmp_path / "root", "--state-dir", tmp_path / "state", "--logon-user", "admin",
+            "--office-hours", "Mon-Fri 07:30-18:00, Sun")
     assert r.returncode == 1
     assert "aimport run: error: invalid value for office_hours: 'Mon-Fri 07:30-18:00, Sun': 'Sun' is not DAYS" in r.stderr
 
@@ -169,7 +166,7 @@ def test_large_file_thresholds() -> None:
 
 @dataclass
 class SetClock:
-    """A clock the test moves (aimport.service.officehours.Clock)."""
+    """A clock the test moves (aimport.service.officehours.schedule.Clock)."""
 
     at: dt.datetime
     moved: anyio.Event = field(default_factory=anyio.Event)
@@ -434,17 +431,14 @@ async def test_a_held_file_removed_by_hand_leaves_the_queue(tmp_path: Path) -> N
 
 
 @pytest.mark.e2e
-def test_the_service_holds_a_large_file_and_aimport_release_starts_it(service: ServiceProcess, tmp_path: Path) -> None:
+def test_the_service_holds_a_large_file_and_aimport_release_starts_it(service: ServiceProcess, cli: Cli, tmp_path: Path) -> None:
     service.args += ["--rescan-s", "0.5", "--office-hours", "Mon-Sun 00:00-24:00", "--time-zone", "UTC", "--large-file-rows", "5",
                      "--office-max-concurrent", "1", "--max-concurrent", "2"]
     service.start()
+    events = service.events
 
-    def events(kind: str) -> list[dict[str, Any]]:
-        return [json.loads(d) for (d,) in query(service.audit_db, "SELECT detail FROM events WHERE kind = ?", (kind,))]
-
-    def aimport(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "aimport", *args, "--state-dir", str(service.state)],
-                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    def aimport(*args: str | Path) -> CliResult:
+        return cli(*args, "--state-dir", service.state, cwd=tmp_path)
 
     [limit] = wait_for(lambda: events("concurrency_limit_changed"), 20, what="the office-hours limit")
     assert (limit["window"], limit["limit"], limit["until"]) == ("office_hours", 1, None)

@@ -10,23 +10,11 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
 from aimport.readers import ReadError, open_workbook
-from tests.helpers import query
+from tests.helpers import StoreUnderTest, log_of, query
 from tests.rawxlsx import Cell, Sheet, corrupt, rows_xml, styles_xml, write_book
 
 SKILLS = [["Name", "Description"], ["Sales", "a"], ["Support", "b"]]
-
-
-def imp(tmp_path: Path, path: Path, import_type: str = "Skills") -> ImportOutcome:
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name,
-                                    store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{path.name}.log"))
-
-
-def log(o: ImportOutcome) -> str:
-    return o.log_path.read_text() if o.log_path else ""
 
 
 def skills(tmp_path: Path) -> list[str]:
@@ -57,15 +45,15 @@ def renamed(src: Path, dst: Path, name: str) -> Path:
     return dst
 
 
-def test_a_workbook_part_not_named_workbook_xml(tmp_path: Path) -> None:
+def test_a_workbook_part_not_named_workbook_xml(store: StoreUnderTest, tmp_path: Path) -> None:
     p = renamed(excel_like(tmp_path / "src.xlsx", rows=2), tmp_path / "moved.xlsx", "book.xml")
     with zipfile.ZipFile(p) as zf:
         assert "xl/workbook.xml" not in zf.namelist()
-    o = imp(tmp_path, p)
-    assert (o.status, skills(tmp_path)) == ("succeeded", ["Skill 00000", "Skill 00001"]), log(o)
+    o = store.imp(p, "Skills")
+    assert (o.status, skills(tmp_path)) == ("succeeded", ["Skill 00000", "Skill 00001"]), log_of(o)
 
 
-def test_member_names_written_with_backslashes(tmp_path: Path) -> None:
+def test_member_names_written_with_backslashes(store: StoreUnderTest, tmp_path: Path) -> None:
     """A Windows tool wrote every member name with backslashes (xl\\workbook.xml, as in calamine's issue 530):
     Excel and calamine read the folders all the same; so does aimport (it was NOT_A_WORKBOOK)."""
     src = excel_like(tmp_path / "src.xlsx", rows=2)
@@ -73,8 +61,8 @@ def test_member_names_written_with_backslashes(tmp_path: Path) -> None:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             zout.writestr(info.filename.replace("/", "\\"), zin.read(info))
-    o = imp(tmp_path, p)
-    assert (o.status, skills(tmp_path)) == ("succeeded", ["Skill 00000", "Skill 00001"]), log(o)
+    o = store.imp(p, "Skills")
+    assert (o.status, skills(tmp_path)) == ("succeeded", ["Skill 00000", "Skill 00001"]), log_of(o)
 
 
 @pytest.mark.parametrize("part", ["workbook.xml", "book/main.xml"])
@@ -88,31 +76,31 @@ def test_a_workbook_part_elsewhere_keeps_its_styles(tmp_path: Path, part: str) -
 
 
 @pytest.mark.parametrize("kind", ["macrosheet", "dialogsheet", "chartsheet"])
-def test_sheets_that_are_not_worksheets_are_passed_over(tmp_path: Path, kind: str) -> None:
+def test_sheets_that_are_not_worksheets_are_passed_over(store: StoreUnderTest, tmp_path: Path, kind: str) -> None:
     other = Sheet("Macro1" if kind != "chartsheet" else "Chart1", rows_xml([["=RETURN()"]]), kind=kind)
     p = write_book(tmp_path / "m.xlsm", [other, Sheet("Skills", rows_xml(SKILLS))])
-    o = imp(tmp_path, p)
-    assert (o.status, skills(tmp_path)) == ("succeeded", ["Sales", "Support"]), log(o)
+    o = store.imp(p, "Skills")
+    assert (o.status, skills(tmp_path)) == ("succeeded", ["Sales", "Support"]), log_of(o)
     label = {"macrosheet": "an Excel 4 macro sheet", "dialogsheet": "an Excel 5 dialog sheet",
              "chartsheet": "a chart sheet"}[kind]
-    assert f"INFO    sheet '{other.name}' is {label} and was passed over (only worksheets hold rows to import)" in log(o)
+    assert f"INFO    sheet '{other.name}' is {label} and was passed over (only worksheets hold rows to import)" in log_of(o)
 
 
-def test_a_very_hidden_macro_sheet_in_a_configuration_workbook(tmp_path: Path) -> None:
+def test_a_very_hidden_macro_sheet_in_a_configuration_workbook(store: StoreUnderTest, tmp_path: Path) -> None:
     p = write_book(tmp_path / "c.xlsx", [Sheet("Skills", rows_xml(SKILLS)),
                                          Sheet("Auto_Open", rows_xml([["=EXEC(\"calc\")"]]), kind="macrosheet",
                                                state="veryHidden")])
-    o = imp(tmp_path, p, "Configuration")
-    assert (o.status, skills(tmp_path)) == ("succeeded", ["Sales", "Support"]), log(o)
-    assert "sheet 'Auto_Open' is an Excel 4 macro sheet and was passed over" in log(o)
-    assert "hidden sheet 'Auto_Open'" not in log(o)
+    o = store.imp(p, "Configuration")
+    assert (o.status, skills(tmp_path)) == ("succeeded", ["Sales", "Support"]), log_of(o)
+    assert "sheet 'Auto_Open' is an Excel 4 macro sheet and was passed over" in log_of(o)
+    assert "hidden sheet 'Auto_Open'" not in log_of(o)
 
 
-def test_a_workbook_of_a_macro_sheet_only_has_no_sheets(tmp_path: Path) -> None:
+def test_a_workbook_of_a_macro_sheet_only_has_no_sheets(store: StoreUnderTest, tmp_path: Path) -> None:
     p = write_book(tmp_path / "m.xlsm", [Sheet("Macro1", rows_xml([["=RETURN()"]]), kind="macrosheet")])
-    o = imp(tmp_path, p)
-    assert (o.status, o.error_code) == ("failed", "NO_ROWS"), log(o)
-    assert "sheet 'Macro1' is an Excel 4 macro sheet and was passed over" in log(o)
+    o = store.imp(p, "Skills")
+    assert (o.status, o.error_code) == ("failed", "NO_ROWS"), log_of(o)
+    assert "sheet 'Macro1' is an Excel 4 macro sheet and was passed over" in log_of(o)
 
 
 DAMAGED = ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml",
@@ -121,11 +109,11 @@ DAMAGED = ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/styles.xml", "xl/s
 
 @pytest.mark.parametrize("how", ["flip", "zero", "cut"])
 @pytest.mark.parametrize("member", DAMAGED)
-def test_a_damaged_part_is_not_a_workbook(tmp_path: Path, member: str, how: str) -> None:
+def test_a_damaged_part_is_not_a_workbook(store: StoreUnderTest, tmp_path: Path, member: str, how: str) -> None:
     p = corrupt(excel_like(tmp_path / "d.xlsx"), member, how)
-    o = imp(tmp_path, p)
-    assert (o.status, o.error_code) == ("failed", "NOT_A_WORKBOOK"), log(o)
-    assert f"damaged workbook: part {member} (" in log(o)
+    o = store.imp(p, "Skills")
+    assert (o.status, o.error_code) == ("failed", "NOT_A_WORKBOOK"), log_of(o)
+    assert f"damaged workbook: part {member} (" in log_of(o)
     assert skills(tmp_path) == []
 
 

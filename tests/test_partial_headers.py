@@ -15,16 +15,22 @@ from typing import Any
 import pytest
 
 from aimport.importing.logonuser import ensure_logon_user
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CUSTOMER, HINT_TYPES
 from aimport.itemtypes.schema import ItemType
-from aimport.store.schema import open_store
-from tests.helpers import ServiceProcess, query, result_of, store_of, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import (
+    ServiceProcess,
+    StoreUnderTest,
+    log_of,
+    query,
+    result_of,
+    write_openpyxl,
+    write_text,
+    write_xlsxwriter,
+)
 
 Rows = list[list[Any]]
 
-pytestmark = pytest.mark.usefixtures("on_both_stores")  # every test on SQLite and on PostgreSQL
+pytestmark = pytest.mark.both_stores  # every test on SQLite and on PostgreSQL
 
 
 def _utf8(path: Path, sheet: str, rows: Rows) -> Path:
@@ -48,22 +54,6 @@ WRITERS: dict[str, Callable[[Path, str, Rows], Path]] = {
 XLSX_WRITERS = ("openpyxl", "xlsxwriter")
 
 
-def imp(tmp_path: Path, path: Path, import_type: str, actor: str = "admin") -> ImportOutcome:
-    n = len(list(tmp_path.glob("*.log")))
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=f"k{n}",
-                                    store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor=actor,
-                                    log_path=tmp_path / f"{n}.log"))
-
-
-def log(o: ImportOutcome) -> str:
-    assert o.log_path
-    return o.log_path.read_text()
-
-
-def db(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    return query(store_of(tmp_path), sql)
-
-
 SEEDS: dict[str, tuple[str, Rows]] = {  # import type -> (sheet name, rows)
     "Directory": ("Directory", [["ExternalId", "FirstName", "LastName", "Phone"], ["E1", "Ann", "Lee", "0401"],
                                 ["E2", "Bo", "Ray", "0402"], ["E3", "Cy", "", ""]]),
@@ -80,11 +70,11 @@ SEEDS: dict[str, tuple[str, Rows]] = {  # import type -> (sheet name, rows)
 }
 
 
-def seed(tmp_path: Path, import_type: str) -> None:
+def seed(store: StoreUnderTest, import_type: str) -> None:
     sheet, rows = SEEDS[import_type]
-    path = write_openpyxl(tmp_path / f"seed-{import_type}.xlsx", {sheet: rows})
-    o = imp(tmp_path, path, import_type)
-    assert o.status == "succeeded", log(o)
+    path = write_openpyxl(store.folder / f"seed-{import_type}.xlsx", {sheet: rows})
+    o = store.imp(path, import_type)
+    assert o.status == "succeeded", log_of(o)
 
 
 @dataclass
@@ -185,24 +175,23 @@ CASE_PARAMS = [(c, w) for c in CASES for w in WRITERS if c.import_type != "Confi
 
 
 @pytest.mark.parametrize("case,writer", CASE_PARAMS, ids=[f"{c.name}-{w}" for c, w in CASE_PARAMS])
-def test_identification_is_enough_in_the_header(tmp_path: Path, case: Case, writer: str) -> None:
-    seed(tmp_path, case.import_type)
-    o = imp(tmp_path, WRITERS[writer](tmp_path / "case", case.sheet, case.rows), case.import_type)
-    assert (o.status, o.error_code) == (case.status, case.code), log(o)
+def test_identification_is_enough_in_the_header(store: StoreUnderTest, tmp_path: Path, case: Case, writer: str) -> None:
+    seed(store, case.import_type)
+    o = store.imp(WRITERS[writer](tmp_path / "case", case.sheet, case.rows), case.import_type)
+    assert (o.status, o.error_code) == (case.status, case.code), log_of(o)
     for k, v in case.counts.items():
-        assert getattr(o.totals, k) == v, (k, log(o))
+        assert getattr(o.totals, k) == v, (k, log_of(o))
     if case.sql:
-        assert db(tmp_path, case.sql) == case.stored
+        assert store.query(case.sql) == case.stored
     for text in case.log_has:
-        assert text in log(o)
+        assert text in log_of(o)
 
 
-def test_campaign_customers_still_need_every_mandatory_column(tmp_path: Path) -> None:
+def test_campaign_customers_still_need_every_mandatory_column(store: StoreUnderTest, tmp_path: Path) -> None:
     """Every customer row creates, so a customers sheet without Phone1 still fails as a whole."""
-    o = imp(tmp_path, write_openpyxl(tmp_path / "camp.xlsx", {"Customers": [["ExternalId", "FirstName"], ["C1", "A"]]}),
-            "OutboundCampaign")
+    o = store.imp(write_openpyxl(tmp_path / "camp.xlsx", {"Customers": [["ExternalId", "FirstName"], ["C1", "A"]]}), "OutboundCampaign")
     assert (o.status, o.error_code) == ("failed", "MISSING_COLUMN")
-    assert "Phone1" in log(o)
+    assert "Phone1" in log_of(o)
 
 
 def test_check_of_a_delete_only_file(tmp_path: Path, capsys: Any) -> None:
@@ -223,11 +212,11 @@ def test_check_of_a_delete_only_file(tmp_path: Path, capsys: Any) -> None:
 
 # ---- item 8: the logon user cannot be cut off ---------------------------------------------------------------
 
-def logon_store(tmp_path: Path) -> None:
-    with open_store(store_of(tmp_path)) as db:
+def logon_store(store: StoreUnderTest) -> None:
+    with store.open() as db:
         ensure_logon_user(db, "admin")
-    seed(tmp_path, "Configuration")
-    with open_store(store_of(tmp_path)) as db:
+    seed(store, "Configuration")
+    with store.open() as db:
         db.execute("UPDATE users SET external_id = 'ADM' WHERE login = 'admin'")
 
 
@@ -251,14 +240,14 @@ LOGON_CASES = [
 
 @pytest.mark.parametrize("writer", XLSX_WRITERS)
 @pytest.mark.parametrize("name,rows,reason", LOGON_CASES, ids=[c[0] for c in LOGON_CASES])
-def test_the_logon_user_cannot_be_cut_off(tmp_path: Path, writer: str, name: str, rows: Rows, reason: str) -> None:
-    logon_store(tmp_path)
-    o = imp(tmp_path, WRITERS[writer](tmp_path / "users", "Users", rows), "Configuration")
-    assert (o.status, o.error_code, o.totals.rejected) == ("partial", "ROWS_REJECTED", 1), log(o)
-    assert reason in log(o)
-    assert db(tmp_path, "SELECT login, rights FROM users WHERE id = 1") == [
+def test_the_logon_user_cannot_be_cut_off(store: StoreUnderTest, tmp_path: Path, writer: str, name: str, rows: Rows, reason: str) -> None:
+    logon_store(store)
+    o = store.imp(WRITERS[writer](tmp_path / "users", "Users", rows), "Configuration")
+    assert (o.status, o.error_code, o.totals.rejected) == ("partial", "ROWS_REJECTED", 1), log_of(o)
+    assert reason in log_of(o)
+    assert store.query("SELECT login, rights FROM users WHERE id = 1") == [
         ("admin", '["ImportExport", "ManageCampaigns"]')]
-    assert len(db(tmp_path, "SELECT id FROM users")) in (2, 3)  # bob's row was applied
+    assert len(store.query("SELECT id FROM users")) in (2, 3)  # bob's row was applied
 
 
 def test_a_logon_user_import_keeps_the_service_restartable(service: ServiceProcess, tmp_path: Path) -> None:
@@ -305,7 +294,7 @@ PAIRS = [(s, d) for s in HINT_TYPES for d in FOLDERS if d != home(s)]
 
 @pytest.mark.parametrize("kind", ["xlsx", "text"])
 @pytest.mark.parametrize("source,dest", PAIRS, ids=[f"{home(s)}->{d}" for s, d in PAIRS])
-def test_a_file_in_the_wrong_folder_says_where_it_belongs(tmp_path: Path, source: ItemType, dest: str, kind: str) -> None:
+def test_a_file_in_the_wrong_folder_says_where_it_belongs(store: StoreUnderTest, tmp_path: Path, source: ItemType, dest: str, kind: str) -> None:
     from aimport.itemtypes.catalog import CATALOG
     from aimport.itemtypes.schema import norm_header
 
@@ -314,14 +303,14 @@ def test_a_file_in_the_wrong_folder_says_where_it_belongs(tmp_path: Path, source
     i = PAIRS.index((source, dest))
     writer = (XLSX_WRITERS if kind == "xlsx" else ("utf8bom", "utf16"))[i % 2]
     sheet = source.sheet or "Customers"
-    o = imp(tmp_path, WRITERS[writer](tmp_path / f"{home(source)}_file", sheet, rows), dest)
+    o = store.imp(WRITERS[writer](tmp_path / f"{home(source)}_file", sheet, rows), dest)
     dest_t = CUSTOMER if dest == "OutboundCampaign" else CATALOG.for_folder(dest)
     assert dest_t is not None
     if {norm_header(h) for h in header} - {"id", "delete"} <= _known(dest_t):
         return  # the file is also a valid file of the folder's type (Name, Description): nothing tells them apart
-    assert o.status == "failed", log(o)
-    assert o.error_code in ("NO_HEADER", "WRONG_FOLDER", "MISSING_COLUMN"), log(o)
-    text = log(o)
+    assert o.status == "failed", log_of(o)
+    assert o.error_code in ("NO_HEADER", "WRONG_FOLDER", "MISSING_COLUMN"), log_of(o)
+    text = log_of(o)
     if source.folder is None:
         assert "Users import through the Configuration folder, as a sheet named Users" in text
     else:  # the one folder, or (columns several types share) a list of folders holding it
@@ -335,64 +324,63 @@ SINGLE = [s for s in HINT_TYPES if s.folder is not None]
 
 
 @pytest.mark.parametrize("source", SINGLE, ids=[s.folder or "" for s in SINGLE])
-def test_a_single_type_workbook_in_the_configuration_folder(tmp_path: Path, source: ItemType) -> None:
+def test_a_single_type_workbook_in_the_configuration_folder(store: StoreUnderTest, tmp_path: Path, source: ItemType) -> None:
     from aimport.itemtypes.schema import norm_header
 
     header = full_header(source)
     writer = XLSX_WRITERS[SINGLE.index(source) % 2]
-    o = imp(tmp_path, WRITERS[writer](tmp_path / "export", "Sheet1", [header, [SAMPLE.get(h, "") for h in header]]),
-            "Configuration")
+    o = store.imp(WRITERS[writer](tmp_path / "export", "Sheet1", [header, [SAMPLE.get(h, "") for h in header]]), "Configuration")
     assert (o.status, o.error_code) == ("failed", "NO_KNOWN_SHEET")
     keys = {norm_header(h) for h in header} - {"id", "delete"}
     if any(keys <= _known(x) for x in HINT_TYPES if x is not source):
         return  # Name | Description fits five types: no hint rather than a guess
-    assert "sheet 'Sheet1' is not a configuration sheet and was skipped" in log(o)
-    assert f"drop it into the {source.folder} folder" in log(o)
+    assert "sheet 'Sheet1' is not a configuration sheet and was skipped" in log_of(o)
+    assert f"drop it into the {source.folder} folder" in log_of(o)
 
 
 @pytest.mark.parametrize("writer", list(WRITERS))
-def test_users_sheet_in_usergroup_folder_as_reported(tmp_path: Path, writer: str) -> None:
+def test_users_sheet_in_usergroup_folder_as_reported(store: StoreUnderTest, tmp_path: Path, writer: str) -> None:
     rows: Rows = [["Login", "First Name", "Surname", "UserGroup", "Rights"], ["ann", "Ann", "Lee", "Agents", "Agent"]]
-    o = imp(tmp_path, WRITERS[writer](tmp_path / "users", "Users", rows), "UserGroup")
+    o = store.imp(WRITERS[writer](tmp_path / "users", "Users", rows), "UserGroup")
     assert (o.status, o.error_code) == ("failed", "NO_HEADER")
     assert ("this looks like a Users sheet: Users import through the Configuration folder, as a sheet named Users "
-            "of an .xlsx workbook") in log(o)
+            "of an .xlsx workbook") in log_of(o)
 
 
-def test_a_file_of_its_own_type_with_a_stray_column_still_imports(tmp_path: Path) -> None:
+def test_a_file_of_its_own_type_with_a_stray_column_still_imports(store: StoreUnderTest, tmp_path: Path) -> None:
     """Only a header that another type explains strictly better is the wrong folder."""
-    o = imp(tmp_path, write_text(tmp_path / "s.txt", [["Name", "Description", "Notes"], ["Sales", "x", "y"]]), "Skills")
-    assert (o.status, o.totals.created) == ("succeeded", 1), log(o)
+    o = store.imp(write_text(tmp_path / "s.txt", [["Name", "Description", "Notes"], ["Sales", "x", "y"]]), "Skills")
+    assert (o.status, o.totals.created) == ("succeeded", 1), log_of(o)
 
 
 # ---- issue 12 item 10: a NUL byte in a cell -----------------------------------------------------------------
 
 @pytest.mark.parametrize("writer", ["xlsxwriter", "utf8bom", "utf16"])  # openpyxl refuses to write NUL
-def test_a_nul_in_a_cell_is_a_rejected_row(tmp_path: Path, writer: str) -> None:
+def test_a_nul_in_a_cell_is_a_rejected_row(store: StoreUnderTest, tmp_path: Path, writer: str) -> None:
     rows: Rows = [["Name", "Description"], ["Sales", "ok"], ["Bill\x00ing", "x"], ["Support", "a\x00b"]]
     path = WRITERS[writer](tmp_path / "nul", "Skills", rows)
-    o = imp(tmp_path, path, "Skills")
+    o = store.imp(path, "Skills")
     assert (o.status, o.error_code, o.totals.created, o.totals.rejected) == ("partial", "ROWS_REJECTED", 1, 2)
     sheet = "Skills" if writer == "xlsxwriter" else "nul"
-    text = log(o)
+    text = log_of(o)
     assert f"sheet {sheet!r} row 3 column Name: the cell holds a NUL character" in text
     assert f"sheet {sheet!r} row 4 column Description: the cell holds a NUL character" in text
-    assert db(tmp_path, "SELECT name FROM skills") == [("Sales",)]
+    assert store.query("SELECT name FROM skills") == [("Sales",)]
 
 
 @pytest.mark.parametrize("writer", ["xlsxwriter", "utf8bom", "utf16"])
-def test_a_nul_in_a_campaign_customer_cell_is_a_rejected_row(tmp_path: Path, writer: str) -> None:
+def test_a_nul_in_a_campaign_customer_cell_is_a_rejected_row(store: StoreUnderTest, tmp_path: Path, writer: str) -> None:
     """Customers follow the same cell rule as staged rows (one row parser): a NUL is never stored."""
     rows: Rows = [["ExternalId", "Phone1", "FirstName", "Contract"], ["C1", "040 1000001", "Ann", "K-1"],
                   ["C2", "040 1000002", "Bo\x00b", "K-2"], ["C3", "040 1000003", "Cid", "K\x003"]]
     path = WRITERS[writer](tmp_path / "nul", "Customers", rows)
-    o = imp(tmp_path, path, "OutboundCampaign")
-    assert (o.totals.created, o.totals.rejected) == (1, 2), log(o)
+    o = store.imp(path, "OutboundCampaign")
+    assert (o.totals.created, o.totals.rejected) == (1, 2), log_of(o)
     sheet = "Customers" if writer == "xlsxwriter" else "nul"
-    text = log(o)
+    text = log_of(o)
     assert f"sheet {sheet!r} row 3 column FirstName: the cell holds a NUL character" in text
     assert f"sheet {sheet!r} row 4 column Contract: the cell holds a NUL character" in text
-    assert db(tmp_path, "SELECT external_id FROM customers") == [("C1",)]
+    assert store.query("SELECT external_id FROM customers") == [("C1",)]
 
 
 def test_item_matrix_is_complete() -> None:

@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
-from tests.helpers import query
+from tests.helpers import StoreUnderTest
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 XLSX = REAL / "xlsx"
@@ -110,31 +108,25 @@ CASES = [
 ]
 
 
-def imp(tmp_path: Path, path: Path, import_type: str) -> ImportOutcome:
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name,
-                                    store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{path.name}.log"))
-
-
-def check(tmp_path: Path, case: Case, path: Path) -> None:
+def check(store: StoreUnderTest, case: Case, path: Path) -> None:
     if case.before or case.before_rows:
-        first = XLSX / case.before if case.before else tmp_path / "before.txt"
+        first = XLSX / case.before if case.before else store.folder / "before.txt"
         if case.before_rows:
             first.write_text("\n".join("\t".join(r) for r in case.before_rows) + "\n", encoding="utf-8-sig")
-        o = imp(tmp_path, first, case.folder)
+        o = store.imp(first, case.folder)
         assert o.status == "succeeded", o.log_path.read_text() if o.log_path else ""
-    o = imp(tmp_path, path, case.folder)
+    o = store.imp(path, case.folder)
     text = o.log_path.read_text() if o.log_path else ""
     assert (o.status, o.error_code) == (case.status, case.code), text
-    assert query(tmp_path / "system.sqlite", case.sql) == case.stored, text
+    assert store.query(case.sql) == case.stored, text
     for line in case.log:
         assert line in text, text
     assert "Traceback" not in text
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.file.removesuffix(".xlsx") for c in CASES])
-def test_real_spreadsheet(tmp_path: Path, case: Case) -> None:
-    check(tmp_path, case, XLSX / case.file)
+def test_real_spreadsheet(store: StoreUnderTest, case: Case) -> None:
+    check(store, case, XLSX / case.file)
 
 
 def test_every_committed_fixture_is_a_case() -> None:
@@ -151,7 +143,7 @@ LIBREOFFICE = [c for c in CASES if "libreoffice" in c.file]
 
 
 @pytest.mark.parametrize("case", LIBREOFFICE, ids=[c.file.removesuffix(".xlsx") for c in LIBREOFFICE])
-def test_libreoffice_today_writes_what_the_committed_file_holds(tmp_path: Path, case: Case) -> None:
+def test_libreoffice_today_writes_what_the_committed_file_holds(store: StoreUnderTest, tmp_path: Path, case: Case) -> None:
     """The generator run with this machine's LibreOffice: the fresh file imports the same way."""
     if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
         pytest.skip("soffice not found: install Debian's libreoffice-calc-nogui (.ci/run does)")
@@ -161,4 +153,4 @@ def test_libreoffice_today_writes_what_the_committed_file_holds(tmp_path: Path, 
     finally:
         sys.path.remove(str(REAL))
     (fresh,) = make_xlsx.main([case.file], tmp_path / "fresh")
-    check(tmp_path, case, fresh)
+    check(store, case, fresh)

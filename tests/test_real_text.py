@@ -8,18 +8,13 @@ exactly what is stored. Never a ``succeeded`` that stores something the file doe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
-from tests.helpers import query
+from tests.helpers import Cli, CliResult, StoreUnderTest
 
 TEXT = Path(__file__).resolve().parent.parent / "fixtures" / "real" / "text"
 SKILLS = "SELECT name, description FROM skills ORDER BY id"
@@ -97,24 +92,16 @@ CASES = [
 ]
 
 
-def imp(tmp_path: Path, path: Path, import_type: str, date_order: str = "auto",
-        fallback: str = "cp1252") -> ImportOutcome:
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name,
-                                    store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{path.name}.log", date_order=date_order,
-                                    text_fallback_encoding=fallback))
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_real_text_file(tmp_path: Path, case: Case) -> None:
-    o = imp(tmp_path, TEXT / case.file, case.import_type, case.date_order, case.fallback)
+def test_real_text_file(store: StoreUnderTest, case: Case) -> None:
+    o = store.imp(TEXT / case.file, case.import_type, date_order=case.date_order, text_fallback_encoding=case.fallback)
     text = o.log_path.read_text() if o.log_path else ""
     assert (o.status, o.error_code) == (case.status, case.code), text
     for line in case.log:
         assert line in text, text
     assert "Traceback" not in text
     sql = SKILLS if case.import_type == "Skills" else BLOCKED
-    stored = query(tmp_path / "system.sqlite", sql) if (tmp_path / "system.sqlite").exists() else []
+    stored = store.query(sql) if Path(store.address).exists() else []
     assert stored == case.stored, text
 
 
@@ -163,12 +150,10 @@ def test_bad_setting_values_are_refused(name: str, value: str) -> None:
         from_sources({name: value}, env={})
 
 
-def test_check_command_honours_the_environment(tmp_path: Path) -> None:
-    """A real process: ``aimport check`` with AIMPORT_DATE_ORDER / AIMPORT_TEXT_FALLBACK_ENCODING."""
-    def check(**env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "aimport", "check", str(TEXT / "excel-cp1252-dates.csv"),
-                               "--type", "BlockedNumbers", "--state-dir", str(tmp_path)],
-                              capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+def test_check_command_honours_the_environment(cli: Cli, tmp_path: Path) -> None:
+    """``aimport check`` with AIMPORT_DATE_ORDER / AIMPORT_TEXT_FALLBACK_ENCODING in its environment."""
+    def check(**env: str) -> CliResult:
+        return cli("check", TEXT / "excel-cp1252-dates.csv", "--type", "BlockedNumbers", "--state-dir", tmp_path, env=env)
     auto = check()
     assert auto.returncode == 3 and "is ambiguous" in auto.stdout, auto.stdout + auto.stderr
     dmy = check(AIMPORT_DATE_ORDER="DMY")
@@ -177,43 +162,39 @@ def test_check_command_honours_the_environment(tmp_path: Path) -> None:
     assert refused.returncode == 1 and "BAD_ENCODING" in refused.stdout, refused.stdout + refused.stderr
 
 
-def _active_campaign(tmp_path: Path, settings: dict[str, Any]) -> Path:
+def _active_campaign(store: StoreUnderTest, settings: dict[str, Any]) -> None:
     """A store with a script holding a Date question and an Active campaign created from a file."""
     from tests.campaign_helpers import campaign_file
-    from tests.campaign_helpers import imp as cimp
     from tests.helpers import write_text
 
     rows = [["Script", "QuestionId", "Question", "AnswerType", "Options", "Mandatory"],
             ["Survey", "Q1", "Call back on", "Date", "", "No"]]
-    assert cimp(tmp_path, write_text(tmp_path / "script.txt", rows), "Scripts").status == "succeeded"
-    o = cimp(tmp_path, campaign_file(tmp_path / "Spring.xlsx", 2, {"Script": "Survey", **settings}), "OutboundCampaign")
+    assert store.imp(write_text(store.folder / "script.txt", rows), "Scripts").status == "succeeded"
+    o = store.imp(campaign_file(store.folder / "Spring.xlsx", 2, {"Script": "Survey", **settings}), "OutboundCampaign")
     assert o.status == "succeeded", o.log_path.read_text() if o.log_path else ""
-    return tmp_path / "system.sqlite"
 
 
-def record(db: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aimport", "campaign", "record", "Spring", *args,
-                           "--state-dir", str(db.parent)], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+def record(cli: Cli, store: StoreUnderTest, *args: str, **env: str) -> CliResult:
+    return cli("campaign", "record", "Spring", *args, "--state-dir", store.folder, env=env)
 
 
-def test_campaign_dates_and_date_answers_use_the_same_rule(tmp_path: Path) -> None:
+def test_campaign_dates_and_date_answers_use_the_same_rule(cli: Cli, store: StoreUnderTest) -> None:
     """StartDate/EndDate in a campaign CSV-style text and Date answers of ``campaign record``."""
-    db = _active_campaign(tmp_path, {"StartDate": "13/1/2020", "EndDate": "31.12.29"})  # 29: 2029 (00-29)
-    assert query(db, "SELECT start_date, end_date FROM campaigns") == [("2020-01-13", "2029-12-31")]
-    amb = record(db, "C0", "--result", "Busy", "--answer", "Q1=03/04/2027")
+    _active_campaign(store, {"StartDate": "13/1/2020", "EndDate": "31.12.29"})  # 29: 2029 (00-29)
+    assert store.query("SELECT start_date, end_date FROM campaigns") == [("2020-01-13", "2029-12-31")]
+    amb = record(cli, store, "C0", "--result", "Busy", "--answer", "Q1=03/04/2027")
     assert amb.returncode != 0 and "ambiguous" in amb.stderr and "date_order" in amb.stderr, amb.stderr
-    ok = record(db, "C0", "--result", "Busy", "--answer", "Q1=03/04/2027", "--date-order", "MDY")
+    ok = record(cli, store, "C0", "--result", "Busy", "--answer", "Q1=03/04/2027", "--date-order", "MDY")
     assert ok.returncode == 0, ok.stderr
-    env_ok = record(db, "C1", "--result", "Busy", "--answer", "Q1=12/31/27", AIMPORT_DATE_ORDER="auto")
+    env_ok = record(cli, store, "C1", "--result", "Busy", "--answer", "Q1=12/31/27", AIMPORT_DATE_ORDER="auto")
     assert env_ok.returncode == 0, env_ok.stderr
-    assert query(db, "SELECT answer FROM answers ORDER BY customer_id") == [("2027-03-04",), ("2027-12-31",)]
+    assert store.query("SELECT answer FROM answers ORDER BY customer_id") == [("2027-03-04",), ("2027-12-31",)]
 
 
-def test_campaign_record_refuses_an_agent_longer_than_a_cell(tmp_path: Path) -> None:
-    db = _active_campaign(tmp_path, {})
-    long = record(db, "C0", "--result", "Busy", "--agent", "a" * 32768)
+def test_campaign_record_refuses_an_agent_longer_than_a_cell(cli: Cli, store: StoreUnderTest) -> None:
+    _active_campaign(store, {})
+    long = record(cli, store, "C0", "--result", "Busy", "--agent", "a" * 32768)
     assert long.returncode != 0 and "--agent is 32,768 characters long" in long.stderr, long.stderr
-    assert query(db, "SELECT number_of_calls, agent FROM customers WHERE external_id = 'C0'") == [(0, None)]
-    fits = record(db, "C0", "--result", "Busy", "--agent", "a" * 32767)
+    assert store.query("SELECT number_of_calls, agent FROM customers WHERE external_id = 'C0'") == [(0, None)]
+    fits = record(cli, store, "C0", "--result", "Busy", "--agent", "a" * 32767)
     assert fits.returncode == 0, fits.stderr

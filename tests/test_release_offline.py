@@ -4,39 +4,28 @@ next start writes ``hold_released`` (with ``requested_by``) and a log line befor
 from __future__ import annotations
 
 import getpass
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers import ServiceProcess, query, wait_for, write_text
+from tests.helpers import Cli, ServiceProcess, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
 HOLDING = ["--rescan-s", "0.5", "--office-hours", "Mon-Sun 00:00-24:00", "--time-zone", "UTC", "--large-file-rows", "5"]
 
 
-def test_release_while_the_service_is_stopped_is_an_event_at_the_next_start(service: ServiceProcess, tmp_path: Path) -> None:
+def test_release_while_the_service_is_stopped_is_an_event_at_the_next_start(service: ServiceProcess, cli: Cli,
+                                                                            tmp_path: Path) -> None:
     service.args += HOLDING
     service.start()
-
-    def events(kind: str) -> list[dict[str, Any]]:
-        return [json.loads(d) for (d,) in query(service.audit_db, "SELECT detail FROM events WHERE kind = ?", (kind,))]
-
-    def aimport(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "aimport", *args, "--state-dir", str(service.state)],
-                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
-
     skills = service.layout.type_dir("Skills")
     write_text(tmp_path / "big.txt", [["Name", "Description"]] + [[f"s{i}", "x"] for i in range(20)])
     os.replace(tmp_path / "big.txt", skills / "big.txt")
-    wait_for(lambda: events("held_for_window"), 20, what="held_for_window")
+    wait_for(lambda: service.events("held_for_window"), 20, what="held_for_window")
     service.stop()
 
-    r = aimport("release", "big.txt")
+    r = cli("release", "big.txt", "--state-dir", service.state, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "within a few seconds" not in r.stdout
     assert "the service is not running" in r.stdout and "when it starts" in r.stdout, r.stdout
@@ -44,23 +33,21 @@ def test_release_while_the_service_is_stopped_is_an_event_at_the_next_start(serv
     service.start()
     [history] = service.wait_done("Skills", "big.txt")
     assert history.with_name(history.name + ".result").read_text().startswith("status: succeeded")
-    [released] = events("hold_released")
+    [released] = service.events("hold_released")
     assert (released["file"], released["reason"], released["requested_by"]) == ("big.txt", "operator", getpass.getuser())
     assert "releasing the held file big.txt (operator" in service.output()
-    assert len(events("held_for_window")) == 1  # not held again at the start
+    assert len(service.events("held_for_window")) == 1  # not held again at the start
     assert not list((service.state / "releases").glob("*.json"))
 
 
-def test_release_says_when_a_running_service_takes_it(service: ServiceProcess, tmp_path: Path) -> None:
+def test_release_says_when_a_running_service_takes_it(service: ServiceProcess, cli: Cli, tmp_path: Path) -> None:
     service.args += HOLDING
     service.start()
     skills = service.layout.type_dir("Skills")
     write_text(tmp_path / "big.txt", [["Name", "Description"]] + [[f"s{i}", "x"] for i in range(20)])
     os.replace(tmp_path / "big.txt", skills / "big.txt")
-    wait_for(lambda: query(service.audit_db, "SELECT COUNT(*) FROM events WHERE kind = 'held_for_window'") == [(1,)], 20,
-             what="held_for_window")
-    r = subprocess.run([sys.executable, "-m", "aimport", "release", "big.txt", "--state-dir", str(service.state)],
-                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    wait_for(lambda: len(service.events("held_for_window")) == 1, 20, what="held_for_window")
+    r = cli("release", "big.txt", "--state-dir", service.state, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert service.proc is not None
     assert f"the service (pid {service.proc.pid}) claims and imports it at its next folder check (within 2 seconds)" \

@@ -18,10 +18,10 @@ from python_calamine import CalamineWorkbook
 from tests import jobspage
 from tests.helpers import Cli, ServiceProcess, drop, query, result_of, wait_for, write_openpyxl
 from tests.jobspage import NARROW, WIDE, layout_problems, page_of
+from tests.test_undo import USERS, users_file  # the issue's file: 50 users changed, 10 created, 5 deleted
 
 pytestmark = pytest.mark.e2e
 
-USERS = ["Login", "FirstName", "Surname", "Queues", "Skills", "Rights"]
 JSON = {"Content-Type": "application/json"}
 browser = jobspage.browser
 
@@ -30,15 +30,6 @@ def first_workbook() -> dict[str, list[list[Any]]]:
     return {"Skills": [["Name"], *[[f"S{i}"] for i in range(1, 5)]],
             "Queues": [["Name", "Skills"], ["Q1", "S1"], ["Q2", "S1;S2"], ["Q3", ""]],
             "Users": [USERS, *[[f"u{i:02}", "First", f"User{i}", "Q1", "S1:5", "Agent"] for i in range(60)]]}
-
-
-def users_file() -> dict[str, list[list[Any]]]:
-    """50 users get other queues and skills, 10 are created, 5 deleted: 115 changes."""
-    rows: list[list[Any]] = [[*USERS, "Delete"]]
-    rows += [[f"u{i:02}", "First", f"User{i}", "Q2;Q3", "S2:3;S3:1", "Agent"] for i in range(50)]
-    rows += [[f"n{i}", "New", f"Person{i}", "Q1", "S4:2", "Report"] for i in range(10)]
-    rows += [[f"u{i:02}", "", "", "", "", "", "D"] for i in range(50, 55)]
-    return {"Users": rows}
 
 
 def later_file() -> dict[str, list[list[Any]]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    Cli,
     ServiceProcess,
     drop,
     query,
@@ -133,23 +134,25 @@ def test_sigterm_exits_zero_and_audits(started: ServiceProcess) -> None:
     assert kinds[-1] == "service_stopped"
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``aimport run`` as a process: the logon user is checked on the store as the service starts."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIMPORT_")}
-    return subprocess.run([sys.executable, "-m", "aimport", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run([sys.executable, "-m", "aimport", "run", *args], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=60)
 
 
-def test_logon_user_required_and_rights_checked(tmp_path: Path) -> None:
-    r = _cli("run", "--root", "r", "--state-dir", "s", cwd=tmp_path)
+def test_logon_user_required_and_rights_checked(cli: Cli, tmp_path: Path) -> None:
+    r = cli("run", "--root", "r", "--state-dir", "s", cwd=tmp_path)  # a setting refused before anything starts
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == ["aimport run: error: automatic import is enabled but no logon user is set (--logon-user or AIMPORT_LOGON_USER)"]
     from aimport.store.schema import open_store
 
     with open_store(tmp_path / "s" / "system.sqlite") as db:
         db.execute("INSERT INTO users (login, first_name, surname, rights) VALUES ('ops', 'O', 'P', '[\"ImportExport\"]')")
-    r = _cli("run", "--root", "r", "--state-dir", "s", "--logon-user", "ops", cwd=tmp_path)
+    r = _run("--root", "r", "--state-dir", "s", "--logon-user", "ops", cwd=tmp_path)
     assert r.returncode == 1
     assert "lacks the right ManageCampaigns" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    r = _cli("run", "--root", "r", "--state-dir", "s", "--logon-user", "nobody", cwd=tmp_path)
+    r = _run("--root", "r", "--state-dir", "s", "--logon-user", "nobody", cwd=tmp_path)
     assert "does not exist" in r.stderr
 
 

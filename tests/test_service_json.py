@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aimport import staterecord
-from tests.helpers import ServiceProcess, wait_for
-
-
-def _aimport(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aimport", *args], capture_output=True, text=True, timeout=60, cwd=cwd,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+from tests.helpers import Cli, ServiceProcess, wait_for
 
 
 @pytest.mark.parametrize(("content", "problem"), [
@@ -25,24 +18,24 @@ def _aimport(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ('["/srv/import", "SRV1", "VUBJS"]', "not an object"),
     ('{"root": "/srv/import", "server": "SRV1", "unit": "VUBJS", "store": null}', "store is null"),
 ])
-def test_a_damaged_record_is_named_with_what_is_wrong(tmp_path: Path, content: str, problem: str) -> None:
+def test_a_damaged_record_is_named_with_what_is_wrong(cli: Cli, tmp_path: Path, content: str, problem: str) -> None:
     state = tmp_path / "state"
     state.mkdir()
     (state / "service.json").write_text(content)
     with pytest.raises(staterecord.RecordError, match=r"service\.json"):
         staterecord.read(state)
-    r = _aimport("status", "--state-dir", str(state), cwd=tmp_path)
+    r = cli("status", "--state-dir", state, cwd=tmp_path)
     assert r.returncode == 1
     assert "--root is required" not in r.stderr, r.stderr
     assert str(state / "service.json") in r.stderr and problem in r.stderr, r.stderr
 
 
-def test_a_damaged_record_is_not_needed_when_flags_say_it_all(tmp_path: Path) -> None:
+def test_a_damaged_record_is_not_needed_when_flags_say_it_all(cli: Cli, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
     (state / "service.json").write_text("{not json")
-    r = _aimport("status", "--state-dir", str(state), "--root", str(tmp_path / "root"), "--server", "S", "--unit", "U",
-                 "--store", "sqlite", cwd=tmp_path)
+    r = cli("status", "--state-dir", state, "--root", tmp_path / "root", "--server", "S", "--unit", "U", "--store", "sqlite",
+            cwd=tmp_path)
     assert "service.json" not in r.stderr, r.stderr
 
 

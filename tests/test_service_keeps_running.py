@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -15,13 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, drop, query, result_of, wait_for, write_text
+from tests.helpers import ServiceProcess, drop, free_port, query, result_of, wait_for, write_text
 
 pytestmark = pytest.mark.e2e
-
-
-def events(svc: ServiceProcess, kind: str) -> list[dict]:
-    return [json.loads(d) for (d,) in query(svc.audit_db, "SELECT detail FROM events WHERE kind = ? ORDER BY id", (kind,))]
 
 
 def good(tmp_path: Path, name: str, value: str = "a") -> Path:
@@ -45,10 +40,10 @@ def test_file_name_not_utf8_is_reported_once_and_the_service_goes_on(service: Se
     # a second bad name while running, in another folder
     with open(os.path.join(os.fsencode(service.layout.type_dir("Skills")), b"also\xfe\xff.txt"), "wb") as fh:
         fh.write(b"Name\r\ny\r\n")
-    wait_for(lambda: len(events(service, "ignored")) >= 2, 10, what="the second bad name reported")
+    wait_for(lambda: len(service.events("ignored")) >= 2, 10, what="the second bad name reported")
     service.wait_scans(2)  # more rescans: still reported once each
     alive(service)
-    ignored = events(service, "ignored")
+    ignored = service.events("ignored")
     assert sorted(e["file"] for e in ignored) == ["also\\xfe\\xff.txt", "bad\\xff.txt"]
     assert all("not valid UTF-8" in e["reason"] for e in ignored)
     assert service.output().count("ignored bad\\xff.txt: file name is not valid UTF-8") == 1
@@ -71,11 +66,11 @@ def test_folders_replaced_by_files_are_reported_and_rechecked(service: ServicePr
     lay.in_process_dir("Calendar").write_text("not a folder")
     write_text(tmp_path / "cal.txt", [["Name"], ["x"]])
     drop(tmp_path / "cal.txt", lay.type_dir("Calendar"))  # waits: its InProcess/ is a file
-    wait_for(lambda: len(events(service, "folder_unusable")) >= 2, 10, what="folder_unusable")
+    wait_for(lambda: len(service.events("folder_unusable")) >= 2, 10, what="folder_unusable")
     drop(good(tmp_path, "ok.txt"), lay.type_dir("Skills"))
     service.wait_done("Skills", "ok.txt")
     alive(service)
-    found = {e["folder"]: e["problem"] for e in events(service, "folder_unusable")}
+    found = {e["folder"]: e["problem"] for e in service.events("folder_unusable")}
     assert found == {str(lay.type_dir("Queues")): "is not a folder (a file is in its place)",
                      str(lay.in_process_dir("Calendar")): "is not a folder (a file is in its place)"}
     assert (lay.type_dir("Calendar") / "cal.txt").exists()  # not claimed
@@ -86,17 +81,11 @@ def test_folders_replaced_by_files_are_reported_and_rechecked(service: ServicePr
     service.wait_done("Skills", "ok2.txt")
     lay.in_process_dir("Calendar").unlink()  # fixed: re-created at the next folder check, then the file is taken
     wait_for(lambda: lay.in_process_dir("Calendar").is_dir(), 10, what="InProcess re-created")
-    wait_for(lambda: events(service, "folder_usable"), 10, what="folder_usable")
+    wait_for(lambda: service.events("folder_usable"), 10, what="folder_usable")
     alive(service)
 
 
 # --- 7: a real full disk (a small tmpfs) -----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -151,7 +140,7 @@ def test_state_disk_full_while_files_are_detected(small_disk: Path, tmp_path: Pa
             svc.wait_done("Skills", f"full{i}.txt", timeout=90)
         wait_for(lambda: readyz(port)[0] == 200, 20, what="ready again")
         assert query(svc.store_address, "SELECT COUNT(*) FROM skills") == [(6,)]
-        assert [e["file"] for e in events(svc, "detected")].count("full0.txt") == 1  # never written twice
+        assert [e["file"] for e in svc.events("detected")].count("full0.txt") == 1  # never written twice
         # killed while the disk is full, restarted on the full disk (exited with "disk I/O error" once): it
         # starts (a start that only reads the store writes nothing), a file dropped then waits and says why,
         # and everything goes on by itself when space is back

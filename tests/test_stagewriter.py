@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,11 +18,8 @@ from typing import Any
 
 import pytest
 
-from aimport.importing import stagewriter
-from aimport.importing.outcome import ImportRequest
-from aimport.importing.run import run_import
-from aimport.store.schema import open_store
-from tests.helpers import stage_file, wait_for, write_text, write_xlsxwriter
+from aimport.importing import stagehelper, stagewriter
+from tests.helpers import StoreUnderTest, stage_file, wait_for, write_text, write_xlsxwriter
 
 ROWS = 7_000  # four blocks of 2,000 rows: one staged here, three by the helper
 
@@ -84,13 +80,12 @@ def test_no_helper_when_the_service_has_no_core_to_spare(tmp_path: Path, monkeyp
     assert staged.read == ROWS and staged.duplicates and not staged.helped and not _helpers_of(os.getpid())
 
 
-def _import(tmp_path: Path, path: Path, key: str) -> tuple[Any, list[tuple[Any, ...]]]:
-    store = tmp_path / "system.sqlite"
-    out = run_import(ImportRequest(path=path, import_type="Directory", import_key=key, store_address=store,
-                                   work_dir=tmp_path / "work", actor="admin"))
-    with sqlite3.connect(store) as conn:
-        rows = conn.execute("SELECT external_id, first_name, phone FROM directory_entries ORDER BY external_id").fetchall()
-    return out, rows
+def _import(folder: Path, path: Path) -> tuple[Any, list[tuple[Any, ...]]]:
+    """Import ``path`` into a store of its own in ``folder``: the outcome and the stored rows.
+    (The helper killed mid-sheet: tests/test_stage_helper_killed.py.)"""
+    store = StoreUnderTest(folder / "system.sqlite", folder)
+    out = store.imp(path, "Directory", log=False)
+    return out, store.query("SELECT external_id, first_name, phone FROM directory_entries ORDER BY external_id")
 
 
 def test_a_whole_import_stores_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,43 +93,19 @@ def test_a_whole_import_stores_the_same(tmp_path: Path, monkeypatch: pytest.Monk
     path = write_text(tmp_path / "d.txt", rows)
     monkeypatch.setattr(stagewriter, "HELPER_AFTER", 10**9)
     (tmp_path / "a").mkdir()
-    here, stored_here = _import(tmp_path / "a", path, "k1")
+    here, stored_here = _import(tmp_path / "a", path)
     monkeypatch.setattr(stagewriter, "HELPER_AFTER", 1)
     (tmp_path / "b").mkdir()
-    helped, stored_helped = _import(tmp_path / "b", path, "k1")
+    helped, stored_helped = _import(tmp_path / "b", path)
     assert (helped.status, helped.error_code, helped.totals) == (here.status, here.error_code, here.totals)
     assert here.status == "partial" and here.totals is not None and here.totals.created > 3_000
     assert stored_helped == stored_here
 
 
-def test_a_helper_killed_mid_sheet_fails_the_file_and_applies_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stagewriter, "HELPER_AFTER", 1)
-    path = write_text(tmp_path / "d.txt", _directory_rows(0))
-    killed: list[int] = []
-
-    def kill_the_helper(_stage: str, rows: int) -> None:
-        for proc in _helpers_of(os.getpid()):
-            if rows > 4_000 and not killed:
-                os.kill(proc, signal.SIGKILL)
-                killed.append(proc)
-
-    store = tmp_path / "system.sqlite"
-    open_store(store).close()
-    log_path = tmp_path / "d.log"
-    out = run_import(ImportRequest(path=path, import_type="Directory", import_key="k", store_address=store,
-                                   work_dir=tmp_path / "work", actor="admin", log_path=log_path), kill_the_helper)
-    assert killed, "the helper process was never seen"
-    assert (out.status, out.error_code) == ("failed", "WORKER_CRASHED")  # issue 26.5: not a bug
-    assert "the staging helper process was killed" in log_path.read_text()
-    with sqlite3.connect(store) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM directory_entries").fetchone() == (0,)
-    assert not list((tmp_path / "work").glob("*.stage.sqlite*"))
-
-
 def test_an_error_in_the_helper_is_raised_here_as_the_same_error(tmp_path: Path) -> None:
     db = tmp_path / "s.sqlite"
     sqlite3.connect(db).execute("CREATE TABLE t (row_no INTEGER PRIMARY KEY, del INTEGER, v0)").connection.close()
-    helper = stagewriter.StageHelper(db)
+    helper = stagehelper.StageHelper(db)
     try:
         helper.send(("begin", "t", "INSERT INTO t VALUES (?, ?, ?)", None))
         helper.send(("put", [(1, 0, "a"), (2, 0)]))  # a row of the wrong width
@@ -157,7 +128,7 @@ def test_the_helper_ends_with_a_killed_worker(tmp_path: Path) -> None:
     worker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from aimport.importing.stagewriter import StageHelper
+        from aimport.importing.stagehelper import StageHelper
         h = StageHelper(Path({str(db)!r}))
         h.send(("begin", "t", "INSERT INTO t VALUES (?, ?, ?)", None))
         h.send(("put", [(1, 0, "a")]))
@@ -180,7 +151,7 @@ def _helpers_of(pid: int) -> list[int]:
             out += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    return [c for c in out if b"aimport.importing.stagehelper" in _cmdline(c)]
+    return [c for c in out if b"aimport.importing.stageserver" in _cmdline(c)]
 
 
 def _cmdline(pid: int) -> bytes:

@@ -20,7 +20,7 @@ from aimport import staterecord
 from aimport.settings import Settings, SettingsError
 from aimport.store.address import display, resolve, without_password
 from aimport.store.db import redact
-from tests.helpers import ServiceProcess, drop, free_port, wait_for, write_text
+from tests.helpers import Cli, ServiceProcess, drop, free_port, wait_for, write_text
 from tests.pgserver import PASSWORD_ROLE, PgServer
 
 SECRET = "Hunter2-s3cret"
@@ -95,25 +95,21 @@ def test_a_refused_store_says_why_without_the_password(store: str, says: str, tm
         Settings(store=store, state_dir=tmp_path).store_address  # noqa: B018
 
 
-def aimport(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aimport", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PGPASSFILE": str(cwd / "no-pgpass"), **(env or {})})
-
-
 @pytest.mark.e2e
-def test_status_and_run_take_and_refuse_the_same_forms(tmp_path: Path) -> None:
+def test_status_and_run_take_and_refuse_the_same_forms(cli: Cli, tmp_path: Path) -> None:
     """`aimport status` used to read a keyword string as "sqlite" (and report an empty local store) while
     `aimport run` refused it; now both read it as the PostgreSQL server it names, and both refuse the same
     forms with the same words, never echoing the password."""
     closed = free_port()
     keywords = f"host=127.0.0.1 port={closed} dbname=aimport user=aim password={SECRET}"
     common = ["--root", str(tmp_path / "root"), "--state-dir", str(tmp_path / "state")]
-    status = aimport("status", *common, "--store", keywords, cwd=tmp_path)
+    no_pgpass = {"PGPASSFILE": str(tmp_path / "no-pgpass")}
+    status = cli("status", *common, "--store", keywords, env=no_pgpass)
     assert status.returncode == 1 and "system.sqlite" not in status.stdout + status.stderr
     assert f"port={closed}" in status.stderr and "password=***" in status.stderr and "not reachable" in status.stderr
     run = subprocess.Popen([sys.executable, "-m", "aimport", "run", *common, "--logon-user", "admin", "--store", keywords],
                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           env={**os.environ, "PGPASSFILE": str(tmp_path / "no-pgpass")})
+                           env={**os.environ, **no_pgpass})
     try:
         lines: list[str] = []
         assert run.stdout is not None
@@ -129,8 +125,8 @@ def test_status_and_run_take_and_refuse_the_same_forms(tmp_path: Path) -> None:
     for store in ("mysql://a:b@c/d", f"host=db pasword={SECRET}", f"{SECRET} at db"):
         said = {}
         for command in ("run", "status"):
-            r = aimport(command, *common, "--logon-user", "admin", "--store", store, cwd=tmp_path) if command == "run" \
-                else aimport(command, *common, "--store", store, cwd=tmp_path)
+            r = cli(command, *common, "--logon-user", "admin", "--store", store, env=no_pgpass) if command == "run" \
+                else cli(command, *common, "--store", store, env=no_pgpass)
             assert r.returncode != 0 and SECRET not in r.stdout + r.stderr and ":b@" not in r.stdout + r.stderr, r
             said[command] = (r.stdout + r.stderr).split("--store", 1)[-1].strip()
         assert said["run"] == said["status"], said
@@ -146,7 +142,7 @@ def _get(address: str, path: str) -> str:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("form", ["query", "user-and-password-query", "keywords"])
-def test_the_service_never_shows_a_password_given_in_the_address(pg_server: PgServer, tmp_path: Path, form: str,
+def test_the_service_never_shows_a_password_given_in_the_address(pg_server: PgServer, cli: Cli, tmp_path: Path, form: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The password only in the store address (no AIMPORT_STORE_PASSWORD, no pgpass): the service connects with
     it and shows it nowhere: log, service.json, status, errors, /readyz, /metrics, the jobs view."""
@@ -169,11 +165,11 @@ def test_the_service_never_shows_a_password_given_in_the_address(pg_server: PgSe
                                                            "/api/imports/1", "/api/campaigns")}
         assert json.loads(shown["/readyz"])["checks"]["system_store"] is True
         assert json.loads(shown["/api/imports"])["imports"][0]["status"] == "partial"
-        status = aimport("status", "--state-dir", str(svc.state), "--store", store, cwd=tmp_path)
+        status = cli("status", "--state-dir", svc.state, "--store", store)
         assert status.returncode == 0 and "***" in status.stdout, status.stderr
-        as_json = aimport("status", "--json", "--state-dir", str(svc.state), "--store", store, cwd=tmp_path)
+        as_json = cli("status", "--json", "--state-dir", svc.state, "--store", store)
         assert json.loads(as_json.stdout)["items"]["skills"] == 1, as_json.stderr
-        recorded = aimport("status", "--state-dir", str(svc.state), cwd=tmp_path)  # the store from service.json:
+        recorded = cli("status", "--state-dir", svc.state)  # the store from service.json:
         assert recorded.returncode == 1 and "password" in recorded.stderr  # no password there, so the server asks
         pg_server.drop_database(db)  # the store goes away under the running service: /readyz says why
         gone = wait_for(lambda: (lambda b: b if "not reachable" in b.get("system_store", "") else None)(
@@ -181,7 +177,7 @@ def test_the_service_never_shows_a_password_given_in_the_address(pg_server: PgSe
         shown["/readyz (store gone)"] = json.dumps(gone)
         assert "***" in gone["system_store"] and "does not exist" in gone["system_store"], gone
         shown["status (store gone)"] = (lambda r: r.stdout + r.stderr)(
-            aimport("status", "--state-dir", str(svc.state), "--store", store, cwd=tmp_path))
+            cli("status", "--state-dir", svc.state, "--store", store))
     finally:
         svc.stop(timeout=30)
     shown.update({"log": svc.output(), "service.json": (svc.state / "service.json").read_text(),

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 
-from aimport.importing.outcome import ImportRequest
-from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
 from aimport.layout import IMPORT_TYPES
 from aimport.workbooks.templates import write_txt, write_xlsx
+from tests.helpers import Cli, StoreUnderTest
 
 ITEM_FOLDERS = [t for t in IMPORT_TYPES if t not in ("Configuration", "OutboundCampaign")]
 SAMPLE: dict[str, dict[str, Any]] = {  # one valid row per item type (references left empty)
@@ -28,11 +25,6 @@ SAMPLE: dict[str, dict[str, Any]] = {  # one valid row per item type (references
     "blocked": {"Number": "040 123 4567", "ValidUntil": "2027-01-31"},
     "user": {"Login": "ann", "FirstName": "Ann", "Surname": "Lee", "Rights": "Agent"},
 }
-
-
-def imp(tmp_path: Path, path: Path, import_type: str) -> Any:
-    return run_import(ImportRequest(path=path, import_type=import_type, import_key=path.name, store_address=tmp_path / "s.sqlite",
-                                    work_dir=tmp_path / "w", actor="t"))
 
 
 @pytest.mark.parametrize("name", [*IMPORT_TYPES, "Users"])
@@ -73,30 +65,30 @@ def test_queues_template_details(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("folder", ITEM_FOLDERS)
-def test_filled_xlsx_template_imports(tmp_path: Path, folder: str) -> None:
+def test_filled_xlsx_template_imports(store: StoreUnderTest, tmp_path: Path, folder: str) -> None:
     t = CATALOG.for_folder(folder)
     assert t is not None
     p = write_xlsx(folder, tmp_path / f"{folder}.xlsx")
     wb = openpyxl.load_workbook(p)
     wb.active.append([SAMPLE[t.key].get(f.name) for f in t.fields])
     wb.save(p)
-    o = imp(tmp_path, p, folder)
+    o = store.imp(p, folder, log=False)
     assert (o.status, o.totals.created) == ("succeeded", 1), o.log_text
 
 
-def test_filled_configuration_template_imports(tmp_path: Path) -> None:
+def test_filled_configuration_template_imports(store: StoreUnderTest, tmp_path: Path) -> None:
     p = write_xlsx("Configuration", tmp_path / "c.xlsx")
     wb = openpyxl.load_workbook(p)
     for t in CATALOG.config_types():
         wb[t.sheet or ""].append([SAMPLE[t.key].get(f.name) for f in t.fields])
     wb.save(p)
-    o = imp(tmp_path, p, "Configuration")
+    o = store.imp(p, "Configuration", log=False)
     assert (o.status, o.totals.created) == ("succeeded", 6), o.log_text
     assert [s.totals.created for s in o.sheets] == [1] * 6
 
 
 @pytest.mark.parametrize("folder", ITEM_FOLDERS)
-def test_txt_template_is_utf8_bom_with_note_row_and_imports_once_filled(tmp_path: Path, folder: str) -> None:
+def test_txt_template_is_utf8_bom_with_note_row_and_imports_once_filled(store: StoreUnderTest, tmp_path: Path, folder: str) -> None:
     t = CATALOG.for_folder(folder)
     assert t is not None
     p = write_txt(folder, tmp_path / f"{folder}.txt")
@@ -108,7 +100,7 @@ def test_txt_template_is_utf8_bom_with_note_row_and_imports_once_filled(tmp_path
     assert len(cells) == len(t.fields) + 1 and all(c.startswith(("[MANDATORY", "[optional")) and c.endswith("]") for c in cells)
     with open(p, "a", encoding="utf-8", newline="") as fh:
         fh.write("\t".join(str(SAMPLE[t.key].get(f.name, "")) for f in t.fields) + "\t\r\n")
-    o = imp(tmp_path, p, folder)
+    o = store.imp(p, folder, log=False)
     assert (o.status, o.totals.rows, o.totals.created) == ("succeeded", 1, 1), o.log_text
 
 
@@ -120,13 +112,9 @@ def test_txt_template_only_for_one_item_type(tmp_path: Path) -> None:
         write_txt("Users", tmp_path / "u.txt")
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aimport", "template", *args], capture_output=True, text=True, timeout=60)
-
-
-def test_all_templates_cli(tmp_path: Path) -> None:
+def test_all_templates_cli(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "Examples and Templates"
-    r = cli("--all", "-o", str(out))
+    r = cli("template", "--all", "-o", str(out))
     assert r.returncode == 0, r.stderr
     names = {p.name for p in out.iterdir()}
     assert names == {f"{t}.xlsx" for t in IMPORT_TYPES} | {f"{t}.txt" for t in ITEM_FOLDERS} | {"Users (Configuration).xlsx"}
@@ -135,10 +123,10 @@ def test_all_templates_cli(tmp_path: Path) -> None:
     assert not list(out.glob(".*"))
 
 
-def test_template_cli_formats_and_errors(tmp_path: Path) -> None:
-    r = cli("Skills", "-o", str(tmp_path / "s.txt"))
+def test_template_cli_formats_and_errors(cli: Cli, tmp_path: Path) -> None:
+    r = cli("template", "Skills", "-o", str(tmp_path / "s.txt"))
     assert r.returncode == 0 and (tmp_path / "s.txt").read_bytes().startswith(b"\xef\xbb\xbfId\tName")
-    r = cli("skill", "--format", "xlsx", "-o", str(tmp_path / "s.xlsx"))
+    r = cli("template", "skill", "--format", "xlsx", "-o", str(tmp_path / "s.xlsx"))
     assert r.returncode == 0 and openpyxl.load_workbook(tmp_path / "s.xlsx").sheetnames == ["Skills"]
     for args, message in [
         (["Nope", "-o", str(tmp_path / "x.xlsx")], "unknown import type 'Nope'"),
@@ -148,17 +136,17 @@ def test_template_cli_formats_and_errors(tmp_path: Path) -> None:
         (["Skills", "-o", str(tmp_path / "missing" / "x.xlsx")], "no such folder"),
         (["Skills", "--all", "-o", str(tmp_path / "d")], "either an import type or --all"),
     ]:
-        r = cli(*args)
+        r = cli("template", *args)
         assert r.returncode == 2 if "folder" not in message else r.returncode == 1, (args, r.returncode, r.stderr)
         assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-def test_examples_import_in_order_into_the_real_service(tmp_path: Path, service: Any) -> None:
+def test_examples_import_in_order_into_the_real_service(cli: Cli, tmp_path: Path, service: Any) -> None:
     """`template --all --examples`: a filled example per import type, numbered in the order that imports them
     into an empty system; dropped one after the other into the real service, each one succeeds."""
     from tests.helpers import result_of
 
-    r = cli("--all", "-o", str(tmp_path / "out"), "--examples")
+    r = cli("template", "--all", "-o", str(tmp_path / "out"), "--examples")
     assert r.returncode == 0, r.stderr
     examples = sorted((tmp_path / "out").glob("[0-9][0-9] * example.xlsx"))
     folders = [p.name.split(" ")[1] for p in examples]
@@ -178,6 +166,6 @@ def test_examples_import_in_order_into_the_real_service(tmp_path: Path, service:
         assert int(res["created"]) >= 1 and res["rejected"] == "0", (p.name, res)
 
 
-def test_examples_need_all(tmp_path: Path) -> None:
-    r = cli("Skills", "-o", str(tmp_path / "s.xlsx"), "--examples")
+def test_examples_need_all(cli: Cli, tmp_path: Path) -> None:
+    r = cli("template", "Skills", "-o", str(tmp_path / "s.xlsx"), "--examples")
     assert r.returncode == 2 and "--examples goes with --all" in r.stderr

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
 from aimport.readers import ReadError
 from aimport.readers.text import TextWorkbook
-from tests.helpers import query
+from tests.helpers import StoreUnderTest, query
 
 ROWS = [["Name", "Description"], ["Café", "Crème brûlée • naïve"], ["Ωmega", "≠ “quoted”"]]
 
@@ -18,12 +16,6 @@ ROWS = [["Name", "Description"], ["Café", "Crème brûlée • naïve"], ["Ωme
 def mac_text(path: Path, rows: list[list[str]] = ROWS, line_end: str = "\r") -> Path:
     path.write_bytes("".join("\t".join(r) + line_end for r in rows).encode("mac_roman"))
     return path
-
-
-def imp(tmp_path: Path, path: Path, **kw: str) -> ImportOutcome:
-    return run_import(ImportRequest(path=path, import_type="Skills", import_key=path.name,
-                                    store_address=tmp_path / "system.sqlite", work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{path.name}.log", **kw))  # type: ignore[arg-type]
 
 
 def test_the_bytes_are_macroman_and_not_utf8() -> None:
@@ -41,8 +33,8 @@ def test_auto_reads_an_old_mac_text_file_as_macroman_with_a_warning(tmp_path: Pa
     assert "line 2, byte" in wb.warnings[0]  # where the first non-UTF-8 byte is, counting CR-only lines
 
 
-def test_cafe_is_stored_as_cafe(tmp_path: Path) -> None:
-    o = imp(tmp_path, mac_text(tmp_path / "skills.txt"))
+def test_cafe_is_stored_as_cafe(store: StoreUnderTest, tmp_path: Path) -> None:
+    o = store.imp(mac_text(tmp_path / "skills.txt"), "Skills")
     text = o.log_path.read_text() if o.log_path else ""
     assert (o.status, o.totals.created) == ("succeeded", 2), text
     assert "WARNING" in text and "read as Mac OS Roman" in text

@@ -25,9 +25,8 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from aimport.importing.outcome import ImportOutcome, ImportRequest
-from aimport.importing.run import run_import
-from tests.helpers import query, store_of
+from aimport.importing.outcome import ImportOutcome
+from tests.helpers import StoreUnderTest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "values"
@@ -170,13 +169,10 @@ CASES = [
 LOG_LINE = re.compile(r"^\S+ \S+ (\w+)\s+(.*)$")
 
 
-def _import(tmp_path: Path, case: Case, name: str, folder: str, n: int) -> ImportOutcome:
-    path = tmp_path / name
+def _import(store: StoreUnderTest, case: Case, name: str, folder: str) -> ImportOutcome:
+    path = store.folder / name
     shutil.copyfile(FIXTURES / name, path)  # the campaign is named after the file
-    return run_import(ImportRequest(path=path, import_type=folder, import_key=f"{n}-{name}",
-                                    store_address=store_of(tmp_path), work_dir=tmp_path / "w", actor="admin",
-                                    log_path=tmp_path / f"{n}-{name}.log", phone_region=case.region,
-                                    hidden_rows=case.hidden))
+    return store.imp(path, folder, phone_region=case.region, hidden_rows=case.hidden)
 
 
 def _lines(o: ImportOutcome) -> list[tuple[str, str]]:
@@ -185,11 +181,11 @@ def _lines(o: ImportOutcome) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_value_as_shown(tmp_path: Path, case: Case) -> None:
-    for n, (name, folder) in enumerate(case.before):
-        o = _import(tmp_path, case, name, folder, n)
+def test_value_as_shown(store: StoreUnderTest, case: Case) -> None:
+    for name, folder in case.before:
+        o = _import(store, case, name, folder)
         assert o.status == "succeeded", _lines(o)
-    o = _import(tmp_path, case, case.file, case.folder, len(case.before))
+    o = _import(store, case, case.file, case.folder)
     lines = _lines(o)
     log = "\n".join(f"{level} {text}" for level, text in lines)
     why = f"status {o.status}, code {o.error_code}, result_fields {o.result_fields}; the log:\n{log}"
@@ -213,7 +209,7 @@ def test_value_as_shown(tmp_path: Path, case: Case) -> None:
         assert str(o.result_fields.get(name)) == str(count), f".result field {name}: {count} expected; {why}"
     if case.stored is not None:
         sql, rows = case.stored
-        assert query(store_of(tmp_path), sql) == rows, why
+        assert store.query(sql) == rows, why
 
 
 # --- the fixtures themselves ----------------------------------------------------------------------------------
