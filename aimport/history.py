@@ -19,8 +19,17 @@ from typing import overload
 from aimport import faults
 from aimport.atomicfile import MODE, sync, temp_path
 
-__all__ = ["HISTORY_NAME_MAX", "HISTORY_NAME_TRIES", "HistoryNames", "history_candidates", "history_stamp",
-           "move_no_clobber", "place_rejected", "rejected_names"]
+__all__ = [
+    "HISTORY_NAME_MAX",
+    "HISTORY_NAME_TRIES",
+    "HistoryNames",
+    "history_candidates",
+    "history_stamp",
+    "move_no_clobber",
+    "place_rejected",
+    "rejected_names",
+    "result_field",
+]
 
 HISTORY_NAME_MAX = 240  # bytes: + "." + ".result" + ".tmp" (the side file's temp name) stays under NAME_MAX (255)
 MAX_EXT_BYTES = 16
@@ -165,3 +174,23 @@ def place_rejected(src: Path, dest: Path) -> str:
         finally:
             tmp.unlink(missing_ok=True)
     raise FileExistsError(f"no free name for the rejected rows of {dest.name}")
+
+
+RESULT_MAX = 1 << 20  # a .result is a few hundred bytes; more is not one aimport wrote
+
+
+def result_field(result: Path, name: str) -> str:
+    """The value of the field ``name`` in the ``.result`` file ``result`` as written (escaped), or "" when the
+    file or the field is not there; a link is not followed."""
+    try:
+        fd = os.open(result, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        data = os.read(fd, RESULT_MAX).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    prefix = f"{name}: "
+    return next((line[len(prefix):] for line in data.splitlines() if line.startswith(prefix)), "")

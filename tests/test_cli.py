@@ -53,7 +53,9 @@ def test_import_in_foreground_archives_like_the_service(cli: Cli, tmp_path: Path
     assert "status: partial (ROWS_REJECTED)" in r.stdout
     hist = tmp_path / "root" / "S_VUBJS" / "Automatic" / "Calendar" / "History"
     names = sorted(p.name for p in hist.iterdir())
-    assert [n.split("_", 2)[2] for n in names] == ["cal.txt", "cal.txt.err", "cal.txt.log", "cal.txt.result"]
+    assert [n.split("_", 2)[2] for n in names] == ["cal.rejected.txt", "cal.txt", "cal.txt.err", "cal.txt.log",
+                                                   "cal.txt.result"]
+    assert f"rejected rows: {hist / names[0]}" in r.stdout  # the row to correct, and where it is
     assert f.exists()  # a file outside the drop folder is copied, the original stays
     r = cli("audit", "--state-dir", str(tmp_path / "st"), "--json")
     [row] = json.loads(r.stdout)

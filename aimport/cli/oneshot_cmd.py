@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from aimport.cli.common import CommandError, add_settings, need_root, settings_from, table
+from aimport.history import result_field
 from aimport.importing.outcome import ImportOutcome, ImportRequest, counts
 from aimport.importing.run import run_import
 from aimport.itemtypes.catalog import CATALOG
@@ -156,4 +157,8 @@ def do_import(args: argparse.Namespace) -> int:
         bar.done()
     _summary(done.outcome)
     print(f"archived: {done.history}")
+    rejected = result_field(done.history.with_name(done.history.name + ".result"), "rejected_file")
+    if rejected:
+        print(f"rejected rows: {done.history.with_name(rejected)} (correct them and drop that file into the same "
+              "folder)")
     return 0 if done.outcome.status == "succeeded" else (3 if done.outcome.status == "partial" else 1)

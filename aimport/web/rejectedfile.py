@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from aimport.history import rejected_names
+from aimport.history import rejected_names, result_field
 from aimport.importing.rejectedscratch import EXTENSIONS
 from aimport.layout import IMPORT_TYPES
 from aimport.names import display_name
@@ -30,8 +30,6 @@ __all__ = ["CHUNK", "CONTENT_TYPES", "RejectedFile", "find", "name_of"]
 CHUNK = 64 << 10
 CONTENT_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                  ".txt": "text/plain; charset=utf-8"}
-_FIELD = "rejected_file: "
-_RESULT_MAX = 1 << 20  # a .result is a few hundred bytes; more is not one aimport wrote
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def _named(settings: Settings, row: dict[str, Any]) -> Path | None:
     folder = settings.layout.history_dir(str(t))
     if folder.is_symlink():  # (the folder check reports it; nothing is read through it)
         return None
-    value = _result_field(folder / f"{hist}.result")
+    value = result_field(folder / f"{hist}.result", "rejected_file")
     if not value:
         return None
     from aimport.service.archive import result_value  # the .result's escaping: a name is matched as written
@@ -119,20 +117,3 @@ def _named(settings: Settings, row: dict[str, Any]) -> Path | None:
             if result_value(name) == value:
                 return folder / name
     return None
-
-
-def _result_field(result: Path) -> str:
-    try:
-        fd = os.open(result, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return ""
-    try:
-        data = os.read(fd, _RESULT_MAX).decode("utf-8", "replace")
-    except OSError:
-        return ""
-    finally:
-        os.close(fd)
-    for line in data.splitlines():
-        if line.startswith(_FIELD):
-            return line[len(_FIELD):]
-    return ""
