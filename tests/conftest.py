@@ -28,8 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, ServiceProcess, StoreUnderTest
+from tests.helpers import Cli, StoreUnderTest
 from tests.pgserver import pg_server, pg_url
+from tests.serviceprocess import ServiceProcess
 
 __all__ = ["pg_server", "pg_url"]  # the real PostgreSQL server's fixtures (tests/pgserver.py)
 

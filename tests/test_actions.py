@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from aimport.web.actions import MAX_BODY
-from tests.helpers import ServiceProcess, drop, free_port, query, wait_archived, wait_for, write_text
+from tests.helpers import drop, free_port, query, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,8 @@ import pytest
 
 from aimport.importing.outcome import Totals
 from aimport.store.audit import Audit
-from tests.helpers import Cli, ServiceProcess, drop, query, wait_archived, wait_for, write_openpyxl, write_text
+from tests.helpers import Cli, drop, query, wait_archived, wait_for, write_openpyxl, write_text
+from tests.serviceprocess import ServiceProcess
 
 
 def seed(db: Path) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, archived, drop, query, result_of, wait_archived, wait_for, write_text
+from tests.helpers import archived, drop, query, result_of, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 BAD = Path(__file__).resolve().parent.parent / "fixtures" / "bad"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, query, wait_for
+from tests.helpers import query, wait_for
+from tests.serviceprocess import ServiceProcess
 from tests.test_concurrency import _ts, max_overlap
 
 pytestmark = pytest.mark.e2e

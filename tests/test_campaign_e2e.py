@@ -15,7 +15,8 @@ import pytest
 
 from aimport.store.db import is_postgresql
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
-from tests.helpers import Cli, CliResult, ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
+from tests.helpers import Cli, CliResult, drop, query, result_of, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -140,7 +140,8 @@ def test_an_instance_killed_before_acknowledging_keeps_its_claim_while_alive(pg_
 def test_an_export_interrupted_on_one_unit_is_finished_by_another_units_instance(cli: Cli, tmp_path: Path, pg_url: str) -> None:
     """SRV1's service dies between "file ready" and the rename; SRV2's service, on the same share and store,
     finishes the export in SRV1's Export/ (where the temp file is), once, instead of calling it missing."""
-    from tests.helpers import ServiceProcess, query, wait_archived, wait_for, write_text
+    from tests.helpers import query, wait_archived, wait_for, write_text
+    from tests.serviceprocess import ServiceProcess
     from tests.test_several_units import FAST, audit_events
 
     root = tmp_path / "share"

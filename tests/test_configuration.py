@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from tests.helpers import (
-    ServiceProcess,
     StoreUnderTest,
     log_of,
     query,
@@ -18,6 +17,7 @@ from tests.helpers import (
     write_text,
     write_xlsxwriter,
 )
+from tests.serviceprocess import ServiceProcess
 
 USERS_HEADER = ["Login", "First Name", "Surname", "UserGroup", "PresenceProfile", "Queues", "Skills", "Rights"]
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from aimport.errors import BY_CODE
-from tests.helpers import ServiceProcess, drop, result_of, wait_for
+from tests.helpers import drop, result_of, wait_for
+from tests.serviceprocess import ServiceProcess
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 TYPES = ("Skills", "Directory", "Configuration", "OutboundCampaign")

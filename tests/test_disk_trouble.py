@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, drop, query, result_of, wait_archived, wait_for, write_text
+from tests.helpers import drop, query, result_of, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

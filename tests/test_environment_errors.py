@@ -30,7 +30,8 @@ from aimport.importing.run import run_import
 from aimport.service.oneshot import import_one
 from aimport.service.statedisk import describe
 from aimport.settings import Settings
-from tests.helpers import ServiceProcess, drop, query, result_of, wait_for, write_text
+from tests.helpers import drop, query, result_of, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 from tests.test_service_keeps_running import fill
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, query, result_of, wait_for
+from tests.helpers import query, result_of, wait_for
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 ROWS = 5000

@@ -15,7 +15,8 @@ import pytest
 from aimport import servicelog
 from aimport.history import HISTORY_NAME_MAX
 from aimport.layout import Layout
-from tests.helpers import Cli, ServiceProcess, StoreUnderTest, drop, query, result_of, wait_for, write_text
+from tests.helpers import Cli, StoreUnderTest, drop, query, result_of, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

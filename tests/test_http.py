@@ -17,7 +17,8 @@ import pytest
 from aimport.importing.outcome import Totals
 from aimport.service.health import HealthView
 from aimport.service.officehours.heldlist import HeldFile
-from tests.helpers import ServiceProcess, drop, free_port, query, wait_archived, wait_for, write_text
+from tests.helpers import drop, free_port, query, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

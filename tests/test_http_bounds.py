@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ServiceProcess, drop, write_text
+from tests.helpers import drop, write_text
+from tests.serviceprocess import ServiceProcess
 
 __all__ = ["Storm", "detail_storm", "rejected_file"]
 

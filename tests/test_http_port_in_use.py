@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import ServiceProcess
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

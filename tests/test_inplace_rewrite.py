@@ -21,7 +21,8 @@ from aimport.importing import filestate
 from aimport.importing.outcome import ImportRequest
 from aimport.importing.run import run_import
 from aimport.store.schema import open_store
-from tests.helpers import ServiceProcess, query, result_of, wait_for
+from tests.helpers import query, result_of, wait_for
+from tests.serviceprocess import ServiceProcess
 from tests.test_file_changes import _write_turn_taken
 
 

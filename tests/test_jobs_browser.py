@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 from tests import jobspage
-from tests.helpers import ServiceProcess, drop, free_port, wait_for, write_openpyxl, write_text
+from tests.helpers import drop, free_port, wait_for, write_openpyxl, write_text
 from tests.jobspage import page_of
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

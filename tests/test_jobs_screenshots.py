@@ -25,8 +25,9 @@ import pytest
 import aimport.web
 from tests import jobspage
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
-from tests.helpers import ServiceProcess, drop, result_of, wait_for, write_openpyxl, write_text
+from tests.helpers import drop, result_of, wait_for, write_openpyxl, write_text
 from tests.jobspage import NARROW, WIDE, layout_problems, page_of, rows_of, wait_rows
+from tests.serviceprocess import ServiceProcess
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "operations"

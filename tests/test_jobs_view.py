@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from aimport.web.logpages import LOG_CAP_BYTES
-from tests.helpers import ServiceProcess, drop, free_port, wait_for, write_text
+from tests.helpers import drop, free_port, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import ServiceProcess, drop, wait_archived, wait_for, write_text
+from tests.helpers import drop, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 
 def test_json_logs(service: ServiceProcess, tmp_path: Path) -> None:

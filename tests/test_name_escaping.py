@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Cli, ServiceProcess, drop, write_text
+from tests.helpers import Cli, drop, write_text
+from tests.serviceprocess import ServiceProcess
 
 FORGED_LINE = "2026-12-06 17:48:14 REJECT  sheet 'FORGED' row 999 column Name: forged"
 # (the name on disk, how every view shows it): each kind of character that must not reach a line as it is

@@ -31,7 +31,8 @@ from aimport.service.officehours.holds import HoldQueue, LargeFiles
 from aimport.service.officehours.schedule import OfficeHours
 from aimport.settings import Settings, SettingsError
 from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
-from tests.helpers import ServiceProcess, drop, free_port, wait_archived, wait_for, write_text
+from tests.helpers import drop, free_port, wait_archived, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 SECRET_PATH, SECRET_QUERY = "T000SECRETPATH/B111/xyzzy", "sig=SECRETQUERY42"
 

@@ -39,7 +39,8 @@ from aimport.service.officehours.limitswitch import Limits, LimitSwitch
 from aimport.service.officehours.schedule import OfficeHours
 from aimport.settings import Settings, SettingsError, from_sources
 from aimport.store.audit import Audit
-from tests.helpers import Cli, CliResult, ServiceProcess, query, wait_for, write_openpyxl, write_text, write_xlsxwriter
+from tests.helpers import Cli, CliResult, query, wait_for, write_openpyxl, write_text, write_xlsxwriter
+from tests.serviceprocess import ServiceProcess
 from tests.test_lanes import TIMEOUT_S, FakeRunner, settings_for
 
 UTC = dt.UTC

@@ -17,16 +17,8 @@ import pytest
 from aimport.importing.logonuser import ensure_logon_user
 from aimport.itemtypes.catalog import CUSTOMER, HINT_TYPES
 from aimport.itemtypes.schema import ItemType
-from tests.helpers import (
-    ServiceProcess,
-    StoreUnderTest,
-    log_of,
-    query,
-    result_of,
-    write_openpyxl,
-    write_text,
-    write_xlsxwriter,
-)
+from tests.helpers import StoreUnderTest, log_of, query, result_of, write_openpyxl, write_text, write_xlsxwriter
+from tests.serviceprocess import ServiceProcess
 
 Rows = list[list[Any]]
 

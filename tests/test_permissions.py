@@ -6,7 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-from tests.helpers import ServiceProcess, drop, wait_archived, write_text
+from tests.helpers import drop, wait_archived, write_text
+from tests.serviceprocess import ServiceProcess
 
 
 def test_modes(service: ServiceProcess, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ import pytest
 from aimport.store.connect import open_db
 from aimport.store.db import StoreUnavailable, is_postgresql, redact
 from aimport.store.schema import SCHEMA_VERSION, SchemaTooNew, open_store, stored_version
-from tests.helpers import ServiceProcess, free_port, query, wait_for
+from tests.helpers import free_port, query, wait_for
 from tests.pgserver import PASSWORD_ROLE, TEST_ROLE, PgServer
+from tests.serviceprocess import ServiceProcess
 
 
 @pytest.fixture

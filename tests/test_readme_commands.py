@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, result_of, wait_for
+from tests.helpers import result_of, wait_for
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ServiceProcess, free_port, wait_for
+from tests.helpers import free_port, wait_for
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -26,17 +26,8 @@ from aimport.importing.rejectedwrite import write_rejected
 from aimport.importing.worklog import ImportLog
 from aimport.settings import Settings
 from aimport.web import rejectedfile
-from tests.helpers import (
-    ServiceProcess,
-    StoreUnderTest,
-    drop,
-    query,
-    result_of,
-    wait_for,
-    write_openpyxl,
-    write_text,
-    write_xlsxwriter,
-)
+from tests.helpers import StoreUnderTest, drop, query, result_of, wait_for, write_openpyxl, write_text, write_xlsxwriter
+from tests.serviceprocess import ServiceProcess
 
 NEEDED = "one of FirstName, LastName, Company is needed"
 

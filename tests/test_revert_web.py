@@ -16,8 +16,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from tests import jobspage
-from tests.helpers import Cli, ServiceProcess, drop, query, result_of, wait_for, write_openpyxl
+from tests.helpers import Cli, drop, query, result_of, wait_for, write_openpyxl
 from tests.jobspage import NARROW, WIDE, layout_problems, page_of
+from tests.serviceprocess import ServiceProcess
 from tests.test_undo import USERS, users_file  # the file: 50 users changed, 10 created, 5 deleted
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from aimport.importing import scratch
-from tests.helpers import ServiceProcess, query, result_of, wait_for, write_text
+from tests.helpers import query, result_of, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -11,17 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import (
-    Cli,
-    ServiceProcess,
-    drop,
-    query,
-    result_of,
-    wait_archived,
-    wait_for,
-    write_text,
-    write_xlsxwriter,
-)
+from tests.helpers import Cli, drop, query, result_of, wait_archived, wait_for, write_text, write_xlsxwriter
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

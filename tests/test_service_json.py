@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from aimport import staterecord
-from tests.helpers import Cli, ServiceProcess, wait_for
+from tests.helpers import Cli, wait_for
+from tests.serviceprocess import ServiceProcess
 
 
 @pytest.mark.parametrize(("content", "problem"), [

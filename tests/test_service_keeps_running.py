@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, drop, free_port, query, result_of, wait_for, write_text
+from tests.helpers import drop, free_port, query, result_of, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,6 @@ from tests.campaign_helpers import SCRIPT_ROWS, campaign_file
 from tests.helpers import (
     Cli,
     Rows,
-    ServiceProcess,
     archived,
     query,
     result_of,
@@ -34,6 +33,7 @@ from tests.helpers import (
     write_text,
     write_xlsxwriter,
 )
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

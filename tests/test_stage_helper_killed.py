@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from aimport.importing import stagewriter
-from tests.helpers import ServiceProcess, StoreUnderTest, log_of, query, result_of, wait_for, write_text
+from tests.helpers import StoreUnderTest, log_of, query, result_of, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 
 def _helpers(work_dir: Path) -> list[int]:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from aimport import filelock
-from tests.helpers import ServiceProcess, query, result_of, wait_for, write_text
+from tests.helpers import query, result_of, wait_for, write_text
+from tests.serviceprocess import ServiceProcess
 
 
 def test_own_and_owner(tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ from aimport import staterecord
 from aimport.settings import Settings, SettingsError
 from aimport.store.address import display, resolve, without_password
 from aimport.store.db import redact
-from tests.helpers import Cli, ServiceProcess, drop, free_port, wait_for, write_text
+from tests.helpers import Cli, drop, free_port, wait_for, write_text
 from tests.pgserver import PASSWORD_ROLE, PgServer
+from tests.serviceprocess import ServiceProcess
 
 SECRET = "Hunter2-s3cret"
 ODD = "p@ss/w?rd&x=y #%"  # every character that means something in a URL

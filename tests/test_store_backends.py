@@ -10,8 +10,9 @@ import pytest
 from aimport.store.connect import open_db
 from aimport.store.db import StoreRetry, StoreUnavailable, retry_count, with_retries
 from aimport.store.schema import open_store
-from tests.helpers import ServiceProcess, drop, query, wait_archived, wait_for, write_text
+from tests.helpers import drop, query, wait_archived, wait_for, write_text
 from tests.pgserver import PgServer
+from tests.serviceprocess import ServiceProcess
 
 
 @pytest.mark.e2e

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServiceProcess, query, wait_for
+from tests.helpers import query, wait_for
+from tests.serviceprocess import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 
