@@ -20,8 +20,9 @@ from benchlib import inputs
 from benchlib.baselines import DIR_COLUMNS
 from benchlib.report import Report
 from benchlib.service import aged, e2e, start_service, status_of
-from tests.helpers import ServiceProcess, query, wait_for
+from tests.helpers import query, wait_for
 from tests.pgserver import PgServer, find_bindir, start_server
+from tests.serviceprocess import ServiceProcess
 
 __all__ = ["CASES", "calamine_copy", "copy_rows", "csv_copy", "fresh_store", "pg_cases"]
 

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from benchlib import inputs
-from tests.helpers import ServiceProcess, query, wait_for
+from tests.helpers import query, wait_for
+from tests.serviceprocess import ServiceProcess
 
 __all__ = ["TreeMemory", "aged", "claim_latencies", "e2e", "e2e_wait", "idle_cpu_percent", "max_loop_lag_ms",
            "start_service", "status_of"]
