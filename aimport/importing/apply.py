@@ -51,6 +51,7 @@ class Applier:
         self.undo = BeforeImages(db, by)  # what an update or delete changes is kept, for undo
         self._complete = True  # the sheet has every column a create needs, and staging checked each object
         self._staged: dict[str, str] = {}  # scratch table -> its copy in the store, staged before the turn
+        self._updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # a plain sheet's updates, by columns
 
     def prepare(self, stage: Stage, sheets: list[StagedSheet]) -> None:
         """Before the write turn: copy the rows of each sheet created set-based into the store's transaction
@@ -111,6 +112,7 @@ class Applier:
                     self.log.rejected(staged.sheet, row_no, rej.column, rej.reason)
                     continue
                 tally[outcome] += 1
+            self._flush_updates(t)
             if self._creates:
                 store.insert_many(self.db, t, self._bulk_names or [], self._creates, self.by)
                 self._creates = []
@@ -120,6 +122,11 @@ class Applier:
             if progress:
                 progress(done)
         return SheetTotals(staged.sheet, t.key, Totals(**tally))
+
+    def _flush_updates(self, t: ItemType) -> None:
+        for names, rows in self._updates.items():
+            store.update_many(self.db, t, names, rows, self.by)
+        self._updates.clear()
 
     @staticmethod
     def _decode(fields: list[Field], raw: tuple[Any, ...]) -> dict[str, Any]:
@@ -154,6 +161,7 @@ class Applier:
             users = store.referenced_by(self.db, t, target, self.catalog)
             if users:
                 raise Reject("Delete", f"the {t.label} is still used by {', '.join(users)}")
+            self._flush_updates(t)  # the before-image is read from the store
             self.undo.deleted(t, target)
             store.delete(self.db, t, target)
             self._refs.pop(t.key, None)
@@ -168,6 +176,8 @@ class Applier:
         if target is None:
             self._check_create(t, values)
         elif not self._complete:
+            if target not in existing:
+                self._flush_updates(t)
             current = existing.get(target) or store.get_rows(self.db, t, [target]).get(target, {})
             self._check_object(t, {**current, **values})
         if target is None and self._plain:  # plain values, bulk create: nothing to resolve
@@ -199,6 +209,8 @@ class Applier:
                 store.set_links(self.db, t, t.field(n), rid, tl)
             self._remember(t, values, rid, idmaps)
             return "created"
+        if target not in existing:
+            self._flush_updates(t)
         current = existing.get(target) or store.get_rows(self.db, t, [target]).get(target, {})
         changed_cols = {n: v for n, v in columns.items() if current.get(n) != v}
         old_links = {n: store.get_links(self.db, t, t.field(n), target) for n in links}
@@ -206,7 +218,10 @@ class Applier:
         if not changed_cols and not changed_links:
             return "unchanged"
         self.undo.updated(t, target, current, changed_cols, {n: old_links[n] for n in changed_links} if changed_links else None)
-        store.update(self.db, t, target, changed_cols, self.by)
+        if self._plain and not changed_links:  # sent with the batch's other updates: one round trip
+            self._updates.setdefault(tuple(changed_cols), []).append((*changed_cols.values(), target))
+        else:
+            store.update(self.db, t, target, changed_cols, self.by)
         for n, tl in changed_links.items():
             store.set_links(self.db, t, t.field(n), target, tl)
         before = dict(current)

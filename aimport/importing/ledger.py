@@ -33,23 +33,26 @@ def verify_unchanged(req: ImportRequest, digest: str = "") -> None:
 
 
 def commit_outcome(db: Db, req: ImportRequest, outcome: ImportOutcome) -> None:
-    """Ledger the outcome in the same transaction as the data, then commit (a check rolls back)."""
-    store.ledger_put(db, req.import_key, outcome.sha256, req.import_type, req.path.name,
-                     outcome.status, outcome.error_code, outcome.ledger_stats())
+    """Ledger the outcome in the same transaction as the data, then commit (a check rolls back).
+
+    The file is checked first, inside the transaction (a file that changed since it was hashed rolls back; a check
+    applies nothing: its identity is enough there); the ledger row and COMMIT then go to the store together (one
+    round trip on PostgreSQL, while the write turn is held)."""
     if faults.delay("before_commit"):  # tests: a writer gets to change the file right before the check
         time.sleep(faults.delay("before_commit"))
-    # inside the transaction: a file that changed since it was hashed rolls back (a check applies nothing: its
-    # identity is enough there)
     verify_unchanged(req, "" if req.dry_run else outcome.sha256)
-    if req.dry_run:
-        if req.diff:  # what the import would change, read in its own transaction before it is rolled back
-            from aimport.undo.listing import import_changes
-
-            outcome.changes = import_changes(db, req.import_key)
-        db.rollback()
-    else:
-        db.commit()
+    row = (req.import_key, outcome.sha256, req.import_type, req.path.name, outcome.status, outcome.error_code,
+           outcome.ledger_stats())
+    if not req.dry_run:
+        store.ledger_put(db, *row, commit=True)
         faults.point("after_commit")
+        return
+    store.ledger_put(db, *row)
+    if req.diff:  # what the import would change, read in its own transaction before it is rolled back
+        from aimport.undo.listing import import_changes
+
+        outcome.changes = import_changes(db, req.import_key)
+    db.rollback()
 
 
 def record_failure(req: ImportRequest, outcome: ImportOutcome) -> None:

@@ -156,6 +156,11 @@ class Db:
     def commit(self) -> None:
         raise NotImplementedError
 
+    def commit_with(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """One last statement, then COMMIT (PostgreSQL: sent together, one round trip)."""
+        self.execute(sql, params)
+        self.commit()
+
     def rollback(self) -> None:
         raise NotImplementedError
 

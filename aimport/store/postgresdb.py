@@ -131,6 +131,17 @@ class PostgresDb(Db):
     def commit(self) -> None:
         self.execute("COMMIT")
 
+    def commit_with(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if not self._psycopg.Pipeline.is_supported():
+            super().commit_with(sql, params)
+            return
+        try:
+            with self.conn.pipeline():
+                self.conn.execute(self._q(sql), params)
+                self.conn.execute("COMMIT")
+        except self._psycopg.Error as exc:
+            raise self._error(exc) from exc
+
     def rollback(self) -> None:
         if self.conn.closed:
             return

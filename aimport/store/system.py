@@ -73,14 +73,22 @@ def create_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
     """
     if db.dialect == "sqlite":
         return create_unmatched(db, t, names, f"stage.{table}", skip, by)
-    if staged is not None:
-        full = _match(db, t, names, staged, f"{staged}_skip", skip)
+    if staged is not None:  # one statement: match, create the rest, and say which rows matched or were left out
+        pos = {n: i for i, n in enumerate(names)}
+        match = " OR ".join(
+            f"EXISTS (SELECT 1 FROM {t.table} m WHERE "
+            + " AND ".join(f"m.{t.field(n).column} = s.v{pos[n]}" for n in ident) + ")"
+            for ident in _idents_in(t, pos)) or "false"
         cols = ", ".join(t.field(n).column for n in names)
-        values = ", ".join(f"v{i}" for i in range(len(names)))
-        cur = db.execute(
-            f"INSERT INTO {t.table} ({cols}, created_by, updated_by) SELECT {values}, ?::text, ?::text FROM {staged} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {staged}_skip k WHERE k.row_no = s.row_no) ORDER BY row_no", (by, by))
-        return cur.rowcount, full
+        values = ", ".join(f"s.v{i}" for i in range(len(names)))
+        left = f"NOT EXISTS (SELECT 1 FROM {staged}_skip k WHERE k.row_no = s.row_no)"
+        created, found = db.execute(
+            f"WITH matched AS MATERIALIZED (SELECT s.row_no FROM {staged} s WHERE {left} AND ({match})), "
+            f"made AS (INSERT INTO {t.table} ({cols}, created_by, updated_by) SELECT {values}, ?::text, ?::text "
+            f"FROM {staged} s WHERE {left} AND s.row_no NOT IN (SELECT row_no FROM matched) ORDER BY s.row_no "
+            f"RETURNING 1) SELECT (SELECT COUNT(*) FROM made), "
+            f"ARRAY(SELECT row_no FROM matched UNION ALL SELECT row_no FROM {staged}_skip)", (by, by)).fetchone()
+        return int(created), {int(r) for r in found} - skip
     pos = {n: i for i, n in enumerate(names)}
     keys = sorted({pos[n] for ident in _idents_in(t, pos) for n in ident})
     name = f"aimport_{table}_keys"
@@ -129,13 +137,16 @@ def ledger_get(db: Db, import_key: str) -> dict[str, Any] | None:
 
 def ledger_put(
     db: Db, import_key: str, sha256: str, import_type: str, file_name: str,
-    status: str, error_code: str | None, stats: dict[str, Any],
+    status: str, error_code: str | None, stats: dict[str, Any], commit: bool = False,
 ) -> None:
-    db.execute(
-        "INSERT INTO import_ledger (import_key, sha256, import_type, file_name, status, error_code, stats) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (import_key, sha256, import_type, file_name, status, error_code, json.dumps(stats)),
-    )
+    """The ledger row; ``commit``: and COMMIT with it (together, in one round trip where the driver can)."""
+    sql = ("INSERT INTO import_ledger (import_key, sha256, import_type, file_name, status, error_code, stats) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)")
+    params = (import_key, sha256, import_type, file_name, status, error_code, json.dumps(stats))
+    if commit:
+        db.commit_with(sql, params)
+    else:
+        db.execute(sql, params)
 
 
 # --- items ------------------------------------------------------------------------------
@@ -233,6 +244,13 @@ def update(db: Db, t: ItemType, rid: int, values: dict[str, Any], by: str) -> No
     fs = [f for f in t.column_fields if f.name in values]
     sets = ", ".join([f"{f.column} = ?" for f in fs] + ["updated_by = ?"])
     db.execute(f"UPDATE {t.table} SET {sets} WHERE id = ?", [values[f.name] for f in fs] + [by, rid])
+
+
+def update_many(db: Db, t: ItemType, names: Sequence[str], rows: Sequence[Sequence[Any]], by: str) -> None:
+    """The same columns ``names`` of many objects: ``rows`` hold their values in ``names`` order, then the id
+    (PostgreSQL: sent in one pipeline, one round trip)."""
+    sets = ", ".join([f"{t.field(n).column} = ?" for n in names] + ["updated_by = ?"])
+    db.executemany(f"UPDATE {t.table} SET {sets} WHERE id = ?", [(*r[:-1], by, r[-1]) for r in rows])
 
 
 def delete(db: Db, t: ItemType, rid: int) -> None:
