@@ -31,6 +31,7 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
 )
+CLOSE = ("Connection", "close")
 _RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS]
 
 
@@ -71,10 +72,10 @@ class Guard:
 def _refusal(scope: Scope) -> Any:
     """The answer to a request no route may see (None: it goes on), the parsed request left in the scope."""
     if scope.get("http_version") not in ("1.0", "1.1"):
-        return error(505, "HTTP/1.1 only")
+        return error(505, "HTTP/1.1 only", CLOSE)
     request = request_of(scope)
-    if request is None:
-        return error(400, "bad request: a malformed request line, header or query")
+    if request is None:  # nothing more is read from a client that sent this: the connection is closed
+        return error(400, "bad request: a malformed request line, header or query", CLOSE)
     scope[SCOPE_KEY] = request
     if request.path.startswith(ACTIONS):
         if request.method != "POST":
