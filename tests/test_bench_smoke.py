@@ -17,7 +17,8 @@ CASES = ["xlsx import e2e", "vs openpyxl script", "tab-delimited import e2e", "C
          "drop-to-claim beyond settle, p50, events", "--poll", "idle CPU", "event-loop lag",
          "PostgreSQL xlsx import e2e", "PostgreSQL tab-delimited import e2e", "PostgreSQL raw COPY alone",
          "vs the store's ceiling", "PostgreSQL xlsx apply vs raw COPY", "PostgreSQL text apply vs raw COPY",
-         "burst of", "apply with before-images / without", "before-images of the update"]
+         "burst of", "apply with before-images / without", "before-images of the update",
+         "units on one PostgreSQL store", "write turn held, share of wall time"]
 
 
 @pytest.mark.e2e
