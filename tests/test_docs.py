@@ -35,7 +35,8 @@ def test_check_fails_on_a_stale_page(tmp_path: Path) -> None:
 def test_every_setting_has_a_meaning() -> None:
     from dataclasses import fields
 
-    from aimport.settings import SETTING_DOCS, Settings
+    from aimport.settingdocs import SETTING_DOCS
+    from aimport.settings import Settings
 
     assert {f.name for f in fields(Settings)} - {"config"} == set(SETTING_DOCS)
 
@@ -46,7 +47,8 @@ def test_the_generator_is_a_developer_tool_outside_the_package() -> None:
 
 
 def test_one_section_per_setting_with_what_a_reader_looks_up() -> None:
-    from aimport.settings import SETTING_DOCS, setting_names
+    from aimport.settingdocs import SETTING_DOCS
+    from aimport.settings import setting_names
 
     page = docsgen.render(docsgen.PAGES[0])
     sections = page.split("\n## ")[1:]
@@ -63,7 +65,7 @@ def test_one_section_per_setting_with_what_a_reader_looks_up() -> None:
 
 def test_a_new_setting_without_advice_gets_a_generic_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings are added often; the page must still build (and say so) before someone writes the advice."""
-    from aimport.settings import SETTING_DOCS, SettingDoc
+    from aimport.settingdocs import SETTING_DOCS, SettingDoc
 
     monkeypatch.setitem(SETTING_DOCS, "grace_s", SettingDoc("seconds running imports get to finish"))
     section = settingspage.settings_page().split("\n## grace_s ")[1].split("\n## ")[0]

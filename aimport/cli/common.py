@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from aimport import staterecord
-from aimport.settings import SETTING_DOCS, Settings, from_sources, read_toml, setting_names
+from aimport.settingdocs import SETTING_DOCS
+from aimport.settings import Settings, from_sources, read_toml, setting_names
 
 __all__ = ["LOCATION", "POINT_AT_STATE", "SETTING_FLAGS", "CommandError", "add_settings", "command", "emit", "flag_help",
            "need_root", "need_store", "settings_from", "state_not_found", "table"]
 
-# argparse keywords per flag; the help text comes from aimport.settings.SETTING_DOCS (one place for meanings)
+# argparse keywords per flag; the help text comes from aimport.settingdocs.SETTING_DOCS (one place for meanings)
 FLAG_KW: dict[str, dict[str, Any]] = {
     "root": {"type": Path}, "server": {}, "unit": {}, "state_dir": {"type": Path}, "max_concurrent": {"type": int},
     "settle_ms": {"type": int}, "poll_ms": {"type": int}, "rescan_s": {"type": float}, "logon_user": {},

@@ -34,7 +34,7 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("settings.md", "aimport/settings.py and the run parser", settings_page),
+    Page("settings.md", "aimport/settings.py, aimport/settingdocs.py and the run parser", settings_page),
     Page("cli.md", "the argparse parsers in aimport/cli", cli_page),
     Page("error-codes.md", "aimport/errors.py", errors_page),
     Page("audit-schema.md", "the SQL in aimport/store/audit.py", audit_page),

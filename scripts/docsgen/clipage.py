@@ -107,7 +107,7 @@ def usage(p: argparse.ArgumentParser) -> str:
 
 def short_meaning(name: str) -> str:
     """The first clause of a setting's meaning (the settings page has the rest)."""
-    from aimport.settings import SETTING_DOCS
+    from aimport.settingdocs import SETTING_DOCS
 
     meaning = SETTING_DOCS[name].meaning
     for stop in ("; ", ": "):
@@ -118,7 +118,7 @@ def short_meaning(name: str) -> str:
 
 
 def option_lines(p: argparse.ArgumentParser) -> list[str]:
-    from aimport.settings import SETTING_DOCS
+    from aimport.settingdocs import SETTING_DOCS
 
     formatter = p._get_formatter()
     lines = []

@@ -65,7 +65,8 @@ def shown(value: Any) -> str:
 
 def settings_page() -> str:
     from aimport.cli import build_parser
-    from aimport.settings import SETTING_DOCS, Settings, setting_names
+    from aimport.settingdocs import SETTING_DOCS
+    from aimport.settings import Settings, setting_names
 
     run = subparsers(build_parser())["run"]
     flags: dict[str, list[argparse.Action]] = {}
@@ -75,7 +76,7 @@ def settings_page() -> str:
     names = setting_names()
     missing = [n for n in names if n not in SETTING_DOCS]
     if missing:
-        raise SystemExit(f"aimport.settings.SETTING_DOCS has no meaning for: {', '.join(missing)}")
+        raise SystemExit(f"aimport.settingdocs.SETTING_DOCS has no meaning for: {', '.join(missing)}")
     defaults = Settings()
     out = ["# Settings", "", INTRO, "",
            "On this page: " + " · ".join(f"[{n}](#{n})" for n in names) + ".", ""]
