@@ -259,7 +259,8 @@ def test_an_older_audit_trail_takes_cancelled_rows_and_retry_of(tmp_path: Path) 
 
     import anyio
 
-    from aimport.store.audit import SCHEMA, Audit
+    from aimport.store.audit import Audit
+    from aimport.store.auditschema import SCHEMA
 
     path = tmp_path / "audit.sqlite"
     old = (SCHEMA.replace(",'cancelled'", "").replace(",\n    reverted_by INTEGER,\n    retry_of INTEGER", ""))

@@ -26,7 +26,7 @@ def errors_page() -> str:
 
 
 def audit_page() -> str:
-    from aimport.store.audit import SCHEMA
+    from aimport.store.auditschema import SCHEMA
 
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
