@@ -183,6 +183,7 @@ def test_changes_preview_and_revert_over_http(session_on_both: Session) -> None:
 def test_a_revert_waits_for_the_write_turn_off_the_event_loop(session_on_both: Session) -> None:
     """While the store's write turn is held (here by the test itself, as an import applying would hold it), a
     revert asked over HTTP waits for it, and the service keeps answering meanwhile; it reverts once the turn is free."""
+    from aimport.store import turn
     from aimport.store.schema import open_store
 
     s = session_on_both
@@ -191,7 +192,7 @@ def test_a_revert_waits_for_the_write_turn_off_the_event_loop(session_on_both: S
     previews: list[tuple[int, dict[str, Any]]] = []
     address = s.service.store if s.store else s.service.state / "system.sqlite"
     with open_store(address) as db:
-        db.begin_write(turn=True)  # every table's write turn, as `aimport revert` takes it
+        turn.take(db, turn.EVERY)  # every table's write turn, as `aimport revert` takes it
         try:
             previewing = threading.Thread(target=lambda: previews.append(s.get(f"/api/imports/{n}/revert-preview")))
             previewing.start()

@@ -26,7 +26,7 @@ from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
 from aimport.readers.hiddenrows import HiddenRows
 from aimport.store import campaigns as stored
-from aimport.store import customers, system
+from aimport.store import customers, system, turn
 from aimport.store.db import Db, with_retries
 from aimport.store.schema import open_store
 
@@ -107,7 +107,7 @@ def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: d
     """The campaign and its (already checked) customers, in one transaction with the store's write turn
     (run again from the start when the database gives it up; the work log keeps the last run's lines)."""
     log.restart_mark()
-    db.begin_write(turn=True)
+    turn.take(db, turn.EVERY)
     if stored.get(db, name) is not None:
         raise FileFailure(ErrorCode.CAMPAIGN_EXISTS, f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")

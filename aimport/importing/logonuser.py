@@ -8,6 +8,7 @@ from typing import Any
 
 from aimport.itemtypes.catalog import USER
 from aimport.store import system as store
+from aimport.store import turn
 from aimport.store.db import Db
 
 REQUIRED_RIGHTS = ("ImportExport", "ManageCampaigns")
@@ -25,7 +26,7 @@ def ensure_logon_user(db: Db, login: str) -> bool:
     """
     ids = store.find_ids(db, USER, ("Login",), [(login,)])
     if not ids:
-        db.begin_write(turn=True)
+        turn.take(db, turn.EVERY)
         try:
             ids = store.find_ids(db, USER, ("Login",), [(login,)])
             if not ids:

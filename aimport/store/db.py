@@ -134,15 +134,8 @@ class Db:
         """A read snapshot (SQLite: deferred; PostgreSQL: REPEATABLE READ)."""
         raise NotImplementedError
 
-    def begin_write(self, turn: bool = False) -> None:
-        """A write transaction; ``turn``: also take the write turn of every table (:data:`aimport.store.turn.EVERY`;
-        an import takes only its tables' turns with :func:`aimport.store.turn.take`)."""
-        if turn:
-            if not self.take_turn([(n, True) for n in range(1, len(TURN_TABLES) + 1)], self.session.turn_timeout_s,
-                                  TURN_MARK):
-                raise StoreUnavailable(f"the write turn of every table was not free within "
-                                       f"{self.session.turn_timeout_s:g}s (aimport status shows who holds it)")
-            return
+    def begin_write(self) -> None:
+        """A write transaction (the write turn of the tables it writes: :func:`aimport.store.turn.take`)."""
         self._begin_write()
 
     def _begin_write(self) -> None:

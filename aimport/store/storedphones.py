@@ -22,6 +22,7 @@ from typing import Any
 
 from aimport.itemtypes.catalog import BLOCKED, CATALOG, CUSTOMER
 from aimport.itemtypes.phones import PhoneError, normalise_phone
+from aimport.store import turn
 from aimport.store.db import Db
 
 __all__ = ["PHONE_COLUMNS", "Kept", "PhoneReport", "renormalise_phones", "stored_phone_region"]
@@ -76,7 +77,7 @@ def renormalise_phones(db: Db, region: str) -> PhoneReport:
     report = PhoneReport(region, stored_phone_region(db))
     if report.previous == region:
         return report
-    db.begin_write(turn=True)
+    turn.take(db, turn.EVERY)
     try:
         report.previous = stored_phone_region(db)  # another instance may have done it meanwhile
         if report.previous != region:

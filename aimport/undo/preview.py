@@ -4,7 +4,7 @@ confirmation shows, and the conflicts). ``aimport revert ID --dry-run``; the job
 from __future__ import annotations
 
 from aimport.settings import Settings
-from aimport.store import auditqueries
+from aimport.store import auditqueries, turn
 from aimport.store.db import with_retries
 from aimport.store.schema import open_store
 from aimport.undo.revert import RevertResult, revert_import
@@ -20,7 +20,7 @@ def preview_revert(settings: Settings, import_id: int, force: bool = False) -> R
     key = auditqueries.import_key_of(settings.audit_db, import_id)
     with open_store(settings.store_address) as db:
         def work() -> RevertResult:
-            db.begin_write(turn=True)
+            turn.take(db, turn.EVERY)
             try:
                 return revert_import(db, key, f"preview-{key}", force, settings.logon_user, settings.revert_days)
             finally:

@@ -24,7 +24,7 @@ from aimport.importing.outcome import Totals
 from aimport.importing.worklog import ImportLog
 from aimport.service.archive import local_iso, write_side_files
 from aimport.settings import Settings
-from aimport.store import auditqueries, revertaudit
+from aimport.store import auditqueries, revertaudit, turn
 from aimport.store import system as store
 from aimport.store.audit import Audit, now_iso
 from aimport.store.db import with_retries
@@ -95,7 +95,7 @@ def _apply(settings: Settings, key: str, rkey: str, force: bool, row: dict[str, 
     with open_store(settings.store_address) as db:
         def work() -> RevertResult:
             log.restart_mark()
-            db.begin_write(turn=True)
+            turn.take(db, turn.EVERY)
             res = revert_import(db, key, rkey, force, settings.logon_user, settings.revert_days)
             if res.refusal:
                 db.rollback()
