@@ -107,7 +107,7 @@ def _import(db: Db, req: ImportRequest, log: ImportLog, digest: str, settings: d
     """The campaign and its (already checked) customers, in one transaction with the store's write turn
     (run again from the start when the database gives it up; the work log keeps the last run's lines)."""
     log.restart_mark()
-    turn.take(db, turn.EVERY)
+    turn.take(db, turn.CAMPAIGN)
     if stored.get(db, name) is not None:
         raise FileFailure(ErrorCode.CAMPAIGN_EXISTS, f"a campaign named {name!r} already exists; it was left "
                           "unchanged (rename the file or set another Name in the Campaign sheet)")

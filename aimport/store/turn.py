@@ -56,8 +56,8 @@ class TurnKeys:
         return ", ".join(self.write) or "-"
 
 
-EVERY = TurnKeys(TABLES)  # service start (the logon user, stored phones), a campaign import
-CAMPAIGN = TurnKeys(("campaigns",), ("blocked_numbers",))
+EVERY = TurnKeys(TABLES)  # service start (the logon user, stored phones), a revert
+CAMPAIGN = TurnKeys(("campaigns",), ("blocked_numbers", "queues", "script_questions"))  # its customers; what it checks
 
 
 def keys_for(types: Iterable[ItemType]) -> TurnKeys:
