@@ -156,7 +156,7 @@ def test_changes_preview_and_revert_over_http(session_on_both: Session) -> None:
     history = s.service.layout.history_dir("Configuration")
     result = result_of(history / rev["history_name"])
     assert (result["restored"], result["removed"], result["recreated"], result["reverts"]) == ("50", "10", "5", str(n))
-    assert (history / f"{rev['history_name']}.log").is_file()
+    assert ", asked by loopback" in (history / f"{rev['history_name']}.log").read_text(encoding="utf-8")
     asked = s.events("revert_requested")[0]
     assert (asked["import_id"], asked["revert_id"], asked["requested_by"], asked["force"]) == (n, rid, "loopback", False)
     assert s.get(f"/api/imports/{n}/changes")[1]["notes"] == [f"reverted by import {rid}"]

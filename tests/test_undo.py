@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def test_a_users_import_is_listed_and_reverted_cell_for_cell(site: Site) -> None
     result = result_of(history / rev["history_name"])
     assert rev["history_name"].endswith(f"_revert_of_{n}_f2.xlsx")
     assert (result["restored"], result["removed"], result["recreated"]) == ("50", "10", "5")
-    assert (history / f"{rev['history_name']}.log").exists()
+    assert f", asked by {getpass.getuser()}" in (history / f"{rev['history_name']}.log").read_text(encoding="utf-8")
     assert site.revert(n, code=1).count("already reverted")
 
 

@@ -18,6 +18,7 @@ from aimport.cli.common import (
     state_not_found,
     table,
 )
+from aimport.cli.retry_cmd import requested_by
 
 if TYPE_CHECKING:
     from aimport.settings import Settings
@@ -58,7 +59,7 @@ def do_revert(args: argparse.Namespace) -> int:
         return _dry_run(settings, args.id, args.force)
     need_root(settings)  # the revert's .log and .result go to the type's History/
     try:
-        done = anyio.run(run_revert, settings, args.id, args.force)
+        done = anyio.run(run_revert, settings, args.id, args.force, requested_by())
     except RevertError as exc:
         raise CommandError(str(exc)) from None
     for line in done.interrupted:

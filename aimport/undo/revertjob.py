@@ -52,8 +52,9 @@ def _totals(res: RevertResult) -> Totals:
                   deleted=res.removed)
 
 
-async def run_revert(settings: Settings, import_id: int, force: bool = False) -> RevertDone:
-    """Revert import ``import_id`` and record it; see the module's docstring."""
+async def run_revert(settings: Settings, import_id: int, force: bool = False, requested_by: str = "") -> RevertDone:
+    """Revert import ``import_id`` and record it (``requested_by``: who asked, for the ``.log`` and the audit
+    trail: the CLI's user, or the jobs view's ``loopback`` / ``token``); see the module's docstring."""
     path = settings.audit_db
     row, events = auditqueries.get_import(path, import_id)
     if row is None:
@@ -77,10 +78,11 @@ async def run_revert(settings: Settings, import_id: int, force: bool = False) ->
         name = revertaudit.revert_name(import_id, row["file_name"])
         rid = await audit.start_import(row["import_type"], name, None, now_iso(), actor)
         rkey = f"{uuid}-{rid}"
-        await audit.event("revert_started", rid, reverts=import_id, key=rkey, force=force)
+        await audit.event("revert_started", rid, reverts=import_id, key=rkey, force=force,
+                          requested_by=requested_by or None)
         log = ImportLog(None)
-        log.info(f"reverting import {import_id} ({row['file_name']}, {row['import_type']}) for {actor}"
-                 + (" with --force" if force else ""))
+        log.info(f"reverting import {import_id} ({row['file_name']}, {row['import_type']}) as {actor}"
+                 + (f", asked by {requested_by}" if requested_by else "") + (" with --force" if force else ""))
         res = await anyio.to_thread.run_sync(_apply, settings, key, rkey, force, row, name, log)
         _log_result(log, res, force)
         status, code = ("failed", ErrorCode.REVERT_REFUSED) if res.refusal else ("succeeded", None)

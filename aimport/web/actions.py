@@ -193,7 +193,7 @@ async def _revert(reverting: anyio.Lock, site: Site, body: dict[str, Any], who: 
     if reverting.locked():
         raise ActionRefused(409, "another revert is running in this service; try again when it has finished")
     async with reverting:  # the job runs in a worker thread (its own event loop there), never on this one
-        status, payload = await anyio.to_thread.run_sync(revert_answer, settings, import_id, force)
+        status, payload = await anyio.to_thread.run_sync(revert_answer, settings, import_id, force, who)
     if payload.get("revert_id") is not None:
         await audit.event("revert_requested", import_id, revert_id=payload["revert_id"], force=force,
                           reverted=status == 200, requested_by=who)

@@ -67,7 +67,8 @@ def revert_preview_response(settings: Settings, import_id: int, force: bool) -> 
     return json_answer(body, status)
 
 
-def revert_answer(settings: Settings, import_id: int, force: bool = False) -> tuple[int, dict[str, Any]]:
+def revert_answer(settings: Settings, import_id: int, force: bool = False,
+                  requested_by: str = "") -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) of a revert run and recorded as ``aimport revert`` does, called in a worker thread (the
     job runs in an event loop of its own there, never on the service's): 200 reverted (``message``), 409 refused
     (``error``; conflicts, call results, already reverted, still running, failed), 404 no such import, 503 the
@@ -78,11 +79,12 @@ def revert_answer(settings: Settings, import_id: int, force: bool = False) -> tu
     if not settings.logon_user:
         return 409, {"error": no_logon_user(import_id)}
     try:
-        done = anyio.run(run_revert, settings, import_id, force)
+        done = anyio.run(run_revert, settings, import_id, force, requested_by)
     except RevertError as exc:
         return (404 if "no import with id" in str(exc) else 409), {"error": str(exc)}
     except (StoreError, OSError) as exc:
-        return 503, {"error": f"import {import_id} was not reverted: {exc}; try again"}
+        return 503, {"error": f"the revert of import {import_id} could not finish: {exc}; revert it again when the "
+                              "store is back: that says whether this one was applied"}
     res = done.result
     body: dict[str, Any] = {"import_id": import_id, "revert_id": done.revert_id, "force": force,
                             "interrupted": done.interrupted, "history": done.history.name if done.history else None,
