@@ -47,6 +47,7 @@ class PostgresDb(Db):
         self._psycopg = psycopg
         self._sql: dict[str, str] = {}
         self._name = session.application_name()
+        self.scratch_rows: dict[str, int] = {}
         kwargs: dict[str, Any] = {"autocommit": True, "connect_timeout": max(1, int(min(timeout, 30))),
                                   "application_name": self._name, **KEEPALIVES}
         if os.environ.get(PASSWORD_ENV):

@@ -18,6 +18,7 @@ from aimport.itemtypes.schema import Field, ItemType
 from aimport.store.db import Db
 
 _SQL_TYPES = {"int": "BIGINT", "bool": "INTEGER", "ref": "BIGINT"}
+SCRATCH_DELETE_MAX = 5000  # staged rows a connection's temporary tables took since their last TRUNCATE
 
 
 # --- the staged rows of one file, next to the store's tables -----------------------------
@@ -38,17 +39,34 @@ def stage_plain(db: Db, t: ItemType, names: Sequence[str], table: str,
     if db.dialect == "sqlite":
         return None
     types = [_SQL_TYPES.get(t.field(n).kind, "TEXT") for n in names]
-    # kept by the connection from one import to the next (emptied at every COMMIT, and a ROLLBACK leaves them
-    # empty): creating and dropping two tables per import costs more than the apply of a small file
-    name = f"aimport_{table}_{''.join(x[0] for x in types).lower()}"
+    # kept by the connection from one import to the next (creating and dropping two tables per import costs
+    # more than the apply of a small file), and emptied here, before the turn: ON COMMIT DELETE ROWS would
+    # truncate them and rebuild their indexes inside every COMMIT, under the turn (about 1 ms, most of a small
+    # file's hold). A few thousand rows are deleted; more are truncated (a temporary table is never vacuumed:
+    # the dead rows must not pile up). A ROLLBACK leaves them as they were before the transaction.
+    name = f"aimport_{table}_{''.join(x[0] for x in types).lower()}_k"
     cols = "".join(f", v{i} {x}" for i, x in enumerate(types))
     if not db.in_transaction:
         db.begin_write()
-    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (row_no BIGINT PRIMARY KEY, del INTEGER{cols}) "
-               "ON COMMIT DELETE ROWS")
-    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name}_skip (row_no BIGINT PRIMARY KEY) ON COMMIT DELETE ROWS")
-    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in range(len(names)))], rows(None))
-    db.copy_rows(f"{name}_skip", ["row_no"], ((r,) for r in sorted(skip)))
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (row_no BIGINT PRIMARY KEY, del INTEGER{cols})")
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name}_skip (row_no BIGINT PRIMARY KEY)")
+    if db.scratch_rows.get(name, 0) > SCRATCH_DELETE_MAX:
+        db.execute(f"TRUNCATE {name}, {name}_skip")
+        db.scratch_rows[name] = 0
+    else:
+        db.execute(f"DELETE FROM {name}")
+        db.execute(f"DELETE FROM {name}_skip")
+    copied = 0
+
+    def counted(it: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        nonlocal copied
+        for r in it:
+            copied += 1
+            yield r
+
+    db.copy_rows(name, ["row_no", "del", *(f"v{i}" for i in range(len(names)))], counted(rows(None)))
+    db.copy_rows(f"{name}_skip", ["row_no"], counted((r,) for r in sorted(skip)))
+    db.scratch_rows[name] = db.scratch_rows.get(name, 0) + copied  # rows (dead or not) since the last TRUNCATE
     db.execute(f"INSERT INTO {name}_skip SELECT row_no FROM {name} WHERE del = 1 ON CONFLICT DO NOTHING")
     # the match looks each row up in the item table's index: its cost follows the sheet, not the table (a
     # hash join reads the whole item table, a merge join most of its index); and it is not worth compiling
