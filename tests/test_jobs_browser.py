@@ -361,3 +361,20 @@ def test_the_page_has_a_favicon(started: ServiceProcess, browser: Any) -> None:
     assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
     assert answer.body().startswith(b"<svg ") and b"<script" not in answer.body()
     assert failed == [] and browser.errors == [], (failed, browser.errors)
+
+
+def test_the_units_of_a_shared_store_and_their_turns_are_listed(service_on_both: ServiceProcess, browser: Any) -> None:
+    """On PostgreSQL the page lists the store's units from their heartbeats (as `aimport status` does); on SQLite
+    (one service per store) the card stays hidden."""
+    service_on_both.start()
+    page = page_of(browser)
+    page.goto(f"http://{service_on_both.http}/")
+    page.wait_for_selector("#overview:not([hidden])")
+    wait_for(lambda: page.evaluate("document.getElementById('live').textContent") == "live", 60, what="the live stream")
+    if not str(service_on_both.store).startswith("postgres"):
+        assert page.is_hidden("#units-card")
+        return
+    row = page.wait_for_selector("#units tbody tr[data-unit='TEST_VUBJS']", timeout=30_000)  # the first heartbeat
+    cells = row.evaluate("(r) => Array.from(r.cells, (c) => c.textContent)")
+    assert cells[0] == "TEST_VUBJS" and cells[2] == str(service_on_both.proc.pid if service_on_both.proc else "") and cells[5] == "0", cells
+    assert page.is_visible("#units-card") and browser.errors == []

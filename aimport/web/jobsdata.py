@@ -271,6 +271,9 @@ def version(view: ServiceView) -> str:
     parts.append(sorted(str(p) for p in view.intake.pending_paths()) if view.intake is not None else None)
     held: list[HeldRow] = held_files(view.intake, s.layout)
     parts.append(sorted((h.type, h.name, str(h.starts_at)) for h in held))
+    parts.append([(u.get("unit"), u.get("host"), u.get("pid"), u.get("in_flight"),  # a unit came, went, took a turn
+                   [(t.get("table"), t.get("waiting_s") is None) for t in u.get("turns", [])])  # type: ignore[attr-defined]
+                  for u in store_units.latest()])
     try:
         parts.append(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(s.work_dir) if e.name.startswith("progress-")))
     except OSError:

@@ -287,8 +287,19 @@ function renderSummary(s) {
   fill($("running").tBodies[0], s.in_process.map((r) => el("tr", {"data-file": r.file, "data-id": r.id},
     el("td", {}, el("a", {href: "/imports/" + Number(r.id)}, String(r.id))), el("td", {class: "file"}, r.file), el("td", {}, r.type),
     timeCell(r.started_at), progressCell(r), finishCell(r, now))));
+  renderUnits(s.units || []);
   drawChart(f.hours);
   if (!types.length && s.types) setFilters(s.types);
+}
+
+function renderUnits(units) {
+  // a shared store's services (their heartbeats) and who holds or waits for which table's write turn
+  $("units-card").hidden = units.length === 0;
+  const turns = (u) => (u.turns || []).map((t) => t.table + (t.waiting_s !== null && t.waiting_s !== undefined
+    ? " (waiting " + age(t.waiting_s) + ")" : " (held " + age(t.held_s || 0) + ")")).join(", ") || "-";
+  fill($("units").tBodies[0], units.map((u) => el("tr", {"data-unit": u.unit},
+    el("td", {}, u.unit), el("td", {}, u.host), el("td", {class: "num"}, String(u.pid)), el("td", {}, u.version),
+    el("td", {}, age(u.seen_s_ago) + " ago"), el("td", {class: "num"}, String(u.in_flight)), el("td", {class: "why"}, turns(u)))));
 }
 
 function drawChart(hours) {
