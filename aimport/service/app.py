@@ -40,9 +40,10 @@ from aimport.service.notify import events as notify
 from aimport.service.notify.events import NoNotifier, Notifier
 from aimport.service.notify.outbox import Outbox
 from aimport.service.officehours.holds import HoldQueue
-from aimport.service.officehours.limitswitch import OFFICE, Limits, LimitSwitch
+from aimport.service.officehours.limitswitch import OFFICE, Limits, LimitSwitch, log_office_hours
 from aimport.service.officehours.schedule import OfficeHours, SystemClock
 from aimport.service.recovery import recover
+from aimport.service.retention import run_retention
 from aimport.service.storeprobe import StoreProbe
 from aimport.service.storesetup import prepare_store
 from aimport.service.unitbeat import run_heartbeat
@@ -176,12 +177,12 @@ async def _run(settings: Settings, schedule: OfficeHours, health: HealthView, me
         health.starting = ""
         notifier.post(notify.service_started(str(layout.automatic), limiter.total_tokens, settings.enabled))
         async with anyio.create_task_group() as root:
-            root.start_soon(_retention, svc)
+            root.start_soon(run_retention, svc.ctx.audit, svc.settings)
             root.start_soon(audit.watch)  # a deleted or replaced audit.sqlite is noticed and recreated
             root.start_soon(run_heartbeat, health, f"{settings.server}_{settings.unit}", name="units heartbeat")
             root.start_soon(run_supervisor, _supervisor_setup(settings, audit, metrics, notifier), name="supervisor")
             if schedule.enabled:
-                _log_office_hours(settings, schedule)
+                log_office_hours(settings, schedule)
                 root.start_soon(limits.run, name="office hours")  # switches the limit at each boundary
             if settings.enabled:
                 recovered = await recover(ctx)
@@ -232,15 +233,6 @@ async def _set_up_store(settings: Settings, disk: statedisk.StateDisk, health: H
             await backoff.wait()
 
 
-def _log_office_hours(settings: Settings, schedule: OfficeHours) -> None:
-    large = " or ".join(x for x in (f"{settings.large_file_rows} rows" if settings.large_file_rows else "",
-                                    f"{settings.large_file_mb} MB" if settings.large_file_mb else "") if x)
-    logger.info(f"office hours {schedule.spec} ({schedule.zone_name}): at most "
-                          f"{settings.office_max_concurrent} import(s) at once in them, {settings.max_concurrent} "
-                          "outside; " + (f"files above {large} wait for their end" if large else
-                                         "no file waits for their end (large_file_rows and large_file_mb are 0)"))
-
-
 def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics, notifier: Notifier) -> SupervisorSetup:
     def exported(detail: dict[str, Any]) -> None:  # each campaign_exported event: the metric, and notify_url
         metrics.campaign_exported(detail)
@@ -248,36 +240,6 @@ def _supervisor_setup(settings: Settings, audit: Audit, metrics: Metrics, notifi
 
     return SupervisorSetup(settings.store_address, settings.layout.export_dir, audit, settings.supervise_s,
                            settings.demo_rate if settings.demo_dialer else None, exported)
-
-
-async def _retention(svc: Service) -> None:
-    """Prune finished audit rows older than --audit-retention-days, at start and daily."""
-    while True:
-        try:
-            pruned = await svc.ctx.audit.prune(svc.settings.audit_retention_days)
-        except sqlite3.Error as exc:  # the state disk may be full: tried again tomorrow, never a stop
-            logger.error(f"audit retention: cannot prune the audit trail now: {exc}")
-            pruned = 0
-        if pruned:
-            logger.info(f"audit retention: pruned {pruned} import(s) older than {svc.settings.audit_retention_days} days")
-        await _prune_before_images(svc)
-        await anyio.sleep(86400)
-
-
-async def _prune_before_images(svc: Service) -> None:
-    """What imports changed is kept for --revert-days (aimport revert), then pruned here, daily."""
-    from aimport.store.db import StoreError
-    from aimport.undo.retention import prune_before_images
-
-    try:
-        pruned = await anyio.to_thread.run_sync(prune_before_images, svc.settings.store_address,
-                                                svc.settings.revert_days)
-    except StoreError as exc:  # the store may be away: tried again tomorrow, never a stop
-        logger.error(f"revert retention: cannot prune the before-images now: {exc}")
-        return
-    if pruned:
-        logger.info(f"revert retention: pruned {pruned} batch(es) of before-images older than "
-                    f"{svc.settings.revert_days} days")
 
 
 async def _signals(stop: anyio.Event, running: list[Service], starting: anyio.CancelScope) -> None:

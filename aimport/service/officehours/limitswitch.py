@@ -18,10 +18,11 @@ import anyio
 
 from aimport.service.jobcontext import JobContext
 from aimport.service.officehours.schedule import Clock, OfficeHours
+from aimport.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OFFICE", "OUTSIDE", "LimitSwitch", "Limits"]
+__all__ = ["OFFICE", "OUTSIDE", "LimitSwitch", "Limits", "log_office_hours"]
 
 OFFICE = "office_hours"
 OUTSIDE = "outside_office_hours"
@@ -102,3 +103,13 @@ class LimitSwitch:
         self.ctx.limiter.total_tokens = limit
         self.ctx.observer.limit_changed(limit)
         return limit
+
+
+def log_office_hours(settings: Settings, schedule: OfficeHours) -> None:
+    """The service log's line at start: the window, the two limits and which files wait for its end."""
+    large = " or ".join(x for x in (f"{settings.large_file_rows} rows" if settings.large_file_rows else "",
+                                    f"{settings.large_file_mb} MB" if settings.large_file_mb else "") if x)
+    logger.info(f"office hours {schedule.spec} ({schedule.zone_name}): at most "
+                          f"{settings.office_max_concurrent} import(s) at once in them, {settings.max_concurrent} "
+                          "outside; " + (f"files above {large} wait for their end" if large else
+                                         "no file waits for their end (large_file_rows and large_file_mb are 0)"))
