@@ -1,5 +1,5 @@
 """The temporary tables a PostgreSQL connection stages a file's rows in are kept from one import to the next
-(aimport.store.system.stage_plain): emptied before the write turn, not in the COMMIT under it. An import on the
+(aimport.store.stagedrows.stage_plain): emptied before the write turn, not in the COMMIT under it. An import on the
 same connection never sees the rows of the one before it, committed or rolled back, and a table that took many
 rows is truncated (a temporary table is never vacuumed: its dead rows must not pile up)."""
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aimport.itemtypes.catalog import ALL_TYPES
-from aimport.store import system
+from aimport.store import stagedrows
 from aimport.store.connect import open_db
 from aimport.store.schema import ensure_schema
 
@@ -22,9 +22,9 @@ def _rows(rows: list[tuple[Any, ...]]) -> Any:
 
 
 def _create(db: Any, rows: list[tuple[Any, ...]], by: str) -> tuple[int, set[int]]:
-    staged = system.stage_plain(db, SKILL, NAMES, "s1_tt", _rows(rows), set())
+    staged = stagedrows.stage_plain(db, SKILL, NAMES, "s1_tt", _rows(rows), set())
     assert staged is not None
-    return system.create_plain(db, SKILL, NAMES, "s1_tt", _rows(rows), set(), by, staged)
+    return stagedrows.create_plain(db, SKILL, NAMES, "s1_tt", _rows(rows), set(), by, staged)
 
 
 def _skills(db: Any) -> list[tuple[Any, ...]]:
@@ -46,12 +46,12 @@ def test_each_import_sees_only_its_own_staged_rows(pg_url: str) -> None:
 
 
 def test_a_table_that_took_many_rows_is_truncated(pg_url: str) -> None:
-    many: Sequence[tuple[Any, ...]] = [(i, 0, f"n{i:05}", "x") for i in range(1, system.SCRATCH_DELETE_MAX + 2)]
+    many: Sequence[tuple[Any, ...]] = [(i, 0, f"n{i:05}", "x") for i in range(1, stagedrows.SCRATCH_DELETE_MAX + 2)]
     with open_db(pg_url) as db:
         ensure_schema(db)
         assert _create(db, list(many), "big")[0] == len(many)
         db.commit()
-        assert sum(db.scratch_rows.values()) > system.SCRATCH_DELETE_MAX
+        assert sum(db.scratch_rows.values()) > stagedrows.SCRATCH_DELETE_MAX
         assert _create(db, [(1, 0, "zz", "Z")], "small") == (1, set())
         db.commit()
         assert sum(db.scratch_rows.values()) == 1  # truncated before it took this import's row

@@ -26,7 +26,7 @@ from aimport.readers.base import DAYS_1904, CellError, RawSheet, Workbook
 from aimport.readers.choose import open_workbook
 from aimport.readers.hiddenrows import HiddenRows
 from aimport.store import campaigns as stored
-from aimport.store import customers, system, turn
+from aimport.store import customers, stagedrows, turn
 from aimport.store.db import Db, with_retries
 from aimport.store.schema import open_store
 
@@ -90,7 +90,7 @@ def import_campaign(req: ImportRequest, log: ImportLog, digest: str, progress: P
         try:
             db = open_store(req.store_address)
             try:
-                system.attach_stage(db, scratch_path)  # SQLite: the customers are copied from it in the transaction
+                stagedrows.attach_stage(db, scratch_path)  # SQLite: the customers are copied from it in the transaction
                 return with_retries(db, lambda: _import(db, req, log, digest, settings, name, sheet_name, totals,
                                                         extra_cols, scratch_path))
             finally:

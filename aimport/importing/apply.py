@@ -21,6 +21,7 @@ from aimport.importing.worklog import ImportLog
 from aimport.itemtypes.catalog import CATALOG, USER, Catalog
 from aimport.itemtypes.schema import Field, ItemType
 from aimport.itemtypes.values import show
+from aimport.store import stagedrows
 from aimport.store import system as store
 from aimport.store.db import Db
 from aimport.undo.capture import BeforeImages
@@ -60,7 +61,7 @@ class Applier:
             names = [f.name for f in staged.fields]
             if _set_based(staged.item, names):
                 skip = staged.duplicates | self._unsure(staged.item, names, stage, staged)
-                table = store.stage_plain(self.db, staged.item, names, staged.table, partial(stage.all_rows, staged),
+                table = stagedrows.stage_plain(self.db, staged.item, names, staged.table, partial(stage.all_rows, staged),
                                           skip)
                 if table is not None:
                     self._staged[staged.table] = table
@@ -88,7 +89,7 @@ class Applier:
             # rows that match nothing are created in one INSERT ... SELECT; the rest go row by row, and so do
             # rows without any of the mandatory_any values this file has (a create of those is rejected)
             unsure = self._unsure(t, names, stage, staged)
-            created, only = store.create_plain(self.db, t, names, staged.table, partial(stage.all_rows, staged),
+            created, only = stagedrows.create_plain(self.db, t, names, staged.table, partial(stage.all_rows, staged),
                                                staged.duplicates | unsure, self.by, self._staged.get(staged.table))
             only |= unsure
             tally["created"] += created

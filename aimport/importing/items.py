@@ -29,8 +29,7 @@ from aimport.importing.sheets import plan_sheets
 from aimport.importing.stage import Stage, StagedSheet
 from aimport.importing.worklog import ImportLog
 from aimport.readers.choose import open_workbook
-from aimport.store import system as store
-from aimport.store import turn
+from aimport.store import stagedrows, turn
 from aimport.store.db import Db, with_retries
 from aimport.store.workerstore import import_store
 
@@ -87,7 +86,7 @@ def _import_items(req: ImportRequest, log: ImportLog, digest: str, progress: Pro
         # import, in a thread, while the service archives)
         t1 = time.monotonic()
         with import_store(req.store_address) as db:
-            store.attach_stage(db, stage.path)
+            stagedrows.attach_stage(db, stage.path)
             outcome = with_retries(db, lambda: _apply_all(db, req, log, digest, stage, staged, sheet_errors, progress))
         outcome.phases = PhaseTimes(round((t1 - t0) * 1000), round((time.monotonic() - t1) * 1000),
                                     *(outcome.phases.turn_ms() if outcome.phases else ()))

@@ -37,7 +37,6 @@ __all__ = ["Audit", "AuditEvent", "Patience", "instance_name", "now_iso"]
 T = TypeVar("T")
 
 
-
 def now_iso(at: dt.datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds, e.g. ``2026-11-25T04:24:18.123Z``."""
     at = at or dt.datetime.now(dt.UTC)

@@ -118,7 +118,7 @@ class Db:
     dialect: Dialect
     address: StoreAddress
     session: StoreSession  # who connected, and how long its waits may last
-    scratch_rows: dict[str, int]  # PostgreSQL: rows its kept temporary tables took (aimport.store.system.stage_plain)
+    scratch_rows: dict[str, int]  # PostgreSQL: rows its kept temporary tables took (aimport.store.stagedrows.stage_plain)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
