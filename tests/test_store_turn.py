@@ -125,7 +125,7 @@ def test_a_frozen_holder_stops_only_its_own_table_and_its_import_lands_once(tmp_
 
 
 def test_disjoint_tables_apply_at_once_users_and_queues_never(tmp_path: Path, pg_url: str) -> None:
-    pause = {"AIMPORT_PAUSE": "before_commit:1500"}  # each apply holds its turn a moment
+    pause = {"AIMPORT_PAUSE": "before_commit:4000"}  # each apply holds its turn long enough for the other to come
     one, two = units(tmp_path, pg_url, [], [], env=pause)
     seen: list[set[tuple[int, str]]] = []
 
@@ -140,8 +140,10 @@ def test_disjoint_tables_apply_at_once_users_and_queues_never(tmp_path: Path, pg
         return any({k for k, _ in s} >= {k1, k2} and len({n for k, n in s if k in (k1, k2)}) == 2 for s in seen)
 
     try:
-        drop(one, "Skills", write_text(tmp_path / "skills.txt", [["Name"], ["Sales"], ["Support"]]))
         drop(two, "Directory", write_text(tmp_path / "people.txt", directory("P", 200)))
+        wait_for(lambda: key("directory_entries") in {k for k, m, _ in held(pg_url) if m == "ExclusiveLock"}, 60,
+                 interval=0.02, what="the Directory file holding its table's turn")  # then the Skills file comes
+        drop(one, "Skills", write_text(tmp_path / "skills.txt", [["Name"], ["Sales"], ["Support"]]))
         watch((one, "Skills", "skills.txt"), (two, "Directory", "people.txt"))
         assert both(key("skills"), key("directory_entries"))  # applied at overlapping times, on two units
         seen.clear()
