@@ -88,9 +88,9 @@ def test_every_kind_of_control_character_in_a_name_is_escaped_everywhere(service
     plain = write_text(src / "plain.txt", [["Name", "Description"], ["Plain", "fine"]])
     drop(plain, folder)
     reference = side_files(service, "plain.txt")
-    imports = {r["id"]: r for r in api(service.http, "/api/imports?limit=100")["imports"]}
     for name, shown in [*NAMES, FAILING]:
-        files = side_files(service, name)
+        files = side_files(service, name)  # archived and its audit row finished: now the view lists it
+        imports = {r["id"]: r for r in api(service.http, "/api/imports?limit=100")["imports"]}
         failed = name == FAILING[0]
         log_lines = files[".log"].splitlines()
         assert all(LOG_LINE.fullmatch(line) for line in log_lines), log_lines  # no line is forged or broken
